@@ -1,0 +1,318 @@
+// The start-up sequence of usr/sbin/rear, step by step: options, version, workflow, root, placement,
+// configuration, lock, log, work area, stages (or the function workflow), exit tasks. Everything the
+// outside world provides comes in RunDeps so the whole sequence can be tested in-process.
+
+import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { hostname, machine, release } from "node:os";
+import { embeddedConfs } from "../assets.ts";
+import { Config } from "../config/config.ts";
+import { ConfigLoader, type ConfigIo } from "../config/load.ts";
+import { resolvePaths } from "../config/paths.ts";
+import { archVars, type ReleaseFiles } from "../config/system.ts";
+import type { Value } from "../config/shell-eval.ts";
+import type { Context } from "../engine/context.ts";
+import { BugError, CommandError, ConfigError, ExitCode, NotImplementedError, UserError } from "../engine/errors.ts";
+import { ExitTasks } from "../engine/exit-tasks.ts";
+import { findHooks, runHook } from "../engine/hooks.ts";
+import { acquireLock } from "../engine/lock.ts";
+import { Logger, type TerminalStreams } from "../engine/log.ts";
+import { runStages, type RunnerDeps } from "../engine/runner.ts";
+import { createWorkArea, removeWorkArea } from "../engine/work-area.ts";
+import { findWorkflow, placementError, type StageName } from "../engine/workflows.ts";
+import { MODULES } from "../stages/index.ts";
+import { setExecLog } from "../sys/exec.ts";
+import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
+import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
+import { dumpCommand } from "./commands/dump.ts";
+import { shellCommand } from "./commands/shell.ts";
+import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
+import { renderHelp } from "./help.ts";
+
+export interface RunDeps {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  execPath: string;
+  uid: number;
+  streams: TerminalStreams;
+  /** ReaR: the rescue system has /etc/rear-release */
+  isRescueSystem(): boolean;
+  readLine(prompt: string): string | undefined;
+  configIo: ConfigIo;
+  releaseFiles(): ReleaseFiles;
+  /** install SIGINT/SIGTERM handlers that run the exit tasks (the real program only) */
+  onSignal?(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void;
+  /** the `uname -m` of this machine */
+  machine?: string;
+}
+
+const COMMANDS: Record<string, WorkflowCommand> = { dump: dumpCommand, shell: shellCommand };
+
+/** ReaR prepends the standard directories to PATH and appends udev's (usr/sbin/rear). */
+export function augmentPath(path: string | undefined): string {
+  const parts = (path ?? "").split(":").filter(Boolean);
+  const front = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].filter((d) => !parts.includes(d));
+  const back = ["/lib/udev", "/usr/lib/udev"].filter((d) => !parts.includes(d));
+  return [...front, ...parts, ...back].join(":");
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function printError(streams: TerminalStreams, e: UserError): void {
+  streams.stderr.write(`ERROR: ${e.message}\n`);
+  if (e.hint) streams.stderr.write(`${e.hint}\n`);
+}
+
+export async function run(deps: RunDeps): Promise<number> {
+  const { streams } = deps;
+  let cli: CliOptions;
+  try {
+    cli = parseArgs(deps.argv);
+  } catch (e) {
+    if (e instanceof UserError) {
+      streams.stderr.write(`rear: ${e.message}\n${USAGE_HINT}\n`);
+      return ExitCode.USAGE;
+    }
+    throw e;
+  }
+  // -V answers before anything else is read (ReaR: before the configuration).
+  if (cli.version) {
+    streams.stdout.write(`${versionLine()}\n`);
+    return ExitCode.OK;
+  }
+  const wfName = cli.help || !cli.workflow ? "help" : cli.workflow;
+  const workflow = findWorkflow(wfName);
+  if (!workflow) {
+    streams.stderr.write(`ERROR: The specified command '${wfName}' does not exist!\n${USAGE_HINT}\n`);
+    return ExitCode.USAGE;
+  }
+  if (workflow.forceVerbose) cli.verbose = true;
+  const recoveryMode = deps.isRescueSystem() || cli.portable;
+  const kernelVersion = cli.kernelVersion ?? release();
+
+  if (workflow.name === "help") {
+    if (cli.args.length > 0) {
+      streams.stderr.write(`ERROR: rear help takes no arguments\n`);
+      return ExitCode.USAGE;
+    }
+    streams.stdout.write(`${renderHelp({ verbose: cli.verbose, recoveryMode, kernelVersion })}\n`);
+    return ExitCode.OK;
+  }
+  if (deps.uid !== 0 && !workflow.noRoot) {
+    streams.stderr.write(`ERROR: Relax-and-Recover needs 'root' privileges: run it as root (for example with sudo)\n`);
+    return ExitCode.USAGE;
+  }
+
+  const log = new Logger(streams, cli.verbose, cli.debug);
+  const exitTasks = new ExitTasks();
+  let lockRelease: (() => void) | undefined;
+  let removeSignals: (() => void) | undefined;
+  let ctx: Context | undefined;
+  let runtimeLog: string | undefined;
+
+  const finish = async (code: number): Promise<number> => {
+    await exitTasks.runAll((label, e) => log.error(`Exit task '${label}' failed: ${(e as Error).message}`));
+    if (ctx) {
+      log.log(`Exiting rear ${workflow.name} (PID ${process.pid}) with exit code ${code}`);
+      const finalLog = ctx.config.str("LOGFILE");
+      if (runtimeLog && finalLog && finalLog !== runtimeLog && code === 0) {
+        try {
+          copyFileSync(runtimeLog, finalLog);
+        } catch (e) {
+          log.printError(`WARNING: could not copy the log to LOGFILE=${finalLog}: ${(e as Error).message}`);
+        }
+      }
+    }
+    log.close();
+    setExecLog(undefined);
+    lockRelease?.();
+    removeSignals?.();
+    return code;
+  };
+
+  try {
+    if (cli.configDir !== undefined) {
+      if (recoveryMode && !cli.portable) throw new UserError("-c cannot be used inside the rescue system (the configuration there is /etc/rear)");
+      if (!isDir(cli.configDir)) throw new UserError(`-c ${cli.configDir}: not a directory`, "give the directory that holds local.conf");
+    }
+    const placement = placementError(workflow, recoveryMode, cli.portable);
+    if (placement) throw new UserError(placement);
+
+    const env: Record<string, string | undefined> = { ...deps.env, PATH: augmentPath(deps.env.PATH) };
+    const paths = resolvePaths({ execPath: deps.execPath, env, isDir, ...(cli.configDir ? { configDir: cli.configDir } : {}) });
+    const arch = archVars(deps.machine ?? machine());
+    const host = (hostname().split(".")[0] ?? "") || "localhost";
+    let binaryOwner = 0;
+    try {
+      binaryOwner = statSync(deps.execPath).uid;
+    } catch {}
+    const flag = (b: boolean) => (b ? "1" : "");
+    const seed: Record<string, Value> = {
+      PROGRAM: "rear",
+      VERSION,
+      RELEASE_DATE,
+      HOSTNAME: host,
+      CONFIG_DIR: paths.configDir,
+      VAR_DIR: paths.varDir,
+      LOG_DIR: paths.logDir,
+      SHARE_DIR: "",
+      REAR_DIR_PREFIX: paths.prefix,
+      WORKFLOW: workflow.name,
+      ...arch,
+      OS_VENDOR: "generic",
+      OS_VERSION: "none",
+      KERNEL_VERSION: kernelVersion,
+      VERBOSE: flag(cli.verbose),
+      DEBUG: flag(cli.debug),
+      DEBUGSCRIPTS: flag(cli.debugscripts !== undefined),
+      DEBUGSCRIPTS_ARGUMENT: cli.debugscripts ?? "x",
+      SIMULATE: flag(cli.simulate),
+      STEPBYSTEP: flag(cli.stepByStep),
+      NON_INTERACTIVE: flag(cli.nonInteractive),
+      EXPOSE_SECRETS: flag(cli.exposeSecrets),
+      PORTABLE: flag(cli.portable),
+      RECOVERY_MODE: flag(recoveryMode),
+      TARGET_FS_ROOT: "/mnt/local",
+      DISKLAYOUT_FILE: `${paths.varDir}/layout/disklayout.conf`,
+      SECRET_OUTPUT_DEV: cli.exposeSecrets ? "stderr" : "null",
+    };
+    const loaded = new ConfigLoader(
+      {
+        configDir: paths.configDir,
+        workflow: workflow.name,
+        extraConfigs: cli.extraConfigs,
+        recoveryMode,
+        seed,
+        env,
+        release: deps.releaseFiles(),
+        embedded: embeddedConfs(),
+        trustedUids: [...new Set([0, binaryOwner])],
+        ...(env.REAR_CONFIG_READER === "bash" || env.REAR_CONFIG_READER === "ts" ? { mode: env.REAR_CONFIG_READER } : {}),
+      },
+      deps.configIo,
+    ).load();
+    const config = new Config(loaded);
+    const tmpdir = env.TMPDIR || "/var/tmp";
+    if (config.has("TMPDIR") && config.str("TMPDIR") !== tmpdir) {
+      const o = loaded.origins.get("TMPDIR");
+      throw new ConfigError("Setting TMPDIR in a configuration file is not supported", o?.file, o?.line, `export TMPDIR=${config.str("TMPDIR")} before running rear instead`);
+    }
+    if (!workflow.implemented && !cli.simulate) throw new NotImplementedError(`The workflow '${workflow.name}'`);
+
+    // Lock and log file name (ReaR: LOCKLESS_WORKFLOWS, SIMULTANEOUS_RUNNABLE_WORKFLOWS).
+    const lockless = config.arr("LOCKLESS_WORKFLOWS").includes(workflow.name);
+    const simultaneous = config.arr("SIMULTANEOUS_RUNNABLE_WORKFLOWS").includes(workflow.name);
+    const baseLog = `${paths.logDir}/rear-${host}.log`;
+    if (!lockless && !simultaneous) {
+      const lock = acquireLock(`${paths.varDir}/rear.lock`);
+      if (!lock.ok) throw new UserError(`rear is already running with PID ${lock.heldBy}, not starting again`, "wait for it to finish (only checklayout, dump, help, mkbackuponly and restoreonly may run beside it)");
+      lockRelease = lock.release;
+    }
+    runtimeLog = lockless ? `${baseLog}.lockless` : simultaneous ? `${paths.logDir}/rear-${host}.${process.pid}.log` : baseLog;
+    log.prefix = config.str("MESSAGE_PREFIX");
+    log.open(runtimeLog);
+    setExecLog({
+      trace: (argv) => (cli.debugscripts ? log.log(`+ ${argv.join(" ")}`) : log.debug(`Running: ${argv.join(" ")}`)),
+      output: (text) => log.raw(text),
+    });
+    log.logPrint(`${PRODUCT} ${VERSION} / ${RELEASE_DATE}`);
+    log.logPrint(`Running rear ${workflow.name} (PID ${process.pid} date ${new Date().toISOString().slice(0, 19).replace("T", " ")})`);
+    log.logPrint(`Using log file: ${runtimeLog}`);
+    log.log(`Configuration evaluated by ${loaded.evaluatedBy === "ts" ? "rear's reader" : `bash (${loaded.bashReason ?? "requested"})`}; files: ${loaded.files.filter((f) => f.used).map((f) => f.path ?? f.label).join(" ")}`);
+    for (const w of loaded.warnings) log.warn(`while reading the configuration, bash said: ${w}`);
+    if (cli.simulate) log.logPrint(`Simulation mode activated: modules are listed, not run`);
+
+    // Work area.
+    const childEnv: Record<string, string | undefined> = { ...env };
+    let workArea;
+    if (!workflow.noWorkArea) {
+      workArea = createWorkArea(tmpdir);
+      const wa = workArea;
+      const keep = cli.debug || config.isTrue("KEEP_BUILD_DIR");
+      exitTasks.add("clean up the work area", () => {
+        if (keep) {
+          log.logUserOutput(`To remove the build area you may use (with caution): rm -Rf --one-file-system ${wa.buildDir}`);
+          return;
+        }
+        const problem = removeWorkArea(wa);
+        if (problem) log.warn(problem);
+      });
+      // Outside the rescue system, child processes get the work area's tmp/ as TMPDIR (ReaR).
+      if (!recoveryMode) childEnv.TMPDIR = wa.tmpDir;
+    }
+    ctx = {
+      cli, workflow, args: cli.args, config, paths, log, exitTasks, recoveryMode, env: childEnv, readLine: deps.readLine, state: {},
+      ...(workArea ? { workArea } : {}),
+    };
+    if (deps.onSignal) {
+      removeSignals = deps.onSignal(async (sig) => {
+        log.error(`rear ${workflow.name} was ${sig === "SIGINT" ? "interrupted" : "terminated"} (${sig}); running exit tasks`);
+        const code = await finish(sig === "SIGINT" ? ExitCode.INTERRUPTED : ExitCode.TERMINATED);
+        process.exit(code);
+      });
+    }
+
+    const trustedUids = [...new Set([0, binaryOwner])];
+    const runner: RunnerDeps = {
+      modules: MODULES,
+      findHooks: (stage: StageName) => findHooks(paths.configDir, stage, (m) => log.warn(m)),
+      runHook: (c, h) => runHook(c, h, trustedUids),
+    };
+    const stages = workflow.stages?.({ BACKUP_URL: config.str("BACKUP_URL"), OUTPUT: config.str("OUTPUT") }) ?? [];
+    await runStages(ctx, ["init", ...stages], runner);
+    let code: number = ExitCode.OK;
+    if (cli.simulate) {
+      if (!workflow.stages) log.logPrint(`Would run the '${workflow.name}' command: ${workflow.description}`);
+      if (!workflow.implemented) log.logUserOutput(`NOTE: the workflow '${workflow.name}' is not implemented yet in this version: running it stops with exit code ${ExitCode.NOT_IMPLEMENTED}`);
+    } else {
+      const cmd = COMMANDS[workflow.name];
+      if (!cmd) throw new BugError(`workflow ${workflow.name} is marked implemented but has neither stages nor a command`);
+      const parsed = parseWorkflowArgs(cmd, cli.args);
+      code = (await cmd.run(ctx, parsed)) ?? ExitCode.OK;
+    }
+    return await finish(code);
+  } catch (e) {
+    if (e instanceof UserError) {
+      if (log.path) {
+        log.error(`ERROR: ${e.message}`);
+        if (e.hint) log.userOutput(e.hint);
+        if (e.exitCode === ExitCode.FAILED) log.printError(`Aborting due to an error, check ${log.path} for details`);
+      } else printError(streams, e);
+      return finish(e.exitCode);
+    }
+    const err = e as Error;
+    const what = e instanceof CommandError ? err.message : e instanceof BugError ? err.message : `unexpected error: ${err.message}`;
+    if (log.path) {
+      log.error(`ERROR: ${what}`);
+      log.log(err.stack ?? "");
+      log.printError(`Aborting due to an error, check ${log.path} for details`);
+    } else streams.stderr.write(`ERROR: ${what}\n`);
+    return finish(ExitCode.FAILED);
+  }
+}
+
+export function realReleaseFiles(): ReleaseFiles {
+  const read = (p: string) => {
+    try {
+      return existsSync(p) ? readFileSync(p, "utf8") : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const r: ReleaseFiles = {};
+  const set = <K extends keyof ReleaseFiles>(k: K, p: string) => {
+    const v = read(p);
+    if (v !== undefined) r[k] = v;
+  };
+  set("osRelease", "/etc/os-release");
+  set("systemRelease", "/etc/system-release");
+  set("suseRelease", "/etc/SuSE-release");
+  set("redhatRelease", "/etc/redhat-release");
+  set("slackwareVersion", "/etc/slackware-version");
+  return r;
+}

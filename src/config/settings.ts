@@ -1,0 +1,205 @@
+// The settings table: every variable of conf/default.conf with its type (and, for the method
+// variables, the allowed values). default.conf is the one source of the default values and their
+// documentation; a test checks that it and this table name the same variables. The configuration
+// stays open to variables this table does not know (users' own, and the many of ReaR's backup agents).
+
+import { z } from "zod";
+import type { Value } from "./shell-eval.ts";
+
+export type SettingType = "string" | "array" | "bool" | "int" | "enum";
+export interface Setting {
+  type: SettingType;
+  values?: readonly string[];
+  secret?: boolean;
+}
+
+export const BACKUP_METHODS = [
+  "NETFS", "RSYNC", "BORG", "EXTERNAL", "REQUESTRESTORE", "DUPLICITY", "BLOCKCLONE", "TSM", "NBU", "GALAXY",
+  "GALAXY7", "GALAXY10", "GALAXY11", "DP", "NSR", "BACULA", "BAREOS", "SESAM", "AVA", "CDM", "PPDM", "VEEAM",
+  "NBKDC", "FDRUPSTREAM", "COVE", "RBME", "YUM", "ZYPPER", "DUPLY", "NFS4SERVER", "OPALPBA",
+] as const;
+export const OUTPUT_METHODS = ["ISO", "USB", "PXE", "RAWDISK", "RAMDISK", "OBDR", "PORTABLE"] as const;
+
+const words = (s: string): string[] => s.trim().split(/\s+/);
+
+const ARRAYS = words(`
+  AUTOEXCLUDE_PATH AUTOEXCLUDE_USB_PATH AUTORESIZE_EXCLUDE_PARTITIONS BACKUP_PROG_COMPRESS_OPTIONS
+  BACKUP_PROG_EXCLUDE BACKUP_PROG_INCLUDE BACKUP_PROG_OPTIONS BACKUP_RESTORE_MOVE_AWAY_FILES BACKUP_RSYNC_OPTIONS
+  CHECK_CONFIG_FILES CLONE_GROUPS CLONE_USERS COPY_AS_IS COPY_AS_IS_EXCLUDE COPY_KERNEL_PARAMETERS
+  DIRECTORY_ENTRIES_TO_RECOVER DISABLE_DEPRECATION_ERRORS EFIBOOTMGR_CREATE_ENTRIES EXCLUDE_BACKUP
+  EXCLUDE_COMPONENTS EXCLUDE_DEVICE_MAPPING EXCLUDE_IP_ADDRESSES EXCLUDE_MD EXCLUDE_MODULES EXCLUDE_MOUNTPOINTS
+  EXCLUDE_NETWORK_INTERFACES EXCLUDE_RECREATE EXCLUDE_RESTORE EXCLUDE_VG EXTERNAL_IGNORE_ERRORS
+  FILES_TO_PATCH_PATTERNS FIRMWARE_FILES FULLBACKUPDAY ISO_FILES LIBS LOCKLESS_WORKFLOWS MODULES MODULES_LOAD
+  NETFS_RESTORE_CAPABILITIES NETWORKING_PREPARATION_COMMANDS ONLY_INCLUDE_VG OUTPUT_LFTP_OPTIONS
+  OUTPUT_URL_FILES_PATTERNS POST_RECOVERY_COMMANDS PRE_RECOVERY_COMMANDS PROGS REBOOT_COMMANDS RECOVERY_COMMANDS
+  REQUIRED_PROGS REQUIRED_PROGS_OBDR RESULT_FILES RESULT_MAILTO RESULT_SENDMAIL_OPTIONS SERIAL_CONSOLE_DEVICES
+  SERIAL_CONSOLE_DEVICES_KERNEL SIMULTANEOUS_RUNNABLE_WORKFLOWS TRUSTED_FILES TRUSTED_FILE_OWNERS TRUSTED_OWNERS
+  USB_FILES USE_RESOLV_CONF WRITE_PROTECTED_FS_LABEL_PATTERNS WRITE_PROTECTED_IDS WRITE_PROTECTED_ID_TYPES
+`);
+
+/** ReaR's is_true / is_false words; the empty value is allowed too (it usually means "automatic"). */
+const BOOLS = words(`
+  AUTOEXCLUDE_AUTOFS AUTOEXCLUDE_DISKS AUTOEXCLUDE_MULTIPATH BACKUP_ONLY_EXCLUDE BACKUP_ONLY_INCLUDE
+  BACKUP_PROG_CRYPT_ENABLED BACKUP_PROG_WARN_PARTIAL_TRANSFER BACKUP_SELINUX_DISABLE DRLM_MANAGED EFI_STUB
+  GRUB_RESCUE KEEP_OLD_OUTPUT_COPY MANUAL_INCLUDE NETFS_KEEP_OLD_BACKUP_COPY RAWDISK_BOOT_EXCLUDE_GRUB2_EFI
+  RAWDISK_BOOT_EXCLUDE_SYSLINUX_EFI RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY REBUILD_INITRAMFS
+  RESTORE_ESP_FROM_RESCUE_SYSTEM SIMPLIFY_BONDING SIMPLIFY_BRIDGE SIMPLIFY_TEAMING SSH_UNPROTECTED_PRIVATE_KEYS
+  UDEV_BEEP UDEV_SUSPEND UDEV_UID_LED USE_DHCLIENT USE_SERIAL_CONSOLE USE_STATIC_NETWORKING USING_UEFI_BOOTLOADER
+`);
+
+/** Whole numbers (or empty). */
+const INTS = words(`
+  AUTOINCREASE_DISK_SIZE_THRESHOLD_PERCENTAGE AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE BACKUP_RSYNC_RETENTION_DAYS
+  BORGBACKUP_PORT CDROM_SIZE FULLBACKUP_OUTDATED_DAYS GRUB2_TIMEOUT ISO_FILE_SIZE_LIMIT ISO_MAX_SIZE
+  ISO_SYSLINUX_TIMEOUT OBDR_BLOCKSIZE PROGRESS_WAIT_SECONDS REAR_MAX_RETRIES REAR_SLEEP_DELAY TAPE_BLOCKSIZE
+  USB_BOOT_PART_SIZE USB_DEVICE_FILESYSTEM_PERCENTAGE USB_PARTITION_ALIGN_BLOCK_SIZE USB_RETAIN_BACKUP_NR
+  USB_UEFI_PART_SIZE USER_INPUT_INTERRUPT_TIMEOUT USER_INPUT_MAX_CHARS USER_INPUT_TIMEOUT
+  USER_INPUT_UNATTENDED_TIMEOUT WAIT_SECS
+`);
+
+const ENUMS: Record<string, readonly string[]> = {
+  BACKUP: BACKUP_METHODS,
+  OUTPUT: OUTPUT_METHODS,
+  PROGRESS_MODE: ["ANSI", "plain"],
+  REAR_INITRD_COMPRESSION: ["", "gzip", "zstd", "fast", "best", "lzma", "xz", "lz4"],
+  BACKUP_TYPE: ["", "incremental", "differential"],
+  ISO_DEFAULT: ["boothd", "boothd0", "boothd1", "manual", "automatic", "unattended"],
+};
+
+const STRINGS = words(`
+  AUTORESIZE_PARTITIONS BACKUP_DUPLICITY_NAME BACKUP_INTEGRITY_CHECK BACKUP_MOUNTCMD BACKUP_OPTIONS
+  BACKUP_PROG BACKUP_PROG_ARCHIVE BACKUP_PROG_COMPRESS_SUFFIX BACKUP_PROG_CRYPT_OPTIONS BACKUP_PROG_DECRYPT_OPTIONS
+  BACKUP_PROG_OPTIONS_CREATE_ARCHIVE BACKUP_PROG_OPTIONS_RESTORE_ARCHIVE BACKUP_PROG_SUFFIX
+  BACKUP_RESTORE_MOVE_AWAY_DIRECTORY BACKUP_UMOUNTCMD BACKUP_URL BOOTLOADER BORGBACKUP_ARCHIVE_PREFIX
+  BORGBACKUP_COMPRESSION BORGBACKUP_ENC_TYPE BORGBACKUP_HOST BORGBACKUP_PRUNE_KEEP_DAILY
+  BORGBACKUP_PRUNE_KEEP_HOURLY BORGBACKUP_PRUNE_KEEP_LAST BORGBACKUP_PRUNE_KEEP_MONTHLY BORGBACKUP_PRUNE_KEEP_WEEKLY
+  BORGBACKUP_PRUNE_KEEP_WITHIN BORGBACKUP_PRUNE_KEEP_YEARLY BORGBACKUP_REMOTE_PATH BORGBACKUP_REPO
+  BORGBACKUP_USERNAME CLONE_ALL_USERS_GROUPS DISKS_TO_BE_WIPED EXTERNAL_BACKUP EXTERNAL_CHECK EXTERNAL_RESTORE
+  GRUB2_DEFAULT_BOOT GRUB2_INSTALL_DEVICES GRUB_RESCUE_USER ISO_DIR ISO_ISOLINUX_BIN ISO_MKISOFS_BIN
+  ISO_MKISOFS_OPTS ISO_PREFIX ISO_RECOVER_MODE ISO_VOLID KEEP_BUILD_DIR KERNEL_CMDLINE KERNEL_FILE KEYMAP
+  LANG_RECOVER LOGFILE LUKS_CRYPTSETUP_OPTIONS MESSAGE_PREFIX MIGRATION_MODE MKFS_XFS_OPTIONS NETFS_PREFIX
+  NON_FATAL_BINARIES_WITH_MISSING_LIBRARY OUTPUT_LFTP_USERNAME OUTPUT_MOUNTCMD OUTPUT_OPTIONS OUTPUT_PREFIX
+  OUTPUT_PREFIX_PXE OUTPUT_UMOUNTCMD OUTPUT_URL PING POST_BACKUP_SCRIPT POST_RECOVERY_SCRIPT PRE_BACKUP_SCRIPT
+  PRE_RECOVERY_SCRIPT PXE_CONFIG_GRUB_STYLE PXE_CONFIG_PATH PXE_CONFIG_PREFIX PXE_CONFIG_URL PXE_CREATE_LINKS
+  PXE_HTTP_URL PXE_RECOVER_MODE PXE_REMOVE_OLD_LINKS PXE_TFTP_IP PXE_TFTP_PATH PXE_TFTP_PREFIX
+  PXE_TFTP_UPLOAD_URL PXE_TFTP_URL RAMDISK_SUFFIX RAWDISK_FAT_VOLUME_LABEL RAWDISK_GPT_PARTITION_NAME
+  RAWDISK_IMAGE_COMPRESSION_COMMAND RAWDISK_IMAGE_NAME RAWDISK_INSTALL_GPT_PARTITION_NAME REBOOT_COMMANDS_LABEL
+  RECOVERY_COMMANDS_LABEL RECOVERY_UPDATE_URL REQUESTRESTORE_ABORT_FILE REQUESTRESTORE_COMMAND
+  REQUESTRESTORE_FINISHED_FILE REQUESTRESTORE_TEXT RESULT_MAILFROM RESULT_MAILSUBJECT RESULT_SENDMAIL RSYNC_PREFIX
+  SECURE_BOOT_BOOTLOADER SERIAL_CONSOLE_DEVICE_GRUB SERIAL_CONSOLE_DEVICE_SYSLINUX SSH_FILES TAPE_DEVICE TIMESYNC
+  TIMESYNC_SOURCE UDEV_WORKFLOW UEFI_BOOTLOADER USB_BOOTLOADER USB_DEVICE USB_DEVICE_BOOT_LABEL
+  USB_DEVICE_FILESYSTEM USB_DEVICE_FILESYSTEM_LABEL USB_DEVICE_FILESYSTEM_PARAMS USB_DEVICE_PARTED_LABEL USB_SUFFIX
+  USER_INPUT_PROMPT
+`);
+
+/** Secrets: hidden in the log and in `rear dump` unless -e/--expose-secrets. */
+export const SECRETS = words(`BACKUP_PROG_CRYPT_KEY OUTPUT_LFTP_PASSWORD SSH_ROOT_PASSWORD TTY_ROOT_PASSWORD`);
+
+function buildTable(): Map<string, Setting> {
+  const t = new Map<string, Setting>();
+  const add = (name: string, s: Setting) => {
+    if (t.has(name)) throw new Error(`settings table: ${name} declared twice`);
+    t.set(name, s);
+  };
+  for (const n of ARRAYS) add(n, { type: "array" });
+  for (const n of BOOLS) add(n, { type: "bool" });
+  for (const n of INTS) add(n, { type: "int" });
+  for (const n of STRINGS) add(n, { type: "string" });
+  for (const [n, values] of Object.entries(ENUMS)) add(n, { type: "enum", values });
+  for (const n of SECRETS) add(n, { type: "string", secret: true });
+  return t;
+}
+export const SETTINGS: ReadonlyMap<string, Setting> = buildTable();
+
+/**
+ * Variables rear itself sets before default.conf is read (documented at the top of default.conf).
+ * They are part of the evaluated configuration but have no default there.
+ */
+export const FRAMEWORK_VARS = words(`
+  PROGRAM VERSION RELEASE_DATE HOSTNAME CONFIG_DIR VAR_DIR LOG_DIR SHARE_DIR REAR_DIR_PREFIX WORKFLOW
+  ARCH REAL_ARCH MACHINE REAL_MACHINE OS OS_VENDOR OS_VERSION KERNEL_VERSION VERBOSE DEBUG DEBUGSCRIPTS
+  DEBUGSCRIPTS_ARGUMENT SIMULATE STEPBYSTEP NON_INTERACTIVE EXPOSE_SECRETS PORTABLE RECOVERY_MODE TARGET_FS_ROOT
+  DISKLAYOUT_FILE SECRET_OUTPUT_DEV OS_VENDOR_VERSION OS_VENDOR_ARCH OS_VENDOR_VERSION_ARCH OS_MASTER_VENDOR
+  OS_MASTER_VERSION OS_MASTER_VENDOR_VERSION OS_MASTER_VENDOR_ARCH OS_MASTER_VENDOR_VERSION_ARCH
+`);
+
+const TRUE_WORDS = /^(t|y|yes|true|1)$/i;
+const FALSE_WORDS = /^(f|n|no|false|0)$/i;
+
+/** ReaR's is_true: only an explicit true word is true. */
+export const isTrue = (v: string | undefined): boolean => v !== undefined && TRUE_WORDS.test(v);
+/** ReaR's is_false: only an explicit false word is false (empty is neither). */
+export const isFalse = (v: string | undefined): boolean => v !== undefined && FALSE_WORDS.test(v);
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+export function didYouMean(value: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of choices) {
+    if (c.toUpperCase() === value.toUpperCase()) return c;
+    const dd = distance(value.toUpperCase(), c.toUpperCase());
+    if (dd < bestD) {
+      bestD = dd;
+      best = c;
+    }
+  }
+  return bestD <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
+}
+
+function schemaFor(name: string, s: Setting): z.ZodType {
+  const str = z.string({ error: `${name} must be a single value, not an array` });
+  switch (s.type) {
+    case "array":
+      return z.array(z.string(), { error: `${name} is an array: assign it as ${name}=( … ) or ${name}+=( … )` });
+    case "string":
+      return str;
+    case "bool":
+      return str.refine((v) => v === "" || isTrue(v) || isFalse(v), {
+        error: (iss) => `${name}='${String(iss.input)}' is not a yes/no value (use y, yes, true, 1 or n, no, false, 0)`,
+      });
+    case "int":
+      return str.regex(/^[0-9]*$/, { error: (iss) => `${name}='${String(iss.input)}' is not a whole number` });
+    case "enum":
+      return str.refine((v) => s.values!.includes(v), {
+        error: (iss) => {
+          const v = String(iss.input);
+          const dym = didYouMean(v, s.values!.filter((x) => x !== ""));
+          return `${name}='${v}' is not known; use one of ${s.values!.filter((x) => x !== "").join(" ")}${dym ? ` (did you mean ${dym}?)` : ""}`;
+        },
+      });
+  }
+}
+
+/** The zod schema of the whole configuration: known settings typed, unknown variables allowed. */
+export const configSchema = z.looseObject(
+  Object.fromEntries([...SETTINGS].map(([name, s]) => [name, schemaFor(name, s).optional()])),
+);
+
+export interface SettingProblem {
+  name: string;
+  message: string;
+}
+
+/**
+ * Checks the evaluated variables against the table. A scalar setting given as a one-element array
+ * is accepted, since bash's $VAR reads element 0 and ReaR works with it.
+ */
+export function validateSettings(vars: ReadonlyMap<string, Value>): SettingProblem[] {
+  const obj: Record<string, Value> = {};
+  for (const [k, v] of vars) {
+    const s = SETTINGS.get(k);
+    obj[k] = s && s.type !== "array" && Array.isArray(v) && v.length === 1 ? v[0]! : v;
+  }
+  const r = configSchema.safeParse(obj);
+  if (r.success) return [];
+  return r.error.issues.map((i) => ({ name: String(i.path[0] ?? ""), message: i.message }));
+}

@@ -1,0 +1,66 @@
+// User hook scripts: $CONFIG_DIR/stages/<stage>/NNN_name.sh (e.g. /etc/rear/stages/layout/save/150_x.sh)
+// run at their place among the built-in modules of that stage, with bash. They see every configuration
+// variable (exported ones in their environment too), and run in the work area's tmp/ as their current
+// directory. Changes they make to variables do not flow back into rear: settings belong in the
+// configuration files. A non-zero exit stops the workflow, as ReaR's Error() in a script would.
+
+import { readdirSync, statSync } from "node:fs";
+import { bashAssignment, bashQuote } from "../config/bash-eval.ts";
+import { trustHint, trustProblem } from "../config/trust.ts";
+import { exec } from "../sys/exec.ts";
+import type { Context } from "./context.ts";
+import { WorkflowError } from "./errors.ts";
+import { parseHookName, type HookScript } from "./module.ts";
+import type { StageName } from "./workflows.ts";
+
+export function findHooks(configDir: string, stage: StageName, warn: (m: string) => void): HookScript[] {
+  const dir = `${configDir}/stages/${stage}`;
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  const hooks: HookScript[] = [];
+  for (const f of names) {
+    const p = parseHookName(f);
+    if (!p) {
+      warn(`Ignoring ${dir}/${f}: hook scripts are named NNN_name.sh (a 3-digit number gives their place)`);
+      continue;
+    }
+    hooks.push({ stage, order: p.order, name: p.name, path: `${dir}/${f}` });
+  }
+  return hooks;
+}
+
+/** The bash text that recreates the configuration for a hook. */
+export function hookPrelude(ctx: Context): string {
+  const lines: string[] = ["shopt -s nullglob extglob"];
+  for (const [k, v] of ctx.config.entries()) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k === "PATH") continue;
+    lines.push(`${ctx.config.isExported(k) ? "export " : ""}${bashAssignment(k, v)}`);
+  }
+  return lines.join("\n");
+}
+
+export async function runHook(ctx: Context, hook: HookScript, trustedUids: number[]): Promise<void> {
+  let st;
+  try {
+    const s = statSync(hook.path);
+    st = { isFile: s.isFile(), uid: s.uid, mode: s.mode };
+  } catch {}
+  const problem = trustProblem(hook.path, st, trustedUids, ctx.config.arr("TRUSTED_FILES"));
+  if (problem) throw new WorkflowError(`hook script ${hook.path} ${problem}`, trustHint(hook.path, problem));
+  const flags = ctx.cli.debugscripts ? `set -${ctx.cli.debugscripts}\n` : "";
+  const script = `${hookPrelude(ctx)}\n${flags}source ${bashQuote(hook.path)}\n`;
+  const r = await exec(["bash", "--noprofile", "--norc", "-c", script, hook.path], {
+    env: ctx.env,
+    ...(ctx.workArea ? { cwd: ctx.workArea.tmpDir } : {}),
+  });
+  if (r.code !== 0) {
+    throw new WorkflowError(
+      `hook script ${hook.path} failed with exit code ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").slice(-1)[0]}` : ""}`,
+      "see the log for its output; fix or remove the script",
+    );
+  }
+}

@@ -1,0 +1,114 @@
+// Running external commands: the one place that spawns processes. Their output goes to the log, not
+// the terminal (ReaR redirects stdout/stderr of everything into its log); -D traces every command line.
+// In the unit-test tier (REAR_TEST_TIER=unit) any attempt to run a command throws: unit tests must
+// never touch the machine.
+
+import { accessSync, constants, statSync } from "node:fs";
+import { CommandError } from "../engine/errors.ts";
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  stdin?: string | Uint8Array;
+  /** throw CommandError on a non-zero exit */
+  check?: boolean;
+  /** what the command is for, in error messages */
+  what?: string;
+  /** keep the output out of the log (it may hold secrets) */
+  quiet?: boolean;
+  /** inherit the terminal (interactive programs: `rear shell`, hook scripts under -S) */
+  interactive?: boolean;
+}
+
+export interface ExecLog {
+  trace(argv: readonly string[]): void;
+  output(text: string): void;
+}
+
+let sink: ExecLog | undefined;
+/** The engine points command tracing and output at its log. */
+export function setExecLog(l: ExecLog | undefined): void {
+  sink = l;
+}
+
+function guard(argv: readonly string[]): void {
+  if (process.env.REAR_TEST_TIER === "unit") {
+    throw new Error(`unit tests must not run real commands (tried: ${argv.join(" ")})`);
+  }
+}
+
+function envOf(env?: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? process.env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+function finish(argv: readonly string[], r: ExecResult, opts: ExecOptions): ExecResult {
+  if (!opts.quiet) sink?.output(r.stdout + r.stderr);
+  if (opts.check && r.code !== 0) throw new CommandError(argv, r.code, r.stderr, opts.what);
+  return r;
+}
+
+/** Runs a command and waits for it. */
+export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecResult {
+  guard(argv);
+  sink?.trace(argv);
+  const p = Bun.spawnSync([...argv], {
+    env: envOf(opts.env),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stdin: opts.interactive ? "inherit" : opts.stdin !== undefined ? new TextEncoder().encode(typeof opts.stdin === "string" ? opts.stdin : "") : "ignore",
+    stdout: opts.interactive ? "inherit" : "pipe",
+    stderr: opts.interactive ? "inherit" : "pipe",
+  });
+  const r: ExecResult = {
+    code: p.exitCode ?? 128 + (p.signalCode ? 15 : 0),
+    stdout: p.stdout ? p.stdout.toString() : "",
+    stderr: p.stderr ? p.stderr.toString() : "",
+  };
+  return finish(argv, r, opts);
+}
+
+/** Runs a command asynchronously (long-running work: the process can be interrupted meanwhile). */
+export async function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  guard(argv);
+  sink?.trace(argv);
+  const p = Bun.spawn([...argv], {
+    env: envOf(opts.env),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stdin: opts.interactive ? "inherit" : opts.stdin !== undefined ? new TextEncoder().encode(typeof opts.stdin === "string" ? opts.stdin : "") : "ignore",
+    stdout: opts.interactive ? "inherit" : "pipe",
+    stderr: opts.interactive ? "inherit" : "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    p.stdout instanceof ReadableStream ? new Response(p.stdout).text() : Promise.resolve(""),
+    p.stderr instanceof ReadableStream ? new Response(p.stderr).text() : Promise.resolve(""),
+    p.exited,
+  ]);
+  return finish(argv, { code, stdout, stderr }, opts);
+}
+
+/** Where a program is in PATH (bash's `type -P`), without running anything. */
+export function which(name: string, path = process.env.PATH ?? ""): string | undefined {
+  if (name.includes("/")) return isExecutable(name) ? name : undefined;
+  for (const dir of path.split(":")) {
+    if (!dir) continue;
+    const p = `${dir}/${name}`;
+    if (isExecutable(p)) return p;
+  }
+  return undefined;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
