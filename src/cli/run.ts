@@ -225,6 +225,7 @@ export async function run(deps: RunDeps): Promise<number> {
     log.logPrint(`Using log file: ${runtimeLog}`);
     log.log(`Configuration evaluated by ${loaded.evaluatedBy === "ts" ? "rear's reader" : `bash (${loaded.bashReason ?? "requested"})`}; files: ${loaded.files.filter((f) => f.used).map((f) => f.path ?? f.label).join(" ")}`);
     for (const w of loaded.warnings) log.warn(`while reading the configuration, bash said: ${w}`);
+    if (loaded.printed.length > 0) log.log(`The configuration files printed:\n${loaded.printed.join("\n")}`);
     if (cli.simulate) log.logPrint(`Simulation mode activated: modules are listed, not run`);
 
     // Work area.

@@ -34,15 +34,17 @@ export function bashAssignment(name: string, value: Value): string {
  */
 export function renderBashScript(seed: Map<string, Value>, exported: Set<string>, steps: BashStep[]): string {
   const L: string[] = [];
-  L.push("printf 'S\\0'; printf '%s\\0' $(compgen -v); printf 'E\\0'");
+  // Our records go to fd 3 (the original stdout); whatever the configuration prints goes to stderr.
+  L.push("exec 3>&1 1>&2");
+  L.push("printf 'S\\0' >&3; printf '%s\\0' $(compgen -v) >&3; printf 'E\\0' >&3");
   L.push("shopt -s nullglob extglob");
   for (const [k, v] of seed) L.push(`${exported.has(k) ? "export " : ""}${bashAssignment(k, v)}`);
   steps.forEach((st, i) => {
     if (st.kind === "file") {
-      L.push(`printf 'F\\0%s\\0' ${bashQuote(st.path)}`);
+      L.push(`printf 'F\\0%s\\0' ${bashQuote(st.path)} >&3`);
       L.push(`source ${bashQuote(st.path)}`);
     } else if (st.kind === "text") {
-      L.push(`printf 'F\\0%s\\0' ${bashQuote(st.name)}`);
+      L.push(`printf 'F\\0%s\\0' ${bashQuote(st.name)} >&3`);
       // A quoted here-document keeps the text verbatim; eval runs it in this shell like `source`.
       const tag = `__REAR_EMBEDDED_${i}__`;
       L.push(`IFS= read -r -d '' __rear_text <<'${tag}'\n${st.text}\n${tag}`);
@@ -52,6 +54,7 @@ export function renderBashScript(seed: Map<string, Value>, exported: Set<string>
     }
   });
   L.push(`unset __rear_text
+exec 1>&3
 printf 'F\\0(end)\\0'
 for __rear_n in $(compgen -v); do
   case $__rear_n in __rear_*) continue ;; esac

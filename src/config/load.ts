@@ -63,6 +63,8 @@ export interface LoadedConfig {
   bashReason?: string;
   /** bash's complaints that were not fatal ("command not found" …) */
   warnings: string[];
+  /** what the configuration files printed (bash path only), for the log */
+  printed: string[];
   /** where each variable was last assigned, from a lexical scan */
   origins: Map<string, { file: string; line: number }>;
   /** user files (and -C files) that were read, for COPY_AS_IS */
@@ -137,6 +139,7 @@ interface Evaluated {
   by: "ts" | "bash";
   bashReason?: string;
   warnings: string[];
+  printed: string[];
 }
 
 export class ConfigLoader {
@@ -228,6 +231,7 @@ export class ConfigLoader {
       evaluatedBy: ev.by,
       ...(ev.bashReason ? { bashReason: ev.bashReason } : {}),
       warnings: ev.warnings,
+      printed: ev.printed,
       origins,
       userFiles: steps.filter((s) => s.kind === "file" && !s.embedded).map((s) => (s as { path: string }).path),
     };
@@ -306,7 +310,7 @@ export class ConfigLoader {
       try {
         return parseShell(s.text);
       } catch (e) {
-        if (e instanceof NeedsBash) throw new NeedsBash(`${s.embedded ? "conf/" + s.label : s.path}: ${e.reason}`, e.line);
+        if (e instanceof NeedsBash) throw new NeedsBash(e.reason, e.line, s.embedded ? `conf/${s.label}` : s.path);
         throw e;
       }
     });
@@ -321,11 +325,11 @@ export class ConfigLoader {
         ev.run(p);
       } catch (e) {
         const s = steps[i] as Extract<Step, { kind: "file" }>;
-        if (e instanceof NeedsBash) throw new NeedsBash(`${s.embedded ? "conf/" + s.label : s.path}: ${e.reason}`, e.line);
+        if (e instanceof NeedsBash) throw new NeedsBash(e.reason, e.line, s.embedded ? `conf/${s.label}` : s.path);
         throw e;
       }
     });
-    return { vars: this.filterOutput(vars, new Set()), assoc: new Map(), by: "ts", warnings: [] };
+    return { vars: this.filterOutput(vars, new Set()), assoc: new Map(), by: "ts", warnings: [], printed: [] };
   }
 
   private evaluateBash(steps: Step[], reason?: string): Evaluated {
@@ -348,12 +352,12 @@ export class ConfigLoader {
     }
     const internal = new Set([...out.startNames].filter((n) => !(n in this.env)));
     for (const n of ["SHLVL", "PWD", "OLDPWD", "_"]) internal.add(n);
-    const warnings = r.stderr
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l !== "");
+    // bash's own complaints name a file and line; anything else is what the configuration printed.
+    const lines = r.stderr.split("\n").filter((l) => l.trim() !== "");
+    const warnings = lines.filter((l) => /: line [0-9]+: /.test(l));
+    const printed = lines.filter((l) => !/: line [0-9]+: /.test(l));
     const assoc = new Map([...out.assoc].filter(([k]) => !internal.has(k)));
-    return { vars: this.filterOutput(out.vars, internal), assoc, by: "bash", ...(reason ? { bashReason: reason } : {}), warnings };
+    return { vars: this.filterOutput(out.vars, internal), assoc, by: "bash", ...(reason ? { bashReason: reason } : {}), warnings, printed };
   }
 
   /**

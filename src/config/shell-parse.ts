@@ -14,8 +14,9 @@ export class NeedsBash extends Error {
   constructor(
     readonly reason: string,
     readonly line: number,
+    readonly file?: string,
   ) {
-    super(`line ${line}: ${reason}`);
+    super(`${file ? `${file}:` : "line "}${line}: ${reason}`);
     this.name = "NeedsBash";
   }
 }
