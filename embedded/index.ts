@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "7082b8b227e96cde72907361cddf37e384ff8dc718a2a2a18d326c8578ad961a";
+export const assetsDigest = "455efe06a5ba773e456a7a711b1a467eaa6efd79def05916c935091552e59741";
 export const assetsCount = 25;

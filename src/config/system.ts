@@ -69,7 +69,7 @@ export function detectVendor(files: ReleaseFiles): { vendor?: string; version?: 
   const os = files.osRelease;
   if (os !== undefined) {
     if (/fedora/i.test(os)) vendor = "Fedora";
-    if (/(centos|redhat|scientific|oracle)/i.test(os)) vendor = "RedHatEnterpriseServer";
+    if (/(centos|redhat|scientific|oracle|\brhel\b)/i.test(os)) vendor = "RedHatEnterpriseServer"; // ReaR lacks rhel
     if (/suse/i.test(os)) vendor = "SUSE_LINUX";
     if (/debian/i.test(os)) vendor = "Debian";
     if (/(ubuntu|linuxmint)/i.test(os)) vendor = "Ubuntu";
