@@ -15,12 +15,12 @@ import { BugError, CommandError, ConfigError, ExitCode, NotImplementedError, Use
 import { ExitTasks } from "../engine/exit-tasks.ts";
 import { findHooks, runHook } from "../engine/hooks.ts";
 import { acquireLock } from "../engine/lock.ts";
-import { Logger, type TerminalStreams } from "../engine/log.ts";
+import { Logger, logTimestamp, type TerminalStreams } from "../engine/log.ts";
 import { runStages, type RunnerDeps } from "../engine/runner.ts";
 import { createWorkArea, removeWorkArea } from "../engine/work-area.ts";
 import { findWorkflow, placementError, type StageName } from "../engine/workflows.ts";
 import { MODULES } from "../stages/index.ts";
-import { setExecLog } from "../sys/exec.ts";
+import { killRunning, setExecLog } from "../sys/exec.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { dumpCommand } from "./commands/dump.ts";
@@ -221,7 +221,7 @@ export async function run(deps: RunDeps): Promise<number> {
       output: (text) => log.raw(text),
     });
     log.logPrint(`${PRODUCT} ${VERSION} / ${RELEASE_DATE}`);
-    log.logPrint(`Running rear ${workflow.name} (PID ${process.pid} date ${new Date().toISOString().slice(0, 19).replace("T", " ")})`);
+    log.logPrint(`Running rear ${workflow.name} (PID ${process.pid} date ${logTimestamp().slice(0, 19)})`);
     log.logPrint(`Using log file: ${runtimeLog}`);
     log.log(`Configuration evaluated by ${loaded.evaluatedBy === "ts" ? "rear's reader" : `bash (${loaded.bashReason ?? "requested"})`}; files: ${loaded.files.filter((f) => f.used).map((f) => f.path ?? f.label).join(" ")}`);
     for (const w of loaded.warnings) log.warn(`while reading the configuration, bash said: ${w}`);
@@ -253,6 +253,8 @@ export async function run(deps: RunDeps): Promise<number> {
     if (deps.onSignal) {
       removeSignals = deps.onSignal(async (sig) => {
         log.error(`rear ${workflow.name} was ${sig === "SIGINT" ? "interrupted" : "terminated"} (${sig}); running exit tasks`);
+        const n = killRunning("SIGTERM");
+        if (n > 0) log.log(`Terminated ${n} running child process(es)`);
         const code = await finish(sig === "SIGINT" ? ExitCode.INTERRUPTED : ExitCode.TERMINATED);
         process.exit(code);
       });

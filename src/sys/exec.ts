@@ -3,7 +3,7 @@
 // In the unit-test tier (REAR_TEST_TIER=unit) any attempt to run a command throws: unit tests must
 // never touch the machine.
 
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { CommandError } from "../engine/errors.ts";
 
 export interface ExecResult {
@@ -32,6 +32,53 @@ export interface ExecLog {
 }
 
 let sink: ExecLog | undefined;
+/** Processes started by exec() that have not ended: killed when rear is interrupted (ReaR kills its descendants). */
+const running = new Set<{ pid: number }>();
+
+/** PIDs of all descendants of `pid`, from /proc (children before their own children). */
+export function descendants(pid: number, procDir = "/proc"): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(procDir);
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'
+      const stat = readFileSync(`${procDir}/${e}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(e));
+      children.set(ppid, list);
+    } catch {}
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Ends every process rear started, with their descendants (ReaR terminates its descendant processes on exit). */
+export function killRunning(signal: NodeJS.Signals = "SIGTERM"): number {
+  let n = 0;
+  for (const p of running) {
+    for (const pid of [p.pid, ...descendants(p.pid)]) {
+      try {
+        process.kill(pid, signal);
+        n++;
+      } catch {}
+    }
+  }
+  return n;
+}
 /** The engine points command tracing and output at its log. */
 export function setExecLog(l: ExecLog | undefined): void {
   sink = l;
@@ -85,11 +132,17 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
     stdout: opts.interactive ? "inherit" : "pipe",
     stderr: opts.interactive ? "inherit" : "pipe",
   });
-  const [stdout, stderr, code] = await Promise.all([
-    p.stdout instanceof ReadableStream ? new Response(p.stdout).text() : Promise.resolve(""),
-    p.stderr instanceof ReadableStream ? new Response(p.stderr).text() : Promise.resolve(""),
-    p.exited,
-  ]);
+  running.add(p);
+  let stdout: string, stderr: string, code: number;
+  try {
+    [stdout, stderr, code] = await Promise.all([
+      p.stdout instanceof ReadableStream ? new Response(p.stdout).text() : Promise.resolve(""),
+      p.stderr instanceof ReadableStream ? new Response(p.stderr).text() : Promise.resolve(""),
+      p.exited,
+    ]);
+  } finally {
+    running.delete(p);
+  }
   return finish(argv, { code, stdout, stderr }, opts);
 }
 

@@ -40,7 +40,7 @@ describe("values", () => {
     expect(didYouMean("TOTALLYDIFFERENT", ["ISO", "USB"])).toBeUndefined();
   });
   test("unknown variables are allowed; known ones are typed", () => {
-    expect(validateSettings(new Map([["MY_OWN", ["a", "b"]], ["OUTPUT", "ISO"]]))).toEqual([]);
+    expect(validateSettings(new Map<string, string | string[]>([["MY_OWN", ["a", "b"]], ["OUTPUT", "ISO"]]))).toEqual([]);
     expect(validateSettings(new Map([["OUTPUT", ["ISO"]]]))).toEqual([]); // bash's $OUTPUT reads element 0
     expect(validateSettings(new Map([["OUTPUT", ["ISO", "USB"]]]))[0]?.message).toContain("OUTPUT must be a single value");
     expect(validateSettings(new Map([["PROGS", "x"]]))[0]?.message).toContain("PROGS is an array");
