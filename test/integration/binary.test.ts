@@ -135,6 +135,22 @@ describe("hooks, lock, signals", () => {
     expect(sh([bin, "-c", c, "-s", "dump"], { env: { REAR_VAR: join(base, "var3"), TMPDIR: base } }).code).toBe(0);
     expect(await first.exited).toBe(0);
   });
+  test("a syntax error in a configuration file is reported by bash with its file and line", () => {
+    const c = confDir({ "local.conf": "OUTPUT=ISO\nif true; then\n  X=1\n" });
+    const r = sh([bin, "-c", c, "dump"], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(`ERROR: ${c}/local.conf:4: syntax error: unexpected end of file`);
+  });
+  test("SIGINT runs the exit tasks and exits 130", async () => {
+    const c = confDir({ "stages/init/500_sleep.sh": "sleep 30\n" });
+    const wa = mkdtempSync(join(base, "wa."));
+    chmodSync(wa, 0o755);
+    const p = Bun.spawn(["env", "-i", "PATH=/usr/bin:/bin", `REAR_VAR=${join(base, "var5")}`, `TMPDIR=${wa}`, bin, "-c", c, "dump"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(1500);
+    p.kill("SIGINT");
+    expect(await p.exited).toBe(130);
+    expect(readdirSync(wa)).toEqual([]);
+  });
   test("SIGTERM runs the exit tasks (work area removed, child ended) and exits 143", async () => {
     const pidfile = join(base, "child.pid");
     const c = confDir({ "stages/init/500_sleep.sh": `sleep 30 & echo $! > ${pidfile}; wait\n` });

@@ -137,6 +137,21 @@ describe("dump", () => {
   });
 });
 
+describe("step by step and LOGFILE", () => {
+  test("-S asks before each module", async () => {
+    const prompts: string[] = [];
+    const r = await rear(["-S", "dump"], { readLine: (p: string) => (prompts.push(p), "") });
+    expect(r.code).toBe(0);
+    expect(prompts).toEqual(["Press ENTER to include 'init/100_check_stale_nfs_mounts' ..."]);
+  });
+  test("a LOGFILE set in the configuration receives a copy of the log at the end", async () => {
+    const target = `${sb.tmp}/../my-rear.log`;
+    conf.write("local.conf", `LOGFILE=${target}\n`);
+    expect((await rear(["dump"])).code).toBe(0);
+    expect(readFileSync(target, "utf8")).toContain("Including init/100_check_stale_nfs_mounts");
+  });
+});
+
 describe("log file and work area", () => {
   test("lockless dump logs to .lockless, mode 0600, timestamped; the previous log is rotated", async () => {
     await rear(["dump"]);
