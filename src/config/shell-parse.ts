@@ -217,14 +217,8 @@ class Parser {
         continue;
       }
       if (c === "'") {
-        this.next();
-        const end = this.s.indexOf("'", this.pos);
-        if (end < 0) this.fail("unterminated single quote");
         flush();
-        const v = this.s.slice(this.pos, end);
-        for (const ch of v) if (ch === "\n") this.line++;
-        this.pos = end + 1;
-        parts.push({ t: "lit", v, q: true });
+        parts.push({ t: "lit", v: this.readSingleQuoted(), q: true });
         continue;
       }
       if (c === '"') {
@@ -248,6 +242,17 @@ class Parser {
     }
     flush();
     return parts;
+  }
+
+  /** At a "'": the text up to the closing quote, verbatim. */
+  private readSingleQuoted(): string {
+    this.next();
+    const end = this.s.indexOf("'", this.pos);
+    if (end < 0) this.fail("unterminated single quote");
+    const v = this.s.slice(this.pos, end);
+    for (const ch of v) if (ch === "\n") this.line++;
+    this.pos = end + 1;
+    return v;
   }
 
   private parseDoubleQuoted(): Part[] {
@@ -375,10 +380,8 @@ class Parser {
         flush();
         this.next();
         if (c === "'") {
-          const end = this.s.indexOf("'", this.pos);
-          if (end < 0) this.fail("unterminated single quote");
-          parts.push({ t: "lit", v: this.s.slice(this.pos, end), q: true });
-          this.pos = end + 1;
+          this.pos--;
+          parts.push({ t: "lit", v: this.readSingleQuoted(), q: true });
         } else parts.push(...this.parseDoubleQuoted());
         continue;
       }

@@ -4,6 +4,7 @@
 // never touch the machine.
 
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { CommandError } from "../engine/errors.ts";
 
 export interface ExecResult {
@@ -102,19 +103,19 @@ function finish(argv: readonly string[], r: ExecResult, opts: ExecOptions): Exec
   return r;
 }
 
+function spawnOptions(opts: ExecOptions) {
+  const io = opts.interactive ? "inherit" : "pipe";
+  const stdin = opts.interactive ? "inherit" : opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin;
+  return { env: envOf(opts.env), ...(opts.cwd ? { cwd: opts.cwd } : {}), stdin, stdout: io, stderr: io } as const;
+}
+
 /** Runs a command and waits for it. */
 export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecResult {
   guard(argv);
   sink?.trace(argv);
-  const p = Bun.spawnSync([...argv], {
-    env: envOf(opts.env),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    stdin: opts.interactive ? "inherit" : opts.stdin !== undefined ? new TextEncoder().encode(typeof opts.stdin === "string" ? opts.stdin : "") : "ignore",
-    stdout: opts.interactive ? "inherit" : "pipe",
-    stderr: opts.interactive ? "inherit" : "pipe",
-  });
+  const p = Bun.spawnSync([...argv], spawnOptions(opts));
   const r: ExecResult = {
-    code: p.exitCode ?? 128 + (p.signalCode ? 15 : 0),
+    code: p.exitCode ?? 128 + (p.signalCode ? (osConstants.signals[p.signalCode as keyof typeof osConstants.signals] ?? 0) : 0),
     stdout: p.stdout ? p.stdout.toString() : "",
     stderr: p.stderr ? p.stderr.toString() : "",
   };
@@ -125,13 +126,7 @@ export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecR
 export async function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   guard(argv);
   sink?.trace(argv);
-  const p = Bun.spawn([...argv], {
-    env: envOf(opts.env),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    stdin: opts.interactive ? "inherit" : opts.stdin !== undefined ? new TextEncoder().encode(typeof opts.stdin === "string" ? opts.stdin : "") : "ignore",
-    stdout: opts.interactive ? "inherit" : "pipe",
-    stderr: opts.interactive ? "inherit" : "pipe",
-  });
+  const p = Bun.spawn([...argv], spawnOptions(opts));
   running.add(p);
   let stdout: string, stderr: string, code: number;
   try {

