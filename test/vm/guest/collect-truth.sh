@@ -1,0 +1,27 @@
+#!/bin/bash
+# Collects the "truth" of a running machine into $1 (a directory): its storage as the tools report it
+# and a manifest of every file on every real mounted file system. Runs inside the guest.
+set -u
+T=$1
+mkdir -p "$T"
+lsblk -J -b -o NAME,KNAME,PKNAME,TYPE,SIZE,FSTYPE,LABEL,UUID,PARTUUID,PARTLABEL,PARTTYPE,MOUNTPOINT > "$T/lsblk.json" 2>"$T/lsblk.err"
+blkid -o export > "$T/blkid.txt" 2>/dev/null
+findmnt -J --real -o TARGET,SOURCE,FSTYPE,OPTIONS > "$T/findmnt.json" 2>/dev/null
+swapon --show=NAME,TYPE,SIZE --bytes --noheadings > "$T/swaps.txt" 2>/dev/null
+if command -v lvm >/dev/null; then lvm fullreport --reportformat json > "$T/lvm.json" 2>/dev/null; fi
+if [ -e /proc/mdstat ]; then cat /proc/mdstat > "$T/mdstat.txt"; mdadm --detail --scan > "$T/mdadm-scan.txt" 2>/dev/null; fi
+if command -v dmsetup >/dev/null; then dmsetup table > "$T/dmsetup.txt" 2>/dev/null; fi
+[ -d /sys/firmware/efi ] && { efibootmgr -v > "$T/efibootmgr.txt" 2>&1; echo uefi > "$T/firmware"; } || echo bios > "$T/firmware"
+cat /proc/cmdline > "$T/cmdline"
+# The manifest: one line per file system object on the real file systems mounted now.
+# type mode uid gid size nlink dev:inode sparseness path -> target
+mps=$(findmnt -rn --real -o TARGET | grep -vE '^/(proc|sys|dev|run)(/|$)' | sort)
+: > "$T/manifest.tsv"
+: > "$T/sha256.txt"
+: > "$T/xattrs.txt"
+for mp in $mps; do
+  find "$mp" -xdev \( -path /tmp -o -path '/tmp/*' \) -prune -o -printf '%y\t%#m\t%U\t%G\t%s\t%n\t%D:%i\t%S\t%p\t%l\n' >> "$T/manifest.tsv" 2>/dev/null
+  find "$mp" -xdev \( -path /tmp -o -path '/tmp/*' \) -prune -o -type f -print0 2>/dev/null | xargs -0 -r sha256sum >> "$T/sha256.txt" 2>/dev/null
+  find "$mp" -xdev \( -path /tmp -o -path '/tmp/*' \) -prune -o -print0 2>/dev/null | xargs -0 -r getfattr -h -d -m - --absolute-names -e hex >> "$T/xattrs.txt" 2>/dev/null
+done
+echo done > "$T/complete"

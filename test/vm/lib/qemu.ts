@@ -1,0 +1,180 @@
+// Driving QEMU guests: no network, serial console to a log file, disks on virtio/SCSI/NVMe, BIOS
+// (SeaBIOS) or UEFI (OVMF with its own VARS file), markers watched in the serial log with per-phase
+// timeouts, and the QEMU process always killed by its PID at the end.
+
+import { closeSync, copyFileSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { sh } from "./sh.ts";
+
+export type Bus = "virtio" | "scsi" | "nvme";
+
+export interface VmDisk {
+  file: string;
+  format?: "raw" | "qcow2";
+  bus?: Bus;
+  serial?: string;
+  readonly?: boolean;
+}
+
+export interface VmSpec {
+  name: string;
+  firmware: "bios" | "uefi";
+  /** the OVMF VARS file of this machine (UEFI); created from the template when missing */
+  ovmfVars?: string;
+  memMiB?: number;
+  cpus?: number;
+  disks: VmDisk[];
+  cdrom?: string;
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** boot order: "c" disk, "d" cdrom */
+  boot?: "c" | "d";
+  serialLog: string;
+  timeoutSec: number;
+  accel: "kvm" | "tcg";
+  /** markers that must appear in order in the serial log, each within its timeout (seconds from the previous) */
+  markers?: { text: string; timeoutSec: number }[];
+}
+
+export interface VmResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  /** the marker that did not come in time */
+  missedMarker?: string;
+  durationMs: number;
+  markerTimesMs: Record<string, number>;
+}
+
+export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+export const OVMF_VARS_TEMPLATE = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+export function qemuArgs(s: VmSpec): string[] {
+  const a = ["qemu-system-x86_64", "-machine", "q35", "-accel", s.accel, "-m", String(s.memMiB ?? 2048), "-smp", String(s.cpus ?? 2)];
+  a.push("-display", "none", "-monitor", "none", "-serial", `file:${s.serialLog}`, "-no-reboot", "-nic", "none");
+  if (s.firmware === "uefi") {
+    if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);
+    a.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+    a.push("-drive", `if=pflash,format=raw,unit=1,file=${s.ovmfVars}`);
+  }
+  let scsi = false;
+  s.disks.forEach((d, i) => {
+    const id = `d${i}`;
+    a.push("-drive", `file=${d.file},format=${d.format ?? "raw"},if=none,id=${id}${d.readonly ? ",readonly=on" : ""}`);
+    const serial = d.serial ? `,serial=${d.serial}` : "";
+    const bus = d.bus ?? "virtio";
+    if (bus === "virtio") a.push("-device", `virtio-blk-pci,drive=${id}${serial}`);
+    else if (bus === "nvme") a.push("-device", `nvme,drive=${id}${serial || `,serial=nvme${i}`}`);
+    else {
+      if (!scsi) a.push("-device", "virtio-scsi-pci,id=scsi0");
+      scsi = true;
+      a.push("-device", `scsi-hd,drive=${id},bus=scsi0.0${serial}`);
+    }
+  });
+  if (s.cdrom) a.push("-drive", `file=${s.cdrom},format=raw,media=cdrom,readonly=on`);
+  if (s.kernel) a.push("-kernel", s.kernel);
+  if (s.initrd) a.push("-initrd", s.initrd);
+  if (s.append) a.push("-append", s.append);
+  if (s.boot) a.push("-boot", s.boot);
+  return a;
+}
+
+function readFrom(file: string, offset: number): string {
+  if (!existsSync(file)) return "";
+  const size = statSync(file).size;
+  if (size <= offset) return "";
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString("latin1");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Runs a guest until it powers off, a marker is late, or the overall timeout passes. */
+export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Promise<VmResult> {
+  if (s.firmware === "uefi" && s.ovmfVars && !existsSync(s.ovmfVars)) copyFileSync(OVMF_VARS_TEMPLATE, s.ovmfVars);
+  const args = qemuArgs(s);
+  const t0 = Date.now();
+  const p = Bun.spawn(args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+  say(`${s.name}: qemu PID ${p.pid} (${s.accel}), serial log ${s.serialLog}`);
+  let exited = false;
+  const exitP = p.exited.then((c) => {
+    exited = true;
+    return c;
+  });
+  const markers = [...(s.markers ?? [])];
+  const markerTimesMs: Record<string, number> = {};
+  let seen = "";
+  let offset = 0;
+  let lastAt = t0;
+  let missed: string | undefined;
+  let timedOut = false;
+  while (!exited) {
+    await Promise.race([exitP, Bun.sleep(250)]);
+    const more = readFrom(s.serialLog, offset);
+    offset += more.length;
+    seen = (seen + more).slice(-65536);
+    while (markers.length > 0 && seen.includes(markers[0]!.text)) {
+      const m = markers.shift()!;
+      markerTimesMs[m.text] = Date.now() - t0;
+      lastAt = Date.now();
+      seen = seen.slice(seen.indexOf(m.text) + m.text.length);
+    }
+    if (exited) break;
+    if (markers.length > 0 && Date.now() - lastAt > markers[0]!.timeoutSec * 1000) {
+      missed = markers[0]!.text;
+      break;
+    }
+    if (Date.now() - t0 > s.timeoutSec * 1000) {
+      timedOut = true;
+      break;
+    }
+  }
+  if (!exited) {
+    say(`${s.name}: ${missed ? `marker '${missed}' did not come in time` : `timeout after ${s.timeoutSec} s`}: killing qemu PID ${p.pid}`);
+    p.kill("SIGTERM");
+    const done = await Promise.race([exitP.then(() => true), Bun.sleep(5000).then(() => false)]);
+    if (!done) p.kill("SIGKILL");
+    await exitP;
+    if (missed) timedOut = true;
+  }
+  const code = await exitP;
+  const stderr = await new Response(p.stderr).text();
+  if (code !== 0 && !timedOut && stderr.trim()) say(`${s.name}: qemu said: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
+  return { exitCode: timedOut ? null : code, timedOut, ...(missed ? { missedMarker: missed } : {}), durationMs: Date.now() - t0, markerTimesMs };
+}
+
+let accelCache: "kvm" | "tcg" | undefined;
+
+/**
+ * KVM only when a quick test boot succeeds under it (on this project's machines /dev/kvm exists but
+ * guests hang under it), else TCG. The test: boot the kernel without a root file system with panic=-1;
+ * it panics and reboots at once, so QEMU (with -no-reboot) exits within seconds when the accelerator works.
+ */
+export async function chooseAccel(kernel: string, workDir: string, say: (m: string) => void = console.log): Promise<"kvm" | "tcg"> {
+  if (accelCache) return accelCache;
+  if (process.env.REAR_VM_ACCEL === "kvm" || process.env.REAR_VM_ACCEL === "tcg") return (accelCache = process.env.REAR_VM_ACCEL);
+  if (!existsSync("/dev/kvm")) {
+    say("accelerator: TCG (no /dev/kvm)");
+    return (accelCache = "tcg");
+  }
+  const r = await runVm({
+    name: "kvm-probe", firmware: "bios", memMiB: 256, cpus: 1, disks: [], kernel, append: "console=ttyS0 panic=-1 root=/dev/nonexistent",
+    serialLog: `${workDir}/kvm-probe.log`, timeoutSec: 10, accel: "kvm", markers: [{ text: "Kernel panic", timeoutSec: 10 }],
+  });
+  accelCache = !r.timedOut ? "kvm" : "tcg";
+  say(`accelerator: ${accelCache === "kvm" ? "KVM (a test boot succeeded)" : "TCG (a test boot under KVM hung)"}`);
+  return accelCache;
+}
+
+/** A sparse raw disk image. */
+export async function createDisk(file: string, sizeMiB: number): Promise<void> {
+  await sh(["qemu-img", "create", "-q", "-f", "raw", file, `${sizeMiB}M`]);
+}
+
+/** A copy-on-write overlay, so a cached image stays pristine. */
+export async function createOverlay(file: string, backing: string): Promise<void> {
+  await sh(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, file]);
+}

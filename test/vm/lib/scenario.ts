@@ -1,0 +1,76 @@
+// A scenario is a data file (test/vm/scenarios/NAME.json): a new layout is a new file, not new code.
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+
+const bus = z.enum(["virtio", "scsi", "nvme"]);
+const disk = z.strictObject({ sizeMiB: z.number().int().min(64).max(65536), bus: bus.default("virtio") });
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes"),
+  description: z.string().min(1),
+  firmware: z.enum(["bios", "uefi"]),
+  /** the source machine's disks, in order: $DISK1, $DISK2, … in the layout recipe */
+  sourceDisks: z.array(disk).min(1).max(8),
+  /**
+   * bash, run in the builder guest. It partitions and formats the source disks and leaves the new root
+   * file system mounted at /target with every other file system mounted below it (and swap made with
+   * mkswap). For LUKS it writes /target.crypttab (lines for /etc/crypttab). The harness then copies the
+   * system onto it, writes fstab by UUID, builds the initramfs and installs the boot loader.
+   */
+  layout: z.string().min(1),
+  tool: z.strictObject({
+    /** local.conf text for the tool under test */
+    localConf: z.string(),
+    /** run in the booted source machine, as root */
+    backupCommand: z.string().min(1),
+  }),
+  /** a second disk for BACKUP_URL (and the rescue image), prepared before the backup */
+  backupDisk: z.strictObject({
+    sizeMiB: z.number().int().min(256),
+    /** "rear-format": `rear format` makes it REAR-000 (usb://); "ext4": one ext4 file system labelled REAR-000 */
+    prepare: z.enum(["rear-format", "ext4"]),
+  }),
+  /** the blank disks recover writes to; same count, bigger, smaller, or on another bus (renamed) */
+  targetDisks: z.array(disk).min(1).max(8),
+  rescueBoot: z.enum(["iso", "kernel-initrd", "usb"]),
+  /** manifest paths (globs) and check names that may differ between source and recovered machine */
+  allowedDifferences: z.array(z.string()).default([]),
+  /** seconds for each phase (defaults suit TCG) */
+  timeouts: z
+    .strictObject({ build: z.number().optional(), backup: z.number().optional(), recover: z.number().optional(), verify: z.number().optional() })
+    .default({}),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+
+export const SCENARIO_DIR = join(import.meta.dir, "../scenarios");
+
+export function parseScenario(text: string, file = "scenario"): Scenario {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not JSON: ${(e as Error).message}`);
+  }
+  const r = scenarioSchema.safeParse(json);
+  if (!r.success) {
+    throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
+  }
+  const base = file.replace(/^.*\//, "").replace(/\.json$/, "");
+  if (base !== "scenario" && r.data.name !== base) throw new Error(`${file}: name '${r.data.name}' must match the file name`);
+  return r.data;
+}
+
+export function loadScenario(name: string): Scenario {
+  const file = join(SCENARIO_DIR, `${name}.json`);
+  return parseScenario(readFileSync(file, "utf8"), file);
+}
+
+export function listScenarios(): string[] {
+  return readdirSync(SCENARIO_DIR)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.replace(/\.json$/, ""))
+    .sort();
+}
