@@ -4,7 +4,7 @@
 set -u
 T=$1
 mkdir -p "$T"
-lsblk -J -b -o NAME,KNAME,PKNAME,TYPE,SIZE,FSTYPE,LABEL,UUID,PARTUUID,PARTLABEL,PARTTYPE,MOUNTPOINT > "$T/lsblk.json" 2>"$T/lsblk.err"
+lsblk -J -b -o NAME,KNAME,PKNAME,TYPE,SIZE,FSTYPE,LABEL,UUID,PARTUUID,PARTLABEL,PARTTYPE,MOUNTPOINT,SERIAL > "$T/lsblk.json" 2>"$T/lsblk.err"
 blkid -o export > "$T/blkid.txt" 2>/dev/null
 findmnt -J --real -o TARGET,SOURCE,FSTYPE,OPTIONS > "$T/findmnt.json" 2>/dev/null
 swapon --show=NAME,TYPE,SIZE --bytes --noheadings > "$T/swaps.txt" 2>/dev/null

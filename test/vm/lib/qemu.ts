@@ -34,6 +34,8 @@ export interface VmSpec {
   accel: "kvm" | "tcg";
   /** markers that must appear in order in the serial log, each within its timeout (seconds from the previous) */
   markers?: { text: string; timeoutSec: number }[];
+  /** texts that end the run at once as failed (e.g. a recover that stopped with an error) */
+  failMarkers?: string[];
 }
 
 export interface VmResult {
@@ -41,6 +43,8 @@ export interface VmResult {
   timedOut: boolean;
   /** the marker that did not come in time */
   missedMarker?: string;
+  /** the fail marker that was seen */
+  failedOn?: string;
   durationMs: number;
   markerTimesMs: Record<string, number>;
 }
@@ -110,12 +114,17 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
   let offset = 0;
   let lastAt = t0;
   let missed: string | undefined;
+  let failedOn: string | undefined;
   let timedOut = false;
+  let tail = "";
   while (!exited) {
     await Promise.race([exitP, Bun.sleep(250)]);
     const more = readFrom(s.serialLog, offset);
     offset += more.length;
     seen = (seen + more).slice(-65536);
+    tail = (tail + more).slice(-4096);
+    failedOn = (s.failMarkers ?? []).find((f) => tail.includes(f));
+    if (failedOn) break;
     while (markers.length > 0 && seen.includes(markers[0]!.text)) {
       const m = markers.shift()!;
       markerTimesMs[m.text] = Date.now() - t0;
@@ -133,7 +142,7 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
     }
   }
   if (!exited) {
-    say(`${s.name}: ${missed ? `marker '${missed}' did not come in time` : `timeout after ${s.timeoutSec} s`}: killing qemu PID ${p.pid}`);
+    say(`${s.name}: ${failedOn ? `saw '${failedOn}'` : missed ? `marker '${missed}' did not come in time` : `timeout after ${s.timeoutSec} s`}: killing qemu PID ${p.pid}`);
     p.kill("SIGTERM");
     const done = await Promise.race([exitP.then(() => true), Bun.sleep(5000).then(() => false)]);
     if (!done) p.kill("SIGKILL");
@@ -143,7 +152,7 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
   const code = await exitP;
   const stderr = await new Response(p.stderr).text();
   if (code !== 0 && !timedOut && stderr.trim()) say(`${s.name}: qemu said: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
-  return { exitCode: timedOut ? null : code, timedOut, ...(missed ? { missedMarker: missed } : {}), durationMs: Date.now() - t0, markerTimesMs };
+  return { exitCode: timedOut || failedOn ? null : code, timedOut, ...(missed ? { missedMarker: missed } : {}), ...(failedOn ? { failedOn } : {}), durationMs: Date.now() - t0, markerTimesMs };
 }
 
 let accelCache: "kvm" | "tcg" | undefined;

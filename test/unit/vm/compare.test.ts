@@ -1,0 +1,96 @@
+import { describe, expect, test } from "bun:test";
+import { CANARY_AFTER_BACKUP, compareTruth, globToRegExp, parseTruth, type TruthTexts } from "../../vm/lib/compare.ts";
+
+const line = (t: string, mode: string, uid: string, size: number, nlink: number, ino: string, path: string, link = "", sparse = 1) =>
+  `${t}\t${mode}\t${uid}\t${uid}\t${size}\t${nlink}\t${ino}\t${sparse}\t${path}\t${link}`;
+
+const lsblk = (uuid: string) =>
+  JSON.stringify({ blockdevices: [
+    { name: "vda", type: "disk", size: 1000, serial: "src1", children: [{ name: "vda1", type: "part", size: 900, fstype: "ext4", label: "root", uuid, mountpoint: "/" }] },
+    { name: "vdb", type: "disk", size: 10, serial: "harness-in" },
+  ] });
+const findmnt = JSON.stringify({ filesystems: [{ target: "/", source: "/dev/vda1", fstype: "ext4", children: [{ target: "/proc", fstype: "proc" }] }] });
+
+function source(): TruthTexts {
+  return {
+    manifest: [
+      line("d", "0755", "0", 4096, 20, "1:2", "/"),
+      line("f", "0644", "0", 15, 2, "1:10", "/root/canary/text"),
+      line("f", "0644", "0", 15, 2, "1:10", "/root/canary/hardlink"),
+      line("f", "0640", "1234", 6, 1, "1:11", "/root/canary/owned"),
+      line("f", "0644", "0", 67108864, 1, "1:12", "/root/canary/sparse", "", 0.0001),
+      line("l", "0777", "0", 4, 1, "1:13", "/root/canary/symlink", "text"),
+      line("f", "0644", "0", 100, 1, "1:14", "/var/log/syslog"),
+      line("f", "0644", "0", 5, 1, "1:15", CANARY_AFTER_BACKUP),
+    ].join("\n"),
+    sha256: [`${"a".repeat(64)}  /root/canary/text`, `${"a".repeat(64)}  /root/canary/hardlink`, `${"b".repeat(64)}  /root/canary/owned`, `${"c".repeat(64)}  /root/canary/sparse`].join("\n"),
+    xattrs: "# file: /root/canary/text\nuser.harness=0x63616e617279\n\n",
+    lsblk: lsblk("1111"),
+    findmnt,
+    swaps: "/dev/vda2 partition 1000\n",
+  };
+}
+
+/** What a perfect recovery collects: same files (new inode numbers), logs changed, canary gone. */
+function recovered(): TruthTexts {
+  const s = source();
+  return {
+    ...s,
+    manifest: s.manifest
+      .split("\n")
+      .filter((l) => !l.includes(CANARY_AFTER_BACKUP))
+      .map((l) => l.replace(/\t1:(\d+)\t/, "\t2:9$1\t").replace("\t100\t1\t2:914\t", "\t999\t1\t2:914\t"))
+      .join("\n"),
+  };
+}
+
+const run = (a: TruthTexts, b: TruthTexts, allowed: string[] = []) => compareTruth(parseTruth(a), parseTruth(b), allowed);
+const failed = (checks: ReturnType<typeof run>) => checks.filter((c) => !c.ok && !c.allowed).map((c) => c.name);
+
+describe("truth comparison", () => {
+  test("a perfect recovery passes every check", () => {
+    expect(failed(run(source(), recovered()))).toEqual([]);
+  });
+  test("a changed checksum fails file-content", () => {
+    const r = recovered();
+    r.sha256 = r.sha256.replace(`${"b".repeat(64)}  /root/canary/owned`, `${"d".repeat(64)}  /root/canary/owned`);
+    expect(failed(run(source(), r))).toEqual(["file-content"]);
+  });
+  test("a corrupted manifest (mode, owner, missing file, broken hard link) fails", () => {
+    const r = recovered();
+    r.manifest = r.manifest
+      .replace("0640\t1234\t1234", "0600\t0\t0")
+      .split("\n")
+      .filter((l) => !l.includes("/root/canary/symlink"))
+      .map((l) => (l.includes("/root/canary/hardlink") ? l.replace(/\t2:\d+\t/, "\t2:777\t") : l))
+      .join("\n");
+    expect(failed(run(source(), r)).sort()).toEqual(["file-metadata", "files-present", "hardlinks"]);
+  });
+  test("the canary made after the backup must be gone", () => {
+    expect(failed(run(source(), source()))).toContain("canary-after-backup-gone");
+  });
+  test("a lost xattr, a file no longer sparse, a different UUID, a missing swap", () => {
+    const r = recovered();
+    r.xattrs = "";
+    r.manifest = r.manifest.replace(/\t0\.0001\t/, "\t1\t");
+    r.lsblk = lsblk("2222");
+    r.swaps = "";
+    expect(failed(run(source(), r)).sort()).toEqual(["layout", "sparse-files", "swap", "xattrs"]);
+  });
+  test("allowed differences: paths and whole checks", () => {
+    const r = recovered();
+    r.lsblk = lsblk("2222");
+    r.manifest += `\n${line("f", "0644", "0", 1, 1, "2:50", "/etc/new-file")}`;
+    expect(failed(run(source(), r, ["check:layout", "/etc/new-*"]))).toEqual([]);
+    expect(run(source(), r, ["check:layout"]).find((c) => c.name === "layout")).toMatchObject({ ok: false, allowed: true });
+    expect(failed(run(source(), r, ["check:layout"]))).toEqual(["files-extra"]);
+  });
+  test("globs", () => {
+    expect(globToRegExp("/var/log/**").test("/var/log/a/b")).toBe(true);
+    expect(globToRegExp("/boot/initrd.img-*").test("/boot/initrd.img-6.1.0")).toBe(true);
+    expect(globToRegExp("/etc/*.conf").test("/etc/a/b.conf")).toBe(false);
+  });
+  test("a malformed manifest line is an error, not a pass", () => {
+    expect(() => parseTruth({ ...source(), manifest: "garbage" })).toThrow(/malformed/);
+  });
+});

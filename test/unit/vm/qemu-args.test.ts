@@ -1,0 +1,26 @@
+import { describe, expect, test } from "bun:test";
+import { qemuArgs } from "../../vm/lib/qemu.ts";
+
+describe("QEMU command line", () => {
+  const base = { name: "t", serialLog: "/tmp/s.log", timeoutSec: 1, accel: "tcg" as const };
+  test("no network, serial to a file, no reboot; disks on each bus", () => {
+    const a = qemuArgs({ ...base, firmware: "bios", disks: [{ file: "a.img" }, { file: "b.img", bus: "scsi", serial: "s1" }, { file: "c.img", bus: "nvme" }], cdrom: "r.iso", boot: "d" });
+    const s = a.join(" ");
+    expect(s).toContain("-nic none");
+    expect(s).toContain("-serial file:/tmp/s.log");
+    expect(s).toContain("-no-reboot");
+    expect(s).toContain("-device virtio-blk-pci,drive=d0");
+    expect(s).toContain("-device virtio-scsi-pci,id=scsi0 -device scsi-hd");
+    expect(s).toContain("-device scsi-hd,drive=d1,bus=scsi0.0,serial=s1");
+    expect(s).toContain("-device nvme,drive=d2,serial=nvme2");
+    expect(s).toContain("media=cdrom");
+    expect(s).toContain("-boot d");
+    expect(s).not.toContain("pflash");
+  });
+  test("UEFI uses OVMF with the machine's own VARS file", () => {
+    const s = qemuArgs({ ...base, firmware: "uefi", ovmfVars: "/w/vars.fd", disks: [] }).join(" ");
+    expect(s).toContain("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd");
+    expect(s).toContain("if=pflash,format=raw,unit=1,file=/w/vars.fd");
+    expect(() => qemuArgs({ ...base, firmware: "uefi", disks: [] })).toThrow(/VARS/);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, test } from "bun:test";
+import { listScenarios, loadScenario, parseScenario } from "../../vm/lib/scenario.ts";
+
+describe("VM scenarios are data files that validate against the schema", () => {
+  test("every file in test/vm/scenarios", () => {
+    const names = listScenarios();
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    for (const n of names) expect(loadScenario(n).name).toBe(n);
+  });
+  test("the ReaR 2.7 baseline covers BIOS+ext4+swap, BIOS+LVM, UEFI+ext4", () => {
+    const s = listScenarios().filter((n) => n.startsWith("rear27-")).map(loadScenario);
+    expect(s.some((x) => x.firmware === "bios" && /mkswap/.test(x.layout) && !/lvcreate/.test(x.layout))).toBe(true);
+    expect(s.some((x) => x.firmware === "bios" && /lvcreate/.test(x.layout))).toBe(true);
+    expect(s.some((x) => x.firmware === "uefi")).toBe(true);
+  });
+  const good = {
+    name: "x", description: "d", firmware: "bios", sourceDisks: [{ sizeMiB: 1024 }], layout: "true",
+    tool: { localConf: "", backupCommand: "rear mkbackup" }, backupDisk: { sizeMiB: 1024, prepare: "ext4" },
+    targetDisks: [{ sizeMiB: 1024, bus: "nvme" }], rescueBoot: "iso",
+  };
+  test("defaults are filled in", () => {
+    const s = parseScenario(JSON.stringify(good));
+    expect(s.sourceDisks[0]!.bus).toBe("virtio");
+    expect(s.allowedDifferences).toEqual([]);
+  });
+  test("mistakes are reported with their path", () => {
+    expect(() => parseScenario(JSON.stringify({ ...good, firmware: "coreboot" }))).toThrow(/firmware/);
+    expect(() => parseScenario(JSON.stringify({ ...good, targetDisks: [{ sizeMiB: 1024, bus: "ide" }] }))).toThrow(/targetDisks\.0\.bus/);
+    expect(() => parseScenario(JSON.stringify({ ...good, extra: 1 }))).toThrow(/extra|Unrecognized/);
+    expect(() => parseScenario("{ not json")).toThrow(/not JSON/);
+    expect(() => parseScenario(JSON.stringify(good), "/x/other-name.json")).toThrow(/must match the file name/);
+  });
+});

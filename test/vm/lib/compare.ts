@@ -1,0 +1,237 @@
+// Comparing the truth of the source machine with that of the recovered machine. Pure: it reads the
+// files guest/collect-truth.sh wrote (passed in as text) and returns checks with pass/fail and details.
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** failed, but the scenario allows it ("check:NAME" in allowedDifferences) */
+  allowed?: boolean;
+  details: string[];
+}
+
+export interface ManifestEntry {
+  type: string;
+  mode: string;
+  uid: string;
+  gid: string;
+  size: number;
+  nlink: number;
+  inode: string;
+  sparse: number;
+  link: string;
+}
+
+export interface Truth {
+  manifest: Map<string, ManifestEntry>;
+  sha256: Map<string, string>;
+  xattrs: Map<string, Record<string, string>>;
+  lsblk: unknown;
+  findmnt: unknown;
+  swaps: string;
+}
+
+export interface TruthTexts {
+  manifest: string;
+  sha256: string;
+  xattrs: string;
+  lsblk: string;
+  findmnt: string;
+  swaps?: string;
+}
+
+/** `find -printf '%y\t%#m\t%U\t%G\t%s\t%n\t%D:%i\t%S\t%p\t%l\n'` lines. */
+export function parseManifest(text: string): Map<string, ManifestEntry> {
+  const m = new Map<string, ManifestEntry>();
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const f = line.split("\t");
+    if (f.length < 10) throw new Error(`manifest: malformed line: ${line.slice(0, 120)}`);
+    const [type, mode, uid, gid, size, nlink, inode, sparse, path, ...rest] = f;
+    m.set(path!, { type: type!, mode: mode!, uid: uid!, gid: gid!, size: Number(size), nlink: Number(nlink), inode: inode!, sparse: Number(sparse), link: rest.join("\t") });
+  }
+  return m;
+}
+
+/** `sha256sum` lines: "<hash>  <path>". */
+export function parseSha256(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const r = /^([0-9a-f]{64})  (.*)$/.exec(line);
+    if (r) m.set(r[2]!, r[1]!);
+  }
+  return m;
+}
+
+/** `getfattr -d -m - --absolute-names -e hex` output: "# file: /p" then "name=0x…" lines. */
+export function parseXattrs(text: string): Map<string, Record<string, string>> {
+  const m = new Map<string, Record<string, string>>();
+  let cur: Record<string, string> | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("# file: ")) {
+      cur = {};
+      m.set(line.slice(8), cur);
+    } else if (cur && line.includes("=")) {
+      const i = line.indexOf("=");
+      cur[line.slice(0, i)] = line.slice(i + 1);
+    }
+  }
+  return m;
+}
+
+export function parseTruth(t: TruthTexts): Truth {
+  return {
+    manifest: parseManifest(t.manifest),
+    sha256: parseSha256(t.sha256),
+    xattrs: parseXattrs(t.xattrs),
+    lsblk: JSON.parse(t.lsblk || "{}"),
+    findmnt: JSON.parse(t.findmnt || "{}"),
+    swaps: t.swaps ?? "",
+  };
+}
+
+/** Glob over paths: `**` any characters, `*` any except '/', `?` one character. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === "*" && glob[i + 1] === "*") {
+      re += ".*";
+      i++;
+    } else if (c === "*") re += "[^/]*";
+    else if (c === "?") re += "[^/]";
+    else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * Paths that differ on every recovery whatever the tool does: logs, the tool's own state, caches,
+ * systemd's runtime state, the initramfs the recovery rebuilds and the boot loader's files it rewrites.
+ */
+export const ALWAYS_ALLOWED = [
+  "/var/log", "/var/log/**", "/var/lib/rear", "/var/lib/rear/**", "/var/cache/**", "/var/tmp/**", "/var/lib/systemd/**",
+  "/var/lib/dhcp/**", "/etc/lvm/archive/**", "/etc/lvm/backup/**", "/boot/initrd.img-*", "/boot/grub/**", "/boot/efi/EFI/**",
+  "/root/.bash_history", "/lost+found/**", "/etc/mdadm/mdadm.conf", "/etc/ld.so.cache", "/root/rear-*.log", "/root/.cache/**",
+  "/var/lib/rear/output/**", "/etc/rear/os.conf", "/var/lib/initramfs-tools/**",
+];
+
+export const CANARY_AFTER_BACKUP = "/root/recovery_will_remove_me";
+
+function allowedBy(globs: string[]): (p: string) => boolean {
+  const res = globs.map(globToRegExp);
+  return (p) => res.some((r) => r.test(p));
+}
+
+function check(name: string, details: string[], allowedChecks: Set<string>): Check {
+  const ok = details.length === 0;
+  return { name, ok, ...(!ok && allowedChecks.has(name) ? { allowed: true } : {}), details: details.slice(0, 25).concat(details.length > 25 ? [`… and ${details.length - 25} more`] : []) };
+}
+
+interface BlockDev {
+  name?: string;
+  type?: string;
+  size?: number | string;
+  fstype?: string | null;
+  label?: string | null;
+  uuid?: string | null;
+  partlabel?: string | null;
+  serial?: string | null;
+  mountpoint?: string | null;
+  children?: BlockDev[];
+}
+
+/** The storage as a list of lines, with kernel names left out (sda on one side may be nvme0n1 on the other). */
+export function layoutLines(lsblk: unknown): string[] {
+  const out: string[] = [];
+  const devs = ((lsblk as { blockdevices?: BlockDev[] }).blockdevices ?? []).filter(
+    (d) => d.type === "disk" && !/^(harness|backup)/.test(d.serial ?? ""),
+  );
+  const walk = (d: BlockDev, depth: number) => {
+    out.push(`${"  ".repeat(depth)}${d.type} size=${d.size} fs=${d.fstype ?? ""} label=${d.label ?? ""} uuid=${d.uuid ?? ""} partlabel=${d.partlabel ?? ""} mount=${d.mountpoint ?? ""}`);
+    for (const c of d.children ?? []) walk(c, depth + 1);
+  };
+  devs.forEach((d) => walk(d, 0));
+  return out;
+}
+
+function mountLines(findmnt: unknown): string[] {
+  const out: string[] = [];
+  const walk = (fs: { target?: string; fstype?: string; children?: unknown[] }[]) => {
+    for (const f of fs) {
+      if (f.target && !/^\/(proc|sys|dev|run)(\/|$)/.test(f.target)) out.push(`${f.target} ${f.fstype}`);
+      walk((f.children ?? []) as never);
+    }
+  };
+  walk(((findmnt as { filesystems?: unknown[] }).filesystems ?? []) as never);
+  return out.sort();
+}
+
+export function compareTruth(before: Truth, after: Truth, allowedDifferences: string[] = []): Check[] {
+  const allowedChecks = new Set(allowedDifferences.filter((a) => a.startsWith("check:")).map((a) => a.slice(6)));
+  const isAllowed = allowedBy([...ALWAYS_ALLOWED, ...allowedDifferences.filter((a) => !a.startsWith("check:"))]);
+  const checks: Check[] = [];
+
+  const lb = layoutLines(before.lsblk);
+  const la = layoutLines(after.lsblk);
+  const layoutDiff: string[] = [];
+  for (let i = 0; i < Math.max(lb.length, la.length); i++) {
+    if (lb[i] !== la[i]) layoutDiff.push(`source: ${lb[i] ?? "(none)"} | recovered: ${la[i] ?? "(none)"}`);
+  }
+  if (lb.length === 0) layoutDiff.push("no disks in the source's lsblk output");
+  checks.push(check("layout", layoutDiff, allowedChecks));
+
+  const mb = mountLines(before.findmnt);
+  const ma = mountLines(after.findmnt);
+  checks.push(check("mounts", [...mb.filter((m) => !ma.includes(m)).map((m) => `missing: ${m}`), ...ma.filter((m) => !mb.includes(m)).map((m) => `extra: ${m}`)], allowedChecks));
+
+  const swapCount = (s: string) => s.split("\n").filter((l) => l.trim()).length;
+  checks.push(check("swap", swapCount(before.swaps) === swapCount(after.swaps) ? [] : [`source has ${swapCount(before.swaps)} swap areas, recovered ${swapCount(after.swaps)}`], allowedChecks));
+
+  checks.push(check("canary-after-backup-gone", after.manifest.has(CANARY_AFTER_BACKUP) ? [`${CANARY_AFTER_BACKUP} exists: the recovered files are not those of the backup`] : [], allowedChecks));
+
+  const missing: string[] = [];
+  const extra: string[] = [];
+  const meta: string[] = [];
+  const content: string[] = [];
+  const xattr: string[] = [];
+  const sparse: string[] = [];
+  for (const [p, b] of before.manifest) {
+    if (p === CANARY_AFTER_BACKUP || isAllowed(p)) continue;
+    const a = after.manifest.get(p);
+    if (!a) {
+      missing.push(p);
+      continue;
+    }
+    const diffs: string[] = [];
+    for (const k of ["type", "mode", "uid", "gid", "link"] as const) if (a[k] !== b[k]) diffs.push(`${k} ${b[k]} → ${a[k]}`);
+    if (b.type === "f" && a.size !== b.size) diffs.push(`size ${b.size} → ${a.size}`);
+    if (diffs.length) meta.push(`${p}: ${diffs.join(", ")}`);
+    const sb = before.sha256.get(p);
+    if (b.type === "f" && sb !== undefined && after.sha256.get(p) !== sb) content.push(p);
+    const xb = JSON.stringify(before.xattrs.get(p) ?? {});
+    const xa = JSON.stringify(after.xattrs.get(p) ?? {});
+    if (xb !== xa) xattr.push(`${p}: ${xb} → ${xa}`);
+    if (b.type === "f" && b.size >= 1 << 20 && b.sparse < 0.5 && a.sparse >= 0.99) sparse.push(`${p}: sparseness ${b.sparse} → ${a.sparse}`);
+  }
+  for (const p of after.manifest.keys()) if (!before.manifest.has(p) && p !== CANARY_AFTER_BACKUP && !isAllowed(p)) extra.push(p);
+  checks.push(check("files-present", missing, allowedChecks));
+  checks.push(check("files-extra", extra, allowedChecks));
+  checks.push(check("file-metadata", meta, allowedChecks));
+  checks.push(check("file-content", content, allowedChecks));
+  checks.push(check("xattrs", xattr, allowedChecks));
+  checks.push(check("sparse-files", sparse, allowedChecks));
+
+  // hard links: paths that share an inode on the source must share one after recovery
+  const groups = new Map<string, string[]>();
+  for (const [p, e] of before.manifest) {
+    if (e.type === "f" && e.nlink > 1 && !isAllowed(p)) groups.set(e.inode, [...(groups.get(e.inode) ?? []), p]);
+  }
+  const hl: string[] = [];
+  for (const paths of groups.values()) {
+    if (paths.length < 2) continue;
+    const inodes = new Set(paths.map((p) => after.manifest.get(p)?.inode ?? `missing:${p}`));
+    if (inodes.size !== 1) hl.push(`${paths.join(" = ")} are no longer one file`);
+  }
+  checks.push(check("hardlinks", hl, allowedChecks));
+  return checks;
+}

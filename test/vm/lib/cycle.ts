@@ -1,0 +1,275 @@
+// The whole cycle of a scenario:
+//   build the source machine (in a builder guest) → boot it, collect truth, run the backup command,
+//   create a canary that must not survive → blank target disks (and fresh UEFI vars) → boot the rescue
+//   image with the backup disk attached, recover unattended → boot from the recovered disks only,
+//   collect truth → compare → a JSON result with pass/fail per check and timings.
+
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runInBuilder } from "./builder.ts";
+import { prepareChannel, readResults, type Job } from "./channel.ts";
+import { compareTruth, parseTruth, type Check } from "./compare.ts";
+import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
+import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
+import type { Scenario } from "./scenario.ts";
+import { sh } from "./sh.ts";
+
+export type Tool = "rear27" | "ours";
+
+export interface PhaseResult {
+  ok: boolean;
+  ms: number;
+  note?: string;
+}
+
+export interface RunResult {
+  scenario: string;
+  tool: Tool;
+  toolVersion?: string;
+  firmware: string;
+  accel: string;
+  startedAt: string;
+  ok: boolean;
+  phases: Record<"build" | "backup" | "recover" | "verify", PhaseResult | undefined>;
+  figures: {
+    mkbackupMs?: number;
+    rescueImageBytes?: number;
+    backupArchiveBytes?: number;
+    recoverMs?: number;
+    rescueBootToLoginMs?: number;
+  };
+  checks: Check[];
+  workDir: string;
+}
+
+const DIST = join(VM_DIR, "../../dist/rear");
+
+/** Job: partition and format the source disks (scenario recipe), copy the system, make it bootable. */
+function buildJob(s: Scenario): Job {
+  const disks = s.sourceDisks.map((_, i) => `DISK${i + 1}=$(readlink -f /dev/disk/by-id/virtio-src${i + 1})`).join("\n");
+  const grub =
+    s.firmware === "uefi"
+      ? `chroot /target grub-install --target=x86_64-efi --efi-directory=/boot/efi --bootloader-id=debian --no-nvram
+chroot /target grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram`
+      : `chroot /target grub-install --target=i386-pc "$DISK1"`;
+  return {
+    files: { "layout.sh": s.layout },
+    script: `set -euxo pipefail
+${disks}
+export ${s.sourceDisks.map((_, i) => `DISK${i + 1}`).join(" ")}
+mkdir -p /target
+bash -euxo pipefail ./layout.sh
+mountpoint -q /target || { echo "the layout recipe did not mount /target"; exit 1; }
+rsync -aHAXx --numeric-ids --exclude=/target --exclude=/tmp/* --exclude=/run/* / /target/
+mkdir -p /target/target.unused && rmdir /target/target.unused
+# fstab by UUID, from what is mounted below /target and the swap areas
+{
+  echo "# written by the VM harness (source machine build)"
+  findmnt -R -n -r -o TARGET,SOURCE,FSTYPE /target | while read -r t src f; do
+    uuid=$(blkid -s UUID -o value "$src"); mp=\${t#/target}; [ -n "$mp" ] || mp=/
+    pass=2; [ "$mp" = / ] && pass=1
+    opts=defaults; [ "$f" = vfat ] && opts=umask=0077
+    echo "UUID=$uuid $mp $f $opts 0 $pass"
+  done
+  for sw in $(blkid -t TYPE=swap -o device); do echo "UUID=$(blkid -s UUID -o value "$sw") none swap sw 0 0"; done
+} > /target/etc/fstab
+cat /target/etc/fstab
+[ -f /target.crypttab ] && cp /target.crypttab /target/etc/crypttab
+for d in dev dev/pts proc sys run; do mount --bind /$d /target/$d; done
+chroot /target update-initramfs -u -k all
+${grub}
+chroot /target update-grub
+# canary files with known contents, modes, owners, xattrs, a hard link, a sparse file
+c=/target/root/canary
+mkdir -p $c
+printf 'canary content\\n' > $c/text
+setfattr -n user.harness -v canary-value $c/text
+ln $c/text $c/hardlink
+ln -s text $c/symlink
+printf 'owned\\n' > $c/owned && chown 1234:5678 $c/owned && chmod 0640 $c/owned
+printf 'setuid\\n' > $c/setuid && chmod 4755 $c/setuid
+mkdir -m 1777 $c/sticky-dir
+truncate -s 64M $c/sparse && printf 'end' | dd of=$c/sparse bs=1 seek=$((32*1024*1024)) conv=notrunc status=none
+mkfifo $c/fifo
+mknod $c/null c 1 3
+umount -R /target
+swapoff -a || true
+vgchange -an 2>/dev/null || true
+for m in /dev/mapper/*; do [ "$m" = /dev/mapper/control ] || cryptsetup close "$m" 2>/dev/null || true; done
+mdadm --stop --scan 2>/dev/null || true
+sync
+`,
+  };
+}
+
+/** Job in the booted source: truth, the tool's backup, the rescue image out, the canary. */
+function backupJob(s: Scenario, tool: Tool): Job {
+  const install = tool === "ours" ? "install -m 0755 ./rear-ours /usr/local/sbin/rear\nhash -r\n" : "";
+  return {
+    files: {
+      "local.conf": s.tool.localConf,
+      "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8"),
+      ...(tool === "ours" ? { "rear-ours": { copy: DIST } } : {}),
+    },
+    script: `set -x
+${install}mkdir -p /etc/rear
+cp local.conf /etc/rear/local.conf
+rear --version > $HARNESS_OUT/tool-version 2>&1
+bash ./collect-truth.sh $HARNESS_OUT/truth-before
+t0=$(date +%s%N)
+( ${s.tool.backupCommand} ) > $HARNESS_OUT/backup.out 2>&1
+echo $? > $HARNESS_OUT/backup-rc
+echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/backup-ms
+cp /var/log/rear/rear-*.log $HARNESS_OUT/ 2>/dev/null
+iso=$(ls /var/lib/rear/output/*.iso 2>/dev/null | head -n 1)
+[ -n "$iso" ] && cp "$iso" $HARNESS_OUT/rescue.iso
+if mkdir -p /mnt/backupdisk && mount -o ro /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
+  find /mnt/backupdisk -name 'backup.tar*' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
+  umount /mnt/backupdisk
+fi
+echo "created after the backup: a recovery must not bring it back" > /root/recovery_will_remove_me
+sync
+test "$(cat $HARNESS_OUT/backup-rc)" = 0
+`,
+  };
+}
+
+function verifyJob(): Job {
+  return {
+    files: { "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8") },
+    script: `set -x
+bash ./collect-truth.sh $HARNESS_OUT/truth-after
+mkdir -p $HARNESS_OUT/recover-logs
+cp -a /var/log/rear/recover/. $HARNESS_OUT/recover-logs/ 2>/dev/null
+cp -a /root/rear-*.log $HARNESS_OUT/recover-logs/ 2>/dev/null
+true
+`,
+  };
+}
+
+function readTruth(dir: string) {
+  const r = (n: string) => (existsSync(join(dir, n)) ? readFileSync(join(dir, n), "utf8") : "");
+  return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt") });
+}
+
+export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: string) => void; keep?: boolean } = {}): Promise<RunResult> {
+  const say = opts.say ?? console.log;
+  const image: GuestImage = await buildImage(say);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const dir = join(CACHE, "runs", `${s.name}-${tool}-${stamp}`);
+  mkdirSync(dir, { recursive: true });
+  const accel = await chooseAccel(image.kernel, dir, say);
+  const result: RunResult = {
+    scenario: s.name, tool, firmware: s.firmware, accel, startedAt: new Date().toISOString(), ok: false,
+    phases: { build: undefined, backup: undefined, recover: undefined, verify: undefined }, figures: {}, checks: [], workDir: dir,
+  };
+  const fail = (phase: keyof RunResult["phases"], ms: number, note: string): RunResult => {
+    result.phases[phase] = { ok: false, ms, note };
+    say(`${s.name}/${tool}: ${phase} FAILED: ${note}`);
+    writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
+    return result;
+  };
+  if (tool === "ours" && !existsSync(DIST)) throw new Error("dist/rear is missing: run `npm run build` first");
+
+  // 1. source machine
+  say(`${s.name}/${tool}: building the source machine (${s.firmware}, ${s.sourceDisks.length} disk(s))`);
+  const src: VmDisk[] = [];
+  for (const [i, d] of s.sourceDisks.entries()) {
+    const file = join(dir, `source${i + 1}.img`);
+    await createDisk(file, d.sizeMiB);
+    src.push({ file, bus: d.bus, serial: `src${i + 1}` });
+  }
+  const built = await runInBuilder({
+    image, dir, name: "build", accel, timeoutSec: s.timeouts.build ?? 900, say, job: buildJob(s),
+    extraDisks: src.map((d) => ({ ...d, bus: "virtio" as const })),
+  });
+  writeFileSync(join(dir, "build.log"), built.job.log);
+  if (built.job.exitCode !== 0) return fail("build", built.vm.durationMs, `build job ${built.job.exitCode === undefined ? "did not finish" : `exited ${built.job.exitCode}`} (see ${dir}/build.log, build.serial.log)`);
+  result.phases.build = { ok: true, ms: built.vm.durationMs };
+
+  // 2. backup on the booted source
+  const backupDisk = join(dir, "backup.img");
+  await createDisk(backupDisk, s.backupDisk.sizeMiB);
+  if (s.backupDisk.prepare === "ext4") await sh(["mkfs.ext4", "-q", "-F", "-L", "REAR-000", backupDisk]);
+  const ovmfVars = join(dir, "OVMF_VARS.fd");
+  const ch = await prepareChannel(join(dir, "backup"), backupJob(s, tool), 2048);
+  say(`${s.name}/${tool}: booting the source machine and running: ${s.tool.backupCommand}`);
+  const bvm = await runVm(
+    {
+      name: "backup", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
+      disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c",
+      markers: [
+        { text: "HARNESS: job start", timeoutSec: 300 },
+        { text: "HARNESS: job done", timeoutSec: s.timeouts.backup ?? 1800 },
+      ],
+    },
+    say,
+  );
+  const bres = await readResults(ch, join(dir, "backup", "out"));
+  writeFileSync(join(dir, "backup.log"), bres.log);
+  const out = (n: string) => (existsSync(join(bres.dir, n)) ? readFileSync(join(bres.dir, n), "utf8").trim() : undefined);
+  result.toolVersion = out("tool-version");
+  const backupMs = Number(out("backup-ms") ?? NaN);
+  if (!Number.isNaN(backupMs)) result.figures.mkbackupMs = backupMs;
+  const iso = join(bres.dir, "rescue.iso");
+  if (existsSync(iso)) result.figures.rescueImageBytes = statSync(iso).size;
+  const archive = Number(out("backup-archive-bytes") ?? NaN);
+  if (!Number.isNaN(archive)) result.figures.backupArchiveBytes = archive;
+  if (bres.exitCode !== 0) {
+    return fail("backup", bvm.durationMs, `${bvm.timedOut ? "the source machine did not finish in time" : `backup command exited ${out("backup-rc") ?? "?"}`}: ${(out("backup.out") ?? "").split("\n").slice(-3).join(" / ")}`);
+  }
+  if (!existsSync(iso)) return fail("backup", bvm.durationMs, "no rescue ISO was made");
+  result.phases.backup = { ok: true, ms: bvm.durationMs };
+
+  // 3. recover onto blank disks, from the rescue image, unattended
+  const tgt: VmDisk[] = [];
+  for (const [i, d] of s.targetDisks.entries()) {
+    const file = join(dir, `target${i + 1}.img`);
+    await createDisk(file, d.sizeMiB);
+    tgt.push({ file, bus: d.bus, serial: `tgt${i + 1}` });
+  }
+  rmSync(ovmfVars, { force: true }); // a new machine has empty NVRAM
+  const rescueIso = join(dir, "rescue.iso");
+  copyFileSync(iso, rescueIso);
+  say(`${s.name}/${tool}: recovering from the rescue image (${Math.round(statSync(rescueIso).size / 1048576)} MiB) onto blank disks`);
+  const rvm = await runVm(
+    {
+      name: "recover", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "recover.serial.log"), timeoutSec: s.timeouts.recover ?? 2400,
+      disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup" }], cdrom: rescueIso, boot: "d",
+      failMarkers: ["ERROR: ", "Kernel panic"],
+    },
+    say,
+  );
+  result.figures.recoverMs = rvm.durationMs;
+  if (rvm.exitCode !== 0) {
+    return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
+  }
+  result.phases.recover = { ok: true, ms: rvm.durationMs };
+
+  // 4. boot the recovered disks only, collect truth
+  const vch = await prepareChannel(join(dir, "verify"), verifyJob(), 512);
+  say(`${s.name}/${tool}: booting the recovered machine`);
+  const vvm = await runVm(
+    {
+      name: "verify", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
+      disks: [...tgt, ...vch.disks], boot: "c",
+      markers: [
+        { text: "HARNESS: job start", timeoutSec: 300 },
+        { text: "HARNESS: job done", timeoutSec: s.timeouts.verify ?? 1200 },
+      ],
+    },
+    say,
+  );
+  const vres = await readResults(vch, join(dir, "verify", "out"));
+  const loginMs = vvm.markerTimesMs["HARNESS: job start"];
+  if (loginMs !== undefined) result.figures.rescueBootToLoginMs = rvm.durationMs + loginMs;
+  if (vres.exitCode !== 0) return fail("verify", vvm.durationMs, vvm.timedOut ? "the recovered machine did not boot to the harness job (see verify.serial.log)" : `verify job exited ${vres.exitCode}`);
+  result.phases.verify = { ok: true, ms: vvm.durationMs };
+
+  // 5. compare
+  result.checks = compareTruth(readTruth(join(bres.dir, "truth-before")), readTruth(join(vres.dir, "truth-after")), s.allowedDifferences);
+  result.ok = result.checks.every((c) => c.ok || c.allowed);
+  writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
+  if (!opts.keep) for (const f of ["source1.img", "source2.img", "target1.img", "target2.img", "backup.img", "rescue.iso", "build-root.qcow2"]) rmSync(join(dir, f), { force: true });
+  return result;
+}

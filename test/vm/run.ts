@@ -1,0 +1,88 @@
+// The VM harness runner.
+//   bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep]
+//   bun run test:vm image       build (or reuse) the guest image
+//   bun run test:vm smoke       boot a guest, run a command, read the result back (CI)
+//   bun run test:vm list        the scenarios
+// Results: a JSON per run in the run's work directory (under $REAR_VM_CACHE, default /var/cache/rear-vm);
+// with --record also in bench/results/<tool>-<scenario>.json and a line in bench/results/README.md.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runInBuilder } from "./lib/builder.ts";
+import { runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
+import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
+import { chooseAccel } from "./lib/qemu.ts";
+import { listScenarios, loadScenario } from "./lib/scenario.ts";
+import { renderSummary } from "./lib/summary.ts";
+
+const RESULTS = join(VM_DIR, "../../bench/results");
+
+async function smoke(): Promise<number> {
+  const t0 = Date.now();
+  const image = await buildImage();
+  const dir = join(CACHE, "runs", `smoke-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  const accel = await chooseAccel(image.kernel, dir);
+  const r = await runInBuilder({
+    image, dir, name: "smoke", accel, timeoutSec: 240, say: console.log,
+    job: { script: 'set -e\nuname -r > "$HARNESS_OUT/kernel"\nmodprobe dm_mod\ntest -e /dev/mapper/control\necho smoke-ok > "$HARNESS_OUT/answer"\n' },
+  });
+  const answer = (await Bun.file(join(r.job.dir, "answer")).text().catch(() => "")).trim();
+  const ok = r.job.exitCode === 0 && answer === "smoke-ok";
+  console.log(`smoke: ${ok ? "PASS" : "FAIL"} (${accel}, guest ran ${Math.round(r.vm.durationMs / 1000)} s, total ${Math.round((Date.now() - t0) / 1000)} s${ok ? "" : `; job exit ${r.job.exitCode}, log: ${r.job.log.slice(-300)}`})`);
+  return ok ? 0 : 1;
+}
+
+function printResult(r: RunResult): void {
+  console.log(`\n${r.scenario} with ${r.tool} (${r.toolVersion ?? "?"}, ${r.accel}): ${r.ok ? "PASS" : "FAIL"}`);
+  for (const [p, v] of Object.entries(r.phases)) console.log(`  phase ${p.padEnd(8)} ${v ? `${v.ok ? "ok  " : "FAIL"} ${Math.round(v.ms / 1000)} s${v.note ? `  ${v.note}` : ""}` : "-"}`);
+  for (const c of r.checks) console.log(`  check ${c.name.padEnd(26)} ${c.ok ? "ok" : c.allowed ? "differs (allowed)" : "FAIL"}${c.ok ? "" : `: ${c.details.slice(0, 5).join("; ")}`}`);
+  console.log(`  figures ${JSON.stringify(r.figures)}`);
+  console.log(`  work dir ${r.workDir}`);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: Bun.argv.slice(2),
+    options: { scenario: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" } },
+    allowPositionals: true,
+  });
+  const cmd = positionals[0];
+  if (cmd === "image") {
+    const img = await buildImage();
+    console.log(`image ${img.key}: ${img.dir}`);
+    return 0;
+  }
+  if (cmd === "smoke") return smoke();
+  if (cmd === "list") {
+    for (const n of listScenarios()) console.log(`${n}: ${loadScenario(n).description}`);
+    return 0;
+  }
+  if (!values.scenario) {
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | image | smoke | list");
+    return 2;
+  }
+  const tool = values.tool as Tool;
+  if (tool !== "rear27" && tool !== "ours") {
+    console.error(`--tool must be rear27 or ours, not '${tool}'`);
+    return 2;
+  }
+  const names = values.scenario === "all" ? listScenarios().filter((n) => !n.startsWith("rear27-") || tool === "rear27") : [values.scenario];
+  let failed = 0;
+  for (const n of names) {
+    const s = loadScenario(n);
+    const r = await runScenario(s, tool, { keep: values.keep ?? false });
+    printResult(r);
+    if (!r.ok) failed++;
+    if (values.record) {
+      mkdirSync(RESULTS, { recursive: true });
+      const { workDir: _w, ...rec } = r;
+      writeFileSync(join(RESULTS, `${tool}-${s.name}.json`), `${JSON.stringify(rec, null, 2)}\n`);
+      writeFileSync(join(RESULTS, "README.md"), renderSummary(RESULTS));
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+process.exit(await main());
