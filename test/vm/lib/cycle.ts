@@ -154,6 +154,7 @@ function readTruth(dir: string) {
 
 export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: string) => void; keep?: boolean } = {}): Promise<RunResult> {
   const say = opts.say ?? console.log;
+  if (s.rescueBoot !== "iso") throw new Error(`${s.name}: rescueBoot '${s.rescueBoot}' is not supported by the harness yet (only 'iso')`);
   const image: GuestImage = await buildImage(say);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const dir = join(CACHE, "runs", `${s.name}-${tool}-${stamp}`);
