@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     console.error(`--tool must be rear27 or ours, not '${tool}'`);
     return 2;
   }
-  const names = values.scenario === "all" ? listScenarios().filter((n) => !n.startsWith("rear27-") || tool === "rear27") : [values.scenario];
+  const names = values.scenario === "all" ? listScenarios() : [values.scenario];
   let failed = 0;
   for (const n of names) {
     const s = loadScenario(n);

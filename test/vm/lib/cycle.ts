@@ -55,6 +55,7 @@ chroot /target grub-install --target=x86_64-efi --efi-directory=/boot/efi --remo
   return {
     files: { "layout.sh": s.layout },
     script: `set -euxo pipefail
+PS4='+ $(date +%T) '
 ${disks}
 export ${s.sourceDisks.map((_, i) => `DISK${i + 1}`).join(" ")}
 mkdir -p /target
@@ -76,7 +77,13 @@ mkdir -p /target/target.unused && rmdir /target/target.unused
 cat /target/etc/fstab
 [ -f /target.crypttab ] && cp /target.crypttab /target/etc/crypttab
 for d in dev dev/pts proc sys run; do mount --bind /$d /target/$d; done
-chroot /target update-initramfs -u -k all
+# The image's initramfs (built with MODULES=most and the lvm2, mdadm and cryptsetup hooks) boots plain,
+# LVM and btrfs roots as it is; LUKS and MD need their crypttab/mdadm.conf inside it. Rebuilding it under
+# TCG costs minutes, so only then.
+if [ -s /target/etc/crypttab ] || grep -q '^md' /proc/mdstat 2>/dev/null; then
+  mdadm --detail --scan >> /target/etc/mdadm/mdadm.conf 2>/dev/null || true
+  chroot /target update-initramfs -u -k all
+fi
 ${grub}
 chroot /target update-grub
 # canary files with known contents, modes, owners, xattrs, a hard link, a sparse file
