@@ -4,11 +4,12 @@
 //   image with the backup disk attached, recover unattended → boot from the recovered disks only,
 //   collect truth → compare → a JSON result with pass/fail per check and timings.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
 import { compareTruth, parseTruth, type Check } from "./compare.ts";
+import { mkbackupFigures } from "./figures.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Scenario } from "./scenario.ts";
@@ -33,6 +34,9 @@ export interface RunResult {
   phases: Record<"build" | "backup" | "recover" | "verify", PhaseResult | undefined>;
   figures: {
     mkbackupMs?: number;
+    /** rescue image build and backup, from the tool's log */
+    imageBuildMs?: number;
+    backupMs?: number;
     rescueImageBytes?: number;
     backupArchiveBytes?: number;
     recoverMs?: number;
@@ -219,6 +223,8 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   result.toolVersion = out("tool-version");
   const backupMs = Number(out("backup-ms") ?? NaN);
   if (!Number.isNaN(backupMs)) result.figures.mkbackupMs = backupMs;
+  const toolLog = readdirSync(bres.dir).find((f) => /^rear-.*\.log$/.test(f));
+  if (toolLog) Object.assign(result.figures, mkbackupFigures(readFileSync(join(bres.dir, toolLog), "utf8")));
   const iso = join(bres.dir, "rescue.iso");
   if (existsSync(iso)) result.figures.rescueImageBytes = statSync(iso).size;
   const archive = Number(out("backup-archive-bytes") ?? NaN);

@@ -19,7 +19,7 @@ export function renderSummary(dir: string): string {
     "phases, the checks and the figures of one run. Times are wall-clock under the accelerator named (TCG is",
     "software emulation: several times slower than KVM or real hardware).",
     "",
-    "| tool | scenario | result | accel | mkbackup | rescue image | backup archive | recover | rescue boot → recovered login | failed checks / phase |",
+    "| tool | scenario | result | accel | mkbackup (image + backup) | rescue image | backup archive | recover | rescue boot → recovered login | failed checks / phase |",
     "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
@@ -27,7 +27,7 @@ export function renderSummary(dir: string): string {
     const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}${c.allowed ? " (allowed)" : ""}`);
     const why = failedPhase ? `${failedPhase[0]}: ${failedPhase[1]!.note ?? ""}` : failed.join(", ");
     L.push(
-      `| ${r.tool} ${r.toolVersion ? `(${r.toolVersion.replace(/\|/g, "/")})` : ""} | ${r.scenario} | ${r.ok ? "PASS" : "FAIL"} | ${r.accel} | ${s(r.figures.mkbackupMs)} | ${mib(r.figures.rescueImageBytes)} | ${mib(r.figures.backupArchiveBytes)} | ${s(r.figures.recoverMs)} | ${s(r.figures.rescueBootToLoginMs)} | ${why || "-"} |`,
+      `| ${r.tool} ${r.toolVersion ? `(${r.toolVersion.replace(/\|/g, "/")})` : ""} | ${r.scenario} | ${r.ok ? "PASS" : "FAIL"} | ${r.accel} | ${s(r.figures.mkbackupMs)} (${s(r.figures.imageBuildMs)} + ${s(r.figures.backupMs)}) | ${mib(r.figures.rescueImageBytes)} | ${mib(r.figures.backupArchiveBytes)} | ${s(r.figures.recoverMs)} | ${s(r.figures.rescueBootToLoginMs)} | ${why || "-"} |`,
     );
   }
   return `${L.join("\n")}\n`;

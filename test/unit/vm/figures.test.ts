@@ -1,0 +1,14 @@
+import { expect, test } from "bun:test";
+import { mkbackupFigures } from "../../vm/lib/figures.ts";
+
+test("image build and backup times from a ReaR log", () => {
+  const log = [
+    "2026-11-22 17:52:32.959588820 Relax-and-Recover 2.7 / Git",
+    "2026-11-22 18:00:34.872505310 Created initrd.cgz with gzip default compression (151526339 bytes) in 68 seconds",
+    "  continuation line",
+    "2026-11-22 18:00:51.125485720 Making backup (using backup method NETFS)",
+    "2026-11-22 18:03:02.529652660 Exiting rear mkbackup (PID 863) and its descendant processes ...",
+  ].join("\n");
+  expect(mkbackupFigures(log)).toEqual({ imageBuildMs: 498166, backupMs: 131404 });
+  expect(mkbackupFigures("no timestamps here")).toEqual({});
+});

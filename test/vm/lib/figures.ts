@@ -1,0 +1,24 @@
+// Figures read from the tool's own log (ReaR's format, which ours shares: every line starts with
+// `YYYY-mm-dd HH:MM:SS.nnnnnnnnn`): how long the rescue image took and how long the backup itself.
+
+const TS = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\.(\d{9}) /;
+
+function lineTime(line: string): number | undefined {
+  const m = TS.exec(line);
+  return m ? Date.parse(`${m[1]}T${m[2]}.${m[3]!.slice(0, 3)}Z`) : undefined;
+}
+
+export function mkbackupFigures(log: string): { imageBuildMs?: number; backupMs?: number } {
+  const lines = log.split("\n");
+  const start = lines.map(lineTime).find((t) => t !== undefined);
+  const at = (re: RegExp) => {
+    const l = lines.find((x) => re.test(x));
+    return l ? lineTime(l) : undefined;
+  };
+  const backupStart = at(/ Making backup /);
+  const end = at(/ Exiting rear mkbackup /);
+  return {
+    ...(start !== undefined && backupStart !== undefined ? { imageBuildMs: backupStart - start } : {}),
+    ...(backupStart !== undefined && end !== undefined ? { backupMs: end - backupStart } : {}),
+  };
+}
