@@ -12,3 +12,10 @@ test("image build and backup times from a ReaR log", () => {
   expect(mkbackupFigures(log)).toEqual({ imageBuildMs: 498166, backupMs: 131404 });
   expect(mkbackupFigures("no timestamps here")).toEqual({});
 });
+
+import { defaultEntry } from "../../vm/lib/rescue-boot.ts";
+test("the default isolinux entry (kernel+initrd rescue boot)", () => {
+  const cfg = "label rear\nkernel kernel\nappend initrd=initrd.cgz root=/dev/ram0\nlabel rear-automatic\n  kernel kernel\n  append initrd=initrd.cgz root=/dev/ram0 auto_recover unattended\ndefault rear-automatic\n";
+  expect(defaultEntry(cfg)).toEqual({ kernel: "kernel", append: "initrd=initrd.cgz root=/dev/ram0 auto_recover unattended" });
+  expect(defaultEntry("label x\nkernel k\n")).toBeUndefined();
+});

@@ -10,6 +10,7 @@ import { runInBuilder } from "./builder.ts";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
 import { compareTruth, parseTruth, type Check } from "./compare.ts";
 import { mkbackupFigures } from "./figures.ts";
+import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Scenario } from "./scenario.ts";
@@ -165,7 +166,7 @@ function readTruth(dir: string) {
 
 export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: string) => void; keep?: boolean } = {}): Promise<RunResult> {
   const say = opts.say ?? console.log;
-  if (s.rescueBoot !== "iso") throw new Error(`${s.name}: rescueBoot '${s.rescueBoot}' is not supported by the harness yet (only 'iso')`);
+  if (s.rescueBoot === "usb") throw new Error(`${s.name}: rescueBoot 'usb' is not supported by the harness yet (use 'iso' or 'kernel-initrd')`);
   const image: GuestImage = await buildImage(say);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const dir = join(CACHE, "runs", `${s.name}-${tool}-${stamp}`);
@@ -246,10 +247,12 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const rescueIso = join(dir, "rescue.iso");
   copyFileSync(iso, rescueIso);
   say(`${s.name}/${tool}: recovering from the rescue image (${Math.round(statSync(rescueIso).size / 1048576)} MiB) onto blank disks`);
+  const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
   const rvm = await runVm(
     {
       name: "recover", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "recover.serial.log"), timeoutSec: s.timeouts.recover ?? 2400,
-      disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup" }], cdrom: rescueIso, boot: "d",
+      disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup" }],
+      ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : { cdrom: rescueIso, boot: "d" as const }),
       failMarkers: ["ERROR: ", "Kernel panic"],
     },
     say,
