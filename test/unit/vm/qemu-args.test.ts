@@ -7,6 +7,7 @@ describe("QEMU command line", () => {
     const a = qemuArgs({ ...base, firmware: "bios", disks: [{ file: "a.img" }, { file: "b.img", bus: "scsi", serial: "s1" }, { file: "c.img", bus: "nvme" }], cdrom: "r.iso", boot: "d" });
     const s = a.join(" ");
     expect(s).toContain("-nic none");
+    expect(s).toContain("-accel tcg,thread=multi");
     expect(s).toContain("-serial file:/tmp/s.log");
     expect(s).toContain("-no-reboot");
     expect(s).toContain("-device virtio-blk-pci,drive=d0");

@@ -53,7 +53,8 @@ export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 export const OVMF_VARS_TEMPLATE = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
 export function qemuArgs(s: VmSpec): string[] {
-  const a = ["qemu-system-x86_64", "-machine", "q35", "-accel", s.accel, "-m", String(s.memMiB ?? 2048), "-smp", String(s.cpus ?? 2)];
+  // TCG: one host thread per vCPU (MTTCG); x86 guests on x86 hosts support it
+  const a = ["qemu-system-x86_64", "-machine", "q35", "-accel", s.accel === "tcg" ? "tcg,thread=multi" : "kvm", "-m", String(s.memMiB ?? 2048), "-smp", String(s.cpus ?? 2)];
   a.push("-display", "none", "-monitor", "none", "-serial", `file:${s.serialLog}`, "-no-reboot", "-nic", "none");
   if (s.firmware === "uefi") {
     if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);
