@@ -159,6 +159,16 @@ true
   };
 }
 
+/** Keeps the newest `keep` run directories (each holds gigabytes of disk images). */
+function pruneRuns(keep: number): void {
+  const runs = join(CACHE, "runs");
+  if (!existsSync(runs)) return;
+  const dirs = readdirSync(runs)
+    .map((n) => ({ p: join(runs, n), t: statSync(join(runs, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const d of dirs.slice(keep)) rmSync(d.p, { recursive: true, force: true });
+}
+
 function readTruth(dir: string) {
   const r = (n: string) => (existsSync(join(dir, n)) ? readFileSync(join(dir, n), "utf8") : "");
   return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt") });
@@ -168,6 +178,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const say = opts.say ?? console.log;
   if (s.rescueBoot === "usb") throw new Error(`${s.name}: rescueBoot 'usb' is not supported by the harness yet (use 'iso' or 'kernel-initrd')`);
   const image: GuestImage = await buildImage(say);
+  pruneRuns(6);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const dir = join(CACHE, "runs", `${s.name}-${tool}-${stamp}`);
   mkdirSync(dir, { recursive: true });
