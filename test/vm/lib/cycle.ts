@@ -85,7 +85,7 @@ for d in dev dev/pts proc sys run; do mount --bind /$d /target/$d; done
 # The image's initramfs (built with MODULES=most and the lvm2, mdadm and cryptsetup hooks) boots plain,
 # LVM and btrfs roots as it is; LUKS and MD need their crypttab/mdadm.conf inside it. Rebuilding it under
 # TCG costs minutes, so only then.
-if grep -qv '^[[:space:]]*\(#\|$\)' /target/etc/crypttab 2>/dev/null || grep -q '^md[0-9]' /proc/mdstat 2>/dev/null; then
+if grep -Eqv '^[[:space:]]*(#|$)' /target/etc/crypttab 2>/dev/null || grep -q '^md[0-9]' /proc/mdstat 2>/dev/null; then
   mdadm --detail --scan >> /target/etc/mdadm/mdadm.conf 2>/dev/null || true
   chroot /target update-initramfs -u -k all
 fi
