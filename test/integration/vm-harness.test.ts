@@ -38,3 +38,19 @@ test("a marker that does not come in time ends the run early", async () => {
   expect(qemuUsing(serialLog)).toEqual([]);
   rmSync(dir, { recursive: true });
 });
+
+import { backupJob, buildJob, verifyJob } from "../vm/lib/cycle.ts";
+import { listScenarios, loadScenario } from "../vm/lib/scenario.ts";
+
+test("the guest job scripts of every scenario are valid bash, with the intended text", () => {
+  for (const n of listScenarios()) {
+    const s = loadScenario(n);
+    for (const job of [buildJob(s), backupJob(s, "rear27"), verifyJob()]) {
+      const p = Bun.spawnSync(["bash", "-n"], { stdin: new TextEncoder().encode(job.script) });
+      expect({ n, err: p.stderr.toString() }).toEqual({ n, err: "" });
+    }
+    // template literals drop unknown backslash escapes: make sure the regexes reach bash intact
+    expect(buildJob(s).script).toContain("grep -Eqv '^[[:space:]]*(#|$)' /target/etc/crypttab");
+    expect(buildJob(s).script).toContain("printf 'canary content\\n'");
+  }
+});

@@ -50,7 +50,7 @@ export interface RunResult {
 const DIST = join(VM_DIR, "../../dist/rear");
 
 /** Job: partition and format the source disks (scenario recipe), copy the system, make it bootable. */
-function buildJob(s: Scenario): Job {
+export function buildJob(s: Scenario): Job {
   const disks = s.sourceDisks.map((_, i) => `DISK${i + 1}=$(readlink -f /dev/disk/by-id/virtio-src${i + 1})`).join("\n");
   const grub =
     s.firmware === "uefi"
@@ -115,7 +115,7 @@ sync
 }
 
 /** Job in the booted source: truth, the tool's backup, the rescue image out, the canary. */
-function backupJob(s: Scenario, tool: Tool): Job {
+export function backupJob(s: Scenario, tool: Tool): Job {
   const install = tool === "ours" ? "install -m 0755 ./rear-ours /usr/local/sbin/rear\nhash -r\n" : "";
   return {
     files: {
@@ -146,7 +146,7 @@ test "$(cat $HARNESS_OUT/backup-rc)" = 0
   };
 }
 
-function verifyJob(): Job {
+export function verifyJob(): Job {
   return {
     files: { "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8") },
     script: `set -x
