@@ -269,6 +269,10 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say,
   );
   result.figures.recoverMs = rvm.durationMs;
+  // Success is the rescue system rebooting by itself after the recovery (the kernel says so); QEMU also
+  // exits 0 when it is killed from outside, which must not pass for a recovery.
+  const rebooted = /reboot: (Restarting system|Power down)/.test(readFileSync(join(dir, "recover.serial.log"), "latin1").slice(-20000));
+  if (rvm.exitCode === 0 && !rebooted) return fail("recover", rvm.durationMs, "qemu ended without the rescue system rebooting (killed from outside?)");
   if (rvm.exitCode !== 0) {
     return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
   }
