@@ -19,3 +19,15 @@ test("the default isolinux entry (kernel+initrd rescue boot)", () => {
   expect(defaultEntry(cfg)).toEqual({ kernel: "kernel", append: "initrd=initrd.cgz root=/dev/ram0 auto_recover unattended" });
   expect(defaultEntry("label x\nkernel k\n")).toBeUndefined();
 });
+
+test("with menu.c32 the entry marked MENU DEFAULT is the default (ReaR 2.7's isolinux.cfg)", () => {
+  const cfg = [
+    "serial 0 115200", "timeout 300", "label rear", "MENU label ^Recover source", "TEXT HELP", "Rescue image kernel 6.1", "ENDTEXT",
+    "kernel kernel", "append initrd=initrd.cgz root=/dev/ram0 vga=normal rw  selinux=0  console=ttyS0,115200 ",
+    "label rear-automatic", "MENU label ^Automatic Recover source", "kernel kernel",
+    "append initrd=initrd.cgz root=/dev/ram0 vga=normal rw  selinux=0  console=ttyS0,115200  auto_recover unattended",
+    "default rear-automatic", "MENU default", "label boothd0", "MENU label Boot First ^Local disk (hd0)", "kernel chain.c32", "append hd0",
+    "default menu.c32",
+  ].join("\n");
+  expect(defaultEntry(cfg)?.append).toContain("auto_recover unattended");
+});

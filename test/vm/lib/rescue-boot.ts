@@ -6,22 +6,27 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { sh } from "./sh.ts";
 
-/** The `kernel` and `append` lines of the default label of an isolinux.cfg. */
+/**
+ * The `kernel` and `append` lines of the default entry of an isolinux.cfg. With the menu modules
+ * (`default menu.c32` / `ui menu.c32`) the default entry is the label marked `MENU DEFAULT`; otherwise
+ * `default LABEL` names it.
+ */
 export function defaultEntry(cfg: string): { kernel: string; append: string } | undefined {
-  const labels = new Map<string, { kernel?: string; append?: string }>();
-  let cur: { kernel?: string; append?: string } | undefined;
+  const labels = new Map<string, { kernel?: string; append?: string; menuDefault?: boolean }>();
+  let cur: { kernel?: string; append?: string; menuDefault?: boolean } | undefined;
   let def: string | undefined;
   for (const raw of cfg.split("\n")) {
-    const l = raw.trim();
-    const m = /^(\S+)\s*(.*)$/.exec(l);
+    const m = /^(\S+)\s*(.*)$/.exec(raw.trim());
     if (!m) continue;
     const key = m[1]!.toLowerCase();
-    if (key === "label") labels.set(m[2]!, (cur = {}));
-    else if (key === "default") def = m[2];
-    else if (cur && key === "kernel") cur.kernel = m[2];
-    else if (cur && key === "append") cur.append = m[2];
+    const rest = m[2]!.trim();
+    if (key === "label") labels.set(rest, (cur = {}));
+    else if (key === "default" && !/\.c32$/i.test(rest)) def = rest;
+    else if (key === "menu" && /^default$/i.test(rest) && cur) cur.menuDefault = true;
+    else if (cur && (key === "kernel" || key === "linux")) cur.kernel = rest;
+    else if (cur && key === "append") cur.append = rest;
   }
-  const e = def ? labels.get(def) : undefined;
+  const e = [...labels.values()].find((l) => l.menuDefault) ?? (def ? labels.get(def) : undefined);
   return e?.kernel && e.append !== undefined ? { kernel: e.kernel, append: e.append } : undefined;
 }
 
