@@ -11,11 +11,6 @@ export type StageName = (typeof STAGES)[number];
 
 /** What kind of machine a workflow may run on (init/default/002_check_rear_recover_mode.sh). */
 export type Placement = "normal" | "rescue" | "both";
-/**
- * exclusive: one at a time; lockless: no lock, log `.lockless`; simultaneous: no lock, log per PID.
- * Which workflow is which comes from LOCKLESS_WORKFLOWS and SIMULTANEOUS_RUNNABLE_WORKFLOWS (default.conf).
- */
-export type LockMode = "exclusive" | "lockless" | "simultaneous";
 
 export interface WorkflowSettings {
   BACKUP_URL?: string;

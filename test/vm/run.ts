@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runInBuilder } from "./lib/builder.ts";
-import { runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
+import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
 import { chooseAccel } from "./lib/qemu.ts";
 import { listScenarios, loadScenario } from "./lib/scenario.ts";
@@ -21,6 +21,7 @@ const RESULTS = join(VM_DIR, "../../bench/results");
 async function smoke(): Promise<number> {
   const t0 = Date.now();
   const image = await buildImage();
+  pruneRuns(6);
   const dir = join(CACHE, "runs", `smoke-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const accel = await chooseAccel(image.kernel, dir);

@@ -160,7 +160,7 @@ true
 }
 
 /** Keeps the newest `keep` run directories (each holds gigabytes of disk images). */
-function pruneRuns(keep: number): void {
+export function pruneRuns(keep: number): void {
   const runs = join(CACHE, "runs");
   if (!existsSync(runs)) return;
   const dirs = readdirSync(runs)
