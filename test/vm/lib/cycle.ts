@@ -5,6 +5,7 @@
 //   collect truth → compare → a JSON result with pass/fail per check and timings.
 
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
@@ -114,6 +115,10 @@ sync
   };
 }
 
+function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
 /** Job in the booted source: truth, the tool's backup, the rescue image out, the canary. */
 export function backupJob(s: Scenario, tool: Tool): Job {
   const install = tool === "ours" ? "install -m 0755 ./rear-ours /usr/local/sbin/rear\nhash -r\n" : "";
@@ -134,7 +139,10 @@ echo $? > $HARNESS_OUT/backup-rc
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/backup-ms
 cp /var/log/rear/rear-*.log $HARNESS_OUT/ 2>/dev/null
 iso=$(ls /var/lib/rear/output/*.iso 2>/dev/null | head -n 1)
-[ -n "$iso" ] && cp "$iso" $HARNESS_OUT/rescue.iso
+if [ -n "$iso" ]; then
+  cp "$iso" $HARNESS_OUT/rescue.iso || echo "cannot copy the rescue ISO" >&2
+  sha256sum < "$iso" | cut -d' ' -f1 > $HARNESS_OUT/rescue.iso.sha256
+fi
 if mkdir -p /mnt/backupdisk && mount -o ro /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
   find /mnt/backupdisk -name 'backup.tar*' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
   umount /mnt/backupdisk
@@ -245,6 +253,8 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     return fail("backup", bvm.durationMs, `${bvm.timedOut ? "the source machine did not finish in time" : `backup command exited ${out("backup-rc") ?? "?"}`}: ${(out("backup.out") ?? "").split("\n").slice(-3).join(" / ")}`);
   }
   if (!existsSync(iso)) return fail("backup", bvm.durationMs, "no rescue ISO was made");
+  const isoSum = out("rescue.iso.sha256");
+  if (isoSum !== sha256File(iso)) return fail("backup", bvm.durationMs, `the rescue ISO arrived damaged (sha256 ${sha256File(iso)} ≠ ${isoSum ?? "none"} in the guest): harness bug, not the tool's`);
   result.phases.backup = { ok: true, ms: bvm.durationMs };
 
   // 3. recover onto blank disks, from the rescue image, unattended
