@@ -23,6 +23,7 @@ import { MODULES } from "../stages/index.ts";
 import { killRunning, setExecLog } from "../sys/exec.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
+import { capturelayoutCommand } from "./commands/capturelayout.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
@@ -45,7 +46,7 @@ export interface RunDeps {
   machine?: string;
 }
 
-const COMMANDS: Record<string, WorkflowCommand> = { dump: dumpCommand, shell: shellCommand };
+const COMMANDS: Record<string, WorkflowCommand> = { dump: dumpCommand, shell: shellCommand, capturelayout: capturelayoutCommand };
 
 /** ReaR prepends the standard directories to PATH and appends udev's (usr/sbin/rear). */
 export function augmentPath(path: string | undefined): string {

@@ -93,6 +93,10 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
   },
   { name: "opaladmin", description: "administrate TCG Opal 2-compliant self-encrypting disks", placement: "both", implemented: false },
   {
+    name: "capturelayout", description: "save the raw output of every layout probe into a directory (test fixtures)", hidden: true,
+    placement: "both", implemented: true,
+  },
+  {
     name: "mkboot", description: "create a boot medium without a layout (development)", hidden: true, placement: "normal", implemented: false,
     stages: () => ["prep", "rescue", "build", "pack", "output"],
   },
