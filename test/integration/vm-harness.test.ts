@@ -54,3 +54,36 @@ test("the guest job scripts of every scenario are valid bash, with the intended 
     expect(buildJob(s).script).toContain("printf 'canary content\\n'");
   }
 });
+
+import { captureJob } from "../vm/lib/capture.ts";
+import { listLayouts, loadLayout } from "../vm/lib/layouts.ts";
+
+test("the guest job scripts and recipes of every layout are valid bash", () => {
+  const parses = (text: string) => Bun.spawnSync(["bash", "-n"], { stdin: new TextEncoder().encode(text) }).stderr.toString();
+  for (const withOurs of [true, false]) expect(parses(captureJob(withOurs).script)).toBe("");
+  expect(captureJob(true).script).toContain("tr -d ' \\n'");
+  for (const n of listLayouts()) {
+    const l = loadLayout(n);
+    const job = buildJob(l);
+    for (const [name, text] of [["job.sh", job.script], ...Object.entries(job.files ?? {})] as const) {
+      if (typeof text === "string") expect({ n, name, err: parses(text) }).toEqual({ n, name, err: "" });
+    }
+    expect(job.script.includes("./post-install.sh")).toBe(l.postInstall !== undefined);
+  }
+});
+
+test("fstab: a btrfs subvolume gets subvol=, the other mounts are as before", () => {
+  const script = buildJob(loadLayout("btrfs-subvols")).script;
+  const fstab = script.slice(script.indexOf("{\n  echo \"# written"), script.indexOf("} > /target/etc/fstab") + 1);
+  const fake = `findmnt() { printf '%s\\n' "/target /dev/vda2[/@] btrfs /@" "/target/home /dev/vda2[/@home] btrfs /@home" "/target/boot/efi /dev/vda1 vfat /" "/target/srv /dev/vdb1 ext4 /"; }
+blkid() { if [ "$1" = -t ]; then echo /dev/vda3; else echo "U\${*: -1}"; fi; }
+`;
+  const p = Bun.spawnSync(["bash", "-euo", "pipefail"], { stdin: new TextEncoder().encode(fake + fstab) });
+  expect(p.stdout.toString().split("\n").slice(1, 6)).toEqual([
+    "UUID=U/dev/vda2 / btrfs subvol=/@ 0 1",
+    "UUID=U/dev/vda2 /home btrfs subvol=/@home 0 2",
+    "UUID=U/dev/vda1 /boot/efi vfat umask=0077 0 2",
+    "UUID=U/dev/vdb1 /srv ext4 defaults 0 2",
+    "UUID=U/dev/vda3 none swap sw 0 0",
+  ]);
+});

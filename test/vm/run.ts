@@ -2,7 +2,11 @@
 //   bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep]
 //   bun run test:vm image       build (or reuse) the guest image
 //   bun run test:vm smoke       boot a guest, run a command, read the result back (CI)
-//   bun run test:vm list        the scenarios
+//   bun run test:vm list        the scenarios and the layouts
+//   bun run test:vm capture --layout NAME|all [--keep]
+//                               layout fixtures: ReaR 2.7's savelayout/checklayout and our probes on a
+//                               machine built with a layout (test/vm/layouts/) or a scenario's machine,
+//                               into test/fixtures/machines/NAME/
 // Results: a JSON per run in the run's work directory (under $REAR_VM_CACHE, default /var/cache/rear-vm);
 // with --record also in bench/results/<tool>-<scenario>.json and a line in bench/results/README.md.
 
@@ -10,8 +14,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runInBuilder } from "./lib/builder.ts";
+import { runCapture, type CaptureResult } from "./lib/capture.ts";
 import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
+import { allCaptureNames, listLayouts, loadLayout, resolveLayout } from "./lib/layouts.ts";
 import { chooseAccel } from "./lib/qemu.ts";
 import { listScenarios, loadScenario } from "./lib/scenario.ts";
 import { renderSummary } from "./lib/summary.ts";
@@ -43,10 +49,39 @@ function printResult(r: RunResult): void {
   console.log(`  work dir ${r.workDir}`);
 }
 
+function printCapture(r: CaptureResult): void {
+  console.log(`\n${r.name}: capture ${r.ok ? "done" : `FAILED: ${r.note ?? ""}`}`);
+  if (r.record) {
+    const { rear27, ours } = r.record.timings;
+    const e = r.record.exitCodes;
+    console.log(`  rear27 savelayout ${rear27.savelayoutMs ?? "-"} ms (exit ${e.rear27.savelayout ?? "-"}), checklayout ${rear27.checklayoutMs.join("/")} ms (exit ${e.rear27.checklayout.join("/")})`);
+    if (ours) console.log(`  ours   capturelayout exit ${e.ours?.capturelayout ?? "-"}, savelayout ${ours.savelayoutMs ?? "-"} ms (exit ${e.ours?.savelayout ?? "-"}), checklayout ${ours.checklayoutMs.join("/") || "-"} ms`);
+    for (const n of r.record.notes) console.log(`  note: ${n}`);
+    console.log(`  fixture ${r.fixtureDir}`);
+  }
+  console.log(`  work dir ${r.workDir}`);
+}
+
+async function capture(layout: string | undefined, keep: boolean): Promise<number> {
+  if (!layout) {
+    console.error("usage: bun run test:vm capture --layout NAME|all [--keep]");
+    return 2;
+  }
+  const names = layout === "all" ? allCaptureNames() : [layout];
+  const layouts = names.map(resolveLayout); // every name checked before the first build
+  let failed = 0;
+  for (const l of layouts) {
+    const r = await runCapture(l, { keep });
+    printCapture(r);
+    if (!r.ok) failed++;
+  }
+  return failed === 0 ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Bun.argv.slice(2),
-    options: { scenario: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" } },
+    options: { scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" } },
     allowPositionals: true,
   });
   const cmd = positionals[0];
@@ -58,10 +93,12 @@ async function main(): Promise<number> {
   if (cmd === "smoke") return smoke();
   if (cmd === "list") {
     for (const n of listScenarios()) console.log(`${n}: ${loadScenario(n).description}`);
+    for (const n of listLayouts()) console.log(`layout ${n}: ${loadLayout(n).description}`);
     return 0;
   }
+  if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;

@@ -14,6 +14,7 @@ import { mkbackupFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
+import type { Machine } from "./layouts.ts";
 import type { Scenario } from "./scenario.ts";
 import { sh } from "./sh.ts";
 
@@ -50,8 +51,8 @@ export interface RunResult {
 
 const DIST = join(VM_DIR, "../../dist/rear");
 
-/** Job: partition and format the source disks (scenario recipe), copy the system, make it bootable. */
-export function buildJob(s: Scenario): Job {
+/** Job: partition and format the source disks (the layout recipe), copy the system, make it bootable. */
+export function buildJob(s: Machine): Job {
   const disks = s.sourceDisks.map((_, i) => `DISK${i + 1}=$(readlink -f /dev/disk/by-id/virtio-src${i + 1})`).join("\n");
   const grub =
     s.firmware === "uefi"
@@ -59,7 +60,7 @@ export function buildJob(s: Scenario): Job {
 chroot /target grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram`
       : `chroot /target grub-install --target=i386-pc "$DISK1"`;
   return {
-    files: { "layout.sh": s.layout },
+    files: { "layout.sh": s.layout, ...(s.postInstall ? { "post-install.sh": s.postInstall } : {}) },
     script: `set -euxo pipefail
 PS4='+ $(date +%T) '
 ${disks}
@@ -72,10 +73,13 @@ mkdir -p /target/target.unused && rmdir /target/target.unused
 # fstab by UUID, from what is mounted below /target and the swap areas
 {
   echo "# written by the VM harness (source machine build)"
-  findmnt -R -n -r -o TARGET,SOURCE,FSTYPE /target | while read -r t src f; do
+  findmnt -R -n -r -o TARGET,SOURCE,FSTYPE,FSROOT /target | while read -r t src f root; do
+    # a btrfs subvolume's SOURCE is /dev/X[/subvol]
+    src=\${src%%\\[*}
     uuid=$(blkid -s UUID -o value "$src"); mp=\${t#/target}; [ -n "$mp" ] || mp=/
     pass=2; [ "$mp" = / ] && pass=1
     opts=defaults; [ "$f" = vfat ] && opts=umask=0077
+    [ "$f" = btrfs ] && [ "$root" != / ] && opts="subvol=$root"
     echo "UUID=$uuid $mp $f $opts 0 $pass"
   done
   for sw in $(blkid -t TYPE=swap -o device); do echo "UUID=$(blkid -s UUID -o value "$sw") none swap sw 0 0"; done
@@ -92,7 +96,8 @@ if grep -Eqv '^[[:space:]]*(#|$)' /target/etc/crypttab 2>/dev/null || grep -q '^
 fi
 ${grub}
 chroot /target update-grub
-# canary files with known contents, modes, owners, xattrs, a hard link, a sparse file
+${s.postInstall ? `bash -euxo pipefail ./post-install.sh
+` : ""}# canary files with known contents, modes, owners, xattrs, a hard link, a sparse file
 c=/target/root/canary
 mkdir -p $c
 printf 'canary content\\n' > $c/text
@@ -167,9 +172,33 @@ true
   };
 }
 
-/** Keeps the newest `keep` run directories (each holds gigabytes of disk images). */
-export function pruneRuns(keep: number): void {
-  const runs = join(CACHE, "runs");
+/**
+ * Makes the source disks (source1.img, … in `dir`) and builds the machine on them in a builder guest,
+ * where they are virtio disks; `disks` have the machine's own buses, for booting it.
+ */
+export async function buildSourceMachine(
+  m: Machine,
+  o: { image: GuestImage; dir: string; accel: "kvm" | "tcg"; timeoutSec: number; say: (m: string) => void },
+): Promise<{ disks: VmDisk[]; ms: number; failure?: string }> {
+  const disks: VmDisk[] = [];
+  for (const [i, d] of m.sourceDisks.entries()) {
+    const file = join(o.dir, `source${i + 1}.img`);
+    await createDisk(file, d.sizeMiB);
+    disks.push({ file, bus: d.bus, serial: `src${i + 1}` });
+  }
+  const built = await runInBuilder({
+    image: o.image, dir: o.dir, name: "build", accel: o.accel, timeoutSec: o.timeoutSec, say: o.say, job: buildJob(m),
+    extraDisks: disks.map((d) => ({ ...d, bus: "virtio" as const })),
+  });
+  writeFileSync(join(o.dir, "build.log"), built.job.log);
+  const code = built.job.exitCode;
+  if (code === 0) return { disks, ms: built.vm.durationMs };
+  return { disks, ms: built.vm.durationMs, failure: `build job ${code === undefined ? "did not finish" : `exited ${code}`} (see ${o.dir}/build.log, build.serial.log)` };
+}
+
+/** Keeps the newest `keep` directories in $REAR_VM_CACHE/`under` (each holds gigabytes of disk images). */
+export function pruneRuns(keep: number, under = "runs"): void {
+  const runs = join(CACHE, under);
   if (!existsSync(runs)) return;
   const dirs = readdirSync(runs)
     .map((n) => ({ p: join(runs, n), t: statSync(join(runs, n)).mtimeMs }))
@@ -205,19 +234,10 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
 
   // 1. source machine
   say(`${s.name}/${tool}: building the source machine (${s.firmware}, ${s.sourceDisks.length} disk(s))`);
-  const src: VmDisk[] = [];
-  for (const [i, d] of s.sourceDisks.entries()) {
-    const file = join(dir, `source${i + 1}.img`);
-    await createDisk(file, d.sizeMiB);
-    src.push({ file, bus: d.bus, serial: `src${i + 1}` });
-  }
-  const built = await runInBuilder({
-    image, dir, name: "build", accel, timeoutSec: s.timeouts.build ?? 900, say, job: buildJob(s),
-    extraDisks: src.map((d) => ({ ...d, bus: "virtio" as const })),
-  });
-  writeFileSync(join(dir, "build.log"), built.job.log);
-  if (built.job.exitCode !== 0) return fail("build", built.vm.durationMs, `build job ${built.job.exitCode === undefined ? "did not finish" : `exited ${built.job.exitCode}`} (see ${dir}/build.log, build.serial.log)`);
-  result.phases.build = { ok: true, ms: built.vm.durationMs };
+  const built = await buildSourceMachine(s, { image, dir, accel, timeoutSec: s.timeouts.build ?? 900, say });
+  if (built.failure) return fail("build", built.ms, built.failure);
+  const src = built.disks;
+  result.phases.build = { ok: true, ms: built.ms };
 
   // 2. backup on the booted source
   const backupDisk = join(dir, "backup.img");

@@ -5,14 +5,16 @@ import { join } from "node:path";
 import { z } from "zod";
 
 const bus = z.enum(["virtio", "scsi", "nvme"]);
-const disk = z.strictObject({ sizeMiB: z.number().int().min(64).max(65536), bus: bus.default("virtio") });
+/** a disk of a machine: its size and the bus it sits on (shared with test/vm/lib/layouts.ts) */
+export const diskSchema = z.strictObject({ sizeMiB: z.number().int().min(64).max(65536), bus: bus.default("virtio") });
+export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes");
 
 export const scenarioSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes"),
+  name: nameSchema,
   description: z.string().min(1),
   firmware: z.enum(["bios", "uefi"]),
   /** the source machine's disks, in order: $DISK1, $DISK2, … in the layout recipe */
-  sourceDisks: z.array(disk).min(1).max(8),
+  sourceDisks: z.array(diskSchema).min(1).max(8),
   /**
    * bash, run in the builder guest. It partitions and formats the source disks and leaves the new root
    * file system mounted at /target with every other file system mounted below it (and swap made with
@@ -33,7 +35,7 @@ export const scenarioSchema = z.strictObject({
     prepare: z.enum(["rear-format", "ext4"]),
   }),
   /** the blank disks recover writes to; same count, bigger, smaller, or on another bus (renamed) */
-  targetDisks: z.array(disk).min(1).max(8),
+  targetDisks: z.array(diskSchema).min(1).max(8),
   rescueBoot: z.enum(["iso", "kernel-initrd", "usb"]),
   /** manifest paths (globs) and check names that may differ between source and recovered machine */
   allowedDifferences: z.array(z.string()).default([]),
@@ -47,20 +49,25 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 
 export const SCENARIO_DIR = join(import.meta.dir, "../scenarios");
 
-export function parseScenario(text: string, file = "scenario"): Scenario {
+/** Parses a data file against a schema; `placeholder` is the default file name, which skips the name check. */
+export function parseNamedJson<T extends { name: string }>(schema: z.ZodType<T>, text: string, file: string, placeholder: string): T {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
     throw new Error(`${file}: not JSON: ${(e as Error).message}`);
   }
-  const r = scenarioSchema.safeParse(json);
+  const r = schema.safeParse(json);
   if (!r.success) {
     throw new Error(`${file}: ${r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
   }
   const base = file.replace(/^.*\//, "").replace(/\.json$/, "");
-  if (base !== "scenario" && r.data.name !== base) throw new Error(`${file}: name '${r.data.name}' must match the file name`);
+  if (base !== placeholder && r.data.name !== base) throw new Error(`${file}: name '${r.data.name}' must match the file name`);
   return r.data;
+}
+
+export function parseScenario(text: string, file = "scenario"): Scenario {
+  return parseNamedJson(scenarioSchema, text, file, "scenario");
 }
 
 export function loadScenario(name: string): Scenario {
@@ -68,9 +75,14 @@ export function loadScenario(name: string): Scenario {
   return parseScenario(readFileSync(file, "utf8"), file);
 }
 
-export function listScenarios(): string[] {
-  return readdirSync(SCENARIO_DIR)
+/** The names of the JSON data files in a folder, sorted. */
+export function listJsonNames(dir: string): string[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .map((f) => f.replace(/\.json$/, ""))
     .sort();
+}
+
+export function listScenarios(): string[] {
+  return listJsonNames(SCENARIO_DIR);
 }
