@@ -269,11 +269,12 @@ export async function run(deps: RunDeps): Promise<number> {
     };
     const stages = workflow.stages?.({ BACKUP_URL: config.str("BACKUP_URL"), OUTPUT: config.str("OUTPUT") }) ?? [];
     await runStages(ctx, ["init", ...stages], runner);
-    let code: number = ExitCode.OK;
+    // a stage may set the workflow's result (checklayout: 1 when the layout changed, as ReaR's EXIT_CODE)
+    let code: number = typeof ctx.state.exitCode === "number" ? ctx.state.exitCode : ExitCode.OK;
     if (cli.simulate) {
       if (!workflow.stages) log.logPrint(`Would run the '${workflow.name}' command: ${workflow.description}`);
       if (!workflow.implemented) log.logUserOutput(`NOTE: the workflow '${workflow.name}' is not implemented yet in this version: running it stops with exit code ${ExitCode.NOT_IMPLEMENTED}`);
-    } else {
+    } else if (!workflow.stages) {
       const cmd = COMMANDS[workflow.name];
       if (!cmd) throw new BugError(`workflow ${workflow.name} is marked implemented but has neither stages nor a command`);
       const parsed = parseWorkflowArgs(cmd, cli.args);

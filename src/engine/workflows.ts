@@ -74,11 +74,11 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["setup", "verify", "layout/prepare", "finalize", "wrapup"],
   },
   {
-    name: "checklayout", description: "check if the disk layout has changed", placement: "normal", implemented: false,
+    name: "checklayout", description: "check if the disk layout has changed", placement: "normal", implemented: true,
     stages: () => ["layout/precompare", "prep", "layout/save", "layout/compare"],
   },
   {
-    name: "savelayout", description: "save the disk layout", advanced: true, placement: "normal", implemented: false,
+    name: "savelayout", description: "save the disk layout", advanced: true, placement: "normal", implemented: true,
     stages: () => ["prep", "layout/save"],
   },
   { name: "dump", description: "dump configuration and system information", placement: "both", implemented: true },

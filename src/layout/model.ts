@@ -46,7 +46,8 @@ export const LvmDevEntry = z.object({
   vg: z.string(),
   device: z.string(),
   uuid: z.string(),
-  sizeBytes: z.number().int().nonnegative(),
+  /** in 512-byte sectors (`pvdisplay -c` field 3), although ReaR's header comment says bytes */
+  size: z.number().int().nonnegative(),
 });
 
 export const LvmGrpEntry = z.object({
@@ -55,7 +56,8 @@ export const LvmGrpEntry = z.object({
   /** extent size in KiB as ReaR writes it (vgdisplay -c field 13) */
   extentSize: z.number().int().positive(),
   extents: z.number().int().nonnegative(),
-  sizeBytes: z.number().int().nonnegative(),
+  /** in KiB (`vgdisplay -c` field 12) */
+  size: z.number().int().nonnegative(),
 });
 
 export const LvmVolEntry = z.object({

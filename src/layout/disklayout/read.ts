@@ -83,11 +83,11 @@ export function parseEntry(keyword: string, f: string[]): Entry {
     case "lvmdev":
       need(f, 4, "lvmdev /dev/<vg> <pv device> <pv uuid> <size>");
       if (f.length > 4) throw new FieldError(`too many fields (${f.length}) for an lvmdev line`);
-      return { kw: "lvmdev", vg: f[0]!, device: f[1]!, uuid: f[2]!, sizeBytes: int(f[3], "physical volume size") };
+      return { kw: "lvmdev", vg: f[0]!, device: f[1]!, uuid: f[2]!, size: int(f[3], "physical volume size") };
     case "lvmgrp":
       need(f, 4, "lvmgrp /dev/<vg> <extentsize> <extents> <size>");
       if (f.length > 4) throw new FieldError(`too many fields (${f.length}) for an lvmgrp line`);
-      return { kw: "lvmgrp", vg: f[0]!, extentSize: int(f[1], "extent size"), extents: int(f[2], "extent count"), sizeBytes: int(f[3], "volume group size") };
+      return { kw: "lvmgrp", vg: f[0]!, extentSize: int(f[1], "extent size"), extents: int(f[2], "extent count"), size: int(f[3], "volume group size") };
     case "lvmvol": {
       need(f, 4, "lvmvol /dev/<vg> <lv> <size>b <layout> [key:value …]");
       const m = /^([0-9]+)b$/.exec(f[2]!);

@@ -20,9 +20,9 @@ export function entryTokens(e: Entry): string[] {
     case "raiddisk":
       return ["raiddisk", ...e.fields];
     case "lvmdev":
-      return ["lvmdev", e.vg, e.device, e.uuid, String(e.sizeBytes)];
+      return ["lvmdev", e.vg, e.device, e.uuid, String(e.size)];
     case "lvmgrp":
-      return ["lvmgrp", e.vg, String(e.extentSize), String(e.extents), String(e.sizeBytes)];
+      return ["lvmgrp", e.vg, String(e.extentSize), String(e.extents), String(e.size)];
     case "lvmvol":
       return ["lvmvol", e.vg, e.lv, `${e.sizeBytes}b`, e.layout, ...pairs(e.opts, ":")];
     case "crypt":

@@ -81,40 +81,49 @@ export function extractDisks(ctx: ExtractContext, facts: Record<string, Record<s
     if (sfdisk?.id) df.ptuuid = sfdisk.id;
     facts[dev] = df;
 
-    const parts = d.partitions.filter((p) => !/rpmb$/.test(p.name) && !/[0-9]boot[0-9]+$/.test(p.name));
-    if (parts.length === 0) continue;
-    if (!SUPPORTED_LABELS.has(label)) {
-      ctx.error(`Unsupported partition table '${label}' on ${dev} (must be one of 'msdos' 'gpt' 'gpt_sync_mbr' 'dasd')`);
-      continue;
-    }
-    const hasLogical = parts.some((p) => p.partition > 4);
-    for (const p of parts) {
-      const pp = parted?.partitions.find((x) => x.number === p.partition);
-      const sp = sfdisk?.partitions.find((x) => x.node === `/dev/${p.name}`);
-      let size = p.size * 512;
-      let name: string;
-      if (label === "msdos") {
-        name = p.partition > 4 ? "logical" : "primary";
-        if (hasLogical && p.partition <= 4 && sp && /^(5|f|85)$/i.test(sp.type.replace(/^0x/, ""))) {
-          name = "extended";
-          // sysfs says 1 KiB for an extended partition; parted knows its real size (ReaR does the same)
-          if (pp?.sizeBytes !== undefined) size = pp.sizeBytes;
-        }
-      } else if (label === "dasd") name = "ext2";
-      else name = percentEncode(pp?.name || "") || "rear-noname";
-      const flags: string[] = [];
-      for (const f of pp?.flags ?? []) {
-        if (KEPT_FLAGS.has(f)) flags.push(f);
-        else if (f === "type=06") flags.push("prep");
+    out.push(...partLines(ctx, d, dev, label, facts));
+  }
+  return out;
+}
+
+/** part lines of a disk, RAID array or multipath device (ReaR's extract_partitions). */
+export function partLines(ctx: ExtractContext, d: SysBlockDevice, dev: string, label: string, facts: Record<string, Record<string, unknown>>): DocLine[] {
+  const out: DocLine[] = [];
+  const parted = ctx.data[`parted/${d.name}.txt`] !== undefined ? parsePartedMachine(ctx.data[`parted/${d.name}.txt`]!) : undefined;
+  const sfdisk = parseSfdiskJson(ctx.data[`sfdisk/${d.name}.json`]);
+  const parts = d.partitions.filter((p) => !/rpmb$/.test(p.name) && !/[0-9]boot[0-9]+$/.test(p.name));
+  if (parts.length === 0) return out;
+  if (!SUPPORTED_LABELS.has(label)) {
+    ctx.error(`Unsupported partition table '${label}' on ${dev} (must be one of 'msdos' 'gpt' 'gpt_sync_mbr' 'dasd')`);
+    return out;
+  }
+  const hasLogical = parts.some((p) => p.partition > 4);
+  for (const p of parts) {
+    const pp = parted?.partitions.find((x) => x.number === p.partition);
+    const sp = sfdisk?.partitions.find((x) => x.node === `/dev/${p.name}`);
+    let size = p.size * 512;
+    let name: string;
+    if (label === "msdos") {
+      name = p.partition > 4 ? "logical" : "primary";
+      if (hasLogical && p.partition <= 4 && sp && /^(5|f|85)$/i.test(sp.type.replace(/^0x/, ""))) {
+        name = "extended";
+        // sysfs says 1 KiB for an extended partition; parted knows its real size (ReaR does the same)
+        if (pp?.sizeBytes !== undefined) size = pp.sizeBytes;
       }
-      const entry: Entry = { kw: "part", disk: dev, sizeBytes: size, startBytes: p.start * 512, name, flags, device: `/dev/${p.name}` };
-      out.push({ t: "entry", disabled: false, entry });
-      const pf: Record<string, unknown> = {};
-      if (sp?.uuid) pf.partuuid = sp.uuid.toLowerCase();
-      if (sp?.type) pf.typeId = sp.type;
-      if (sp?.name) pf.partName = sp.name;
-      if (Object.keys(pf).length) facts[`/dev/${p.name}`] = pf;
+    } else if (label === "dasd") name = "ext2";
+    else name = percentEncode(pp?.name || "") || "rear-noname";
+    const flags: string[] = [];
+    for (const f of pp?.flags ?? []) {
+      if (KEPT_FLAGS.has(f)) flags.push(f);
+      else if (f === "type=06") flags.push("prep");
     }
+    const entry: Entry = { kw: "part", disk: dev, sizeBytes: size, startBytes: p.start * 512, name, flags, device: `/dev/${p.name}` };
+    out.push({ t: "entry", disabled: false, entry });
+    const pf: Record<string, unknown> = {};
+    if (sp?.uuid) pf.partuuid = sp.uuid.toLowerCase();
+    if (sp?.type) pf.typeId = sp.type;
+    if (sp?.name) pf.partName = sp.name;
+    if (Object.keys(pf).length) facts[`/dev/${p.name}`] = pf;
   }
   return out;
 }

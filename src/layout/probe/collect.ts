@@ -74,6 +74,7 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
   file("fstab.txt", join(etc, "etc/fstab"));
   data["efi.json"] = `${JSON.stringify({ efi: existsSync("/sys/firmware/efi"), efivars: existsSync("/sys/firmware/efi/efivars") && safeList("/sys/firmware/efi/efivars").length > 0 })}\n`;
   data["by-id.json"] = `${JSON.stringify(links("/dev/disk/by-id"), null, 1)}\n`;
+  if (existsSync("/dev/md")) data["md-links.json"] = `${JSON.stringify(links("/dev/md"), null, 1)}\n`;
   const lvmEnv = { LVM_SUPPRESS_FD_WARNINGS: "1" };
   const lvmReport = ["--reportformat", "json", "--units", "b", "--nosuffix"];
   await Promise.all([
@@ -102,7 +103,7 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
     if (d.size === 0) continue;
     jobs.push(run(`parted/${d.name}.txt`, ["parted", "-m", "-s", `/dev/${d.name}`, "unit", "B", "print"]));
     jobs.push(run(`sfdisk/${d.name}.json`, ["sfdisk", "-J", `/dev/${d.name}`]));
-    if (!d.name.startsWith("md")) jobs.push(bootSector(data, `/dev/${d.name}`, opts));
+    if (!d.name.startsWith("md")) jobs.push(bootSector(data, `/dev/${d.name}`, 4 * (d.logicalBlockSize ?? 512), opts));
   }
   for (const d of sys) if (d.md) jobs.push(run(`mdadm/${d.name}.txt`, ["mdadm", "--misc", "--detail", `/dev/${d.name}`]));
   const blkid = parseBlkidExport(data["blkid.txt"] ?? "");
@@ -120,8 +121,9 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
     else if (m.fstype === "btrfs") {
       const k = `btrfs/${safe(m.source)}`;
       jobs.push(run(`${k}/show.txt`, ["btrfs", "filesystem", "show", m.target!]));
-      jobs.push(run(`${k}/list.txt`, ["btrfs", "subvolume", "list", "-a", "-p", "-u", "-q", "-R", "-c", "-g", "-t", m.target!]));
-      jobs.push(run(`${k}/list-snapshots.txt`, ["btrfs", "subvolume", "list", "-s", m.target!]));
+      // the same listings ReaR reads (230_filesystem_layout.sh), so their word positions match
+      jobs.push(run(`${k}/list.txt`, ["btrfs", "subvolume", "list", "-a", m.target!]));
+      jobs.push(run(`${k}/list-snapshots.txt`, ["btrfs", "subvolume", "list", "-as", m.target!]));
       jobs.push(run(`${k}/get-default.txt`, ["btrfs", "subvolume", "get-default", m.target!]));
       data[`${k}/mountpoint.txt`] = `${m.target}\n`;
     } else continue;
@@ -134,11 +136,11 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
   return data;
 }
 
-async function bootSector(data: ProbeData, dev: string, opts: ProbeOptions): Promise<void> {
-  // The boot loader guess reads the first 2 KiB of each disk (ReaR 445_guess_bootloader.sh: dd + strings).
+async function bootSector(data: ProbeData, dev: string, bytes: number, opts: ProbeOptions): Promise<void> {
+  // The boot loader guess reads the first 4 sectors of each disk (ReaR 445_guess_bootloader.sh: dd + strings).
   try {
     const f = Bun.file(dev);
-    const buf = new Uint8Array(await f.slice(0, 2048).arrayBuffer());
+    const buf = new Uint8Array(await f.slice(0, bytes).arrayBuffer());
     data[`bootsector/${dev.slice(5)}.b64`] = `${Buffer.from(buf).toString("base64")}\n`;
   } catch (e) {
     opts.note(`layout probe: cannot read the first bytes of ${dev}: ${(e as Error).message}`);
@@ -157,7 +159,7 @@ function links(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of safeList(dir).sort()) {
     try {
-      out[n] = join(dir, readlinkSync(join(dir, n))).replace(/^\/dev\/disk\/by-id\/\.\.\/\.\.\//, "/dev/");
+      out[n] = join(dir, readlinkSync(join(dir, n)));
     } catch {}
   }
   return out;

@@ -1,0 +1,105 @@
+// checklayout's comparison (ReaR layout/compare/default/500_compare_layout.sh): the active entries of
+// the saved and the current layout as sets of lines (comments, excluded entries and order do not
+// count). We compare parsed entries, so blanks that differ (a file written by ReaR 2.7 ends some lines
+// with a blank) are not a change. Better than 2.7 (rear#3495): when the kernel only named the same
+// disks differently (sda ↔ sdb), identified by serial/WWN or, without those, by an unambiguous
+// size-and-partitions signature, the layout is unchanged.
+// Pure.
+
+import { entryLine } from "./disklayout/write.ts";
+import { activeEntries, type Entry, type LayoutDoc } from "./model.ts";
+
+export interface LayoutDiff {
+  same: boolean;
+  /** lines only in the saved layout */
+  removed: string[];
+  /** lines only in the current layout */
+  added: string[];
+  /** saved disk → current disk, when the disks were only renamed */
+  renamed?: Record<string, string>;
+}
+
+type DiskIdentity = Record<string, { serial?: string; wwn?: string } | undefined>;
+
+const lineSet = (entries: Entry[]) => entries.map((e) => entryLine(e)).sort();
+
+function diffSets(a: string[], b: string[]): { removed: string[]; added: string[] } {
+  const count = new Map<string, number>();
+  for (const x of b) count.set(x, (count.get(x) ?? 0) + 1);
+  const removed: string[] = [];
+  for (const x of a) {
+    const n = count.get(x) ?? 0;
+    if (n > 0) count.set(x, n - 1);
+    else removed.push(x);
+  }
+  const added: string[] = [];
+  for (const [x, n] of count) for (let i = 0; i < n; i++) added.push(x);
+  return { removed, added: added.sort() };
+}
+
+/** The partition device of disk `disk` number `n`: sda → sda1, nvme0n1 → nvme0n1p1, mmcblk0 → mmcblk0p1. */
+export function partitionDevice(disk: string, n: number | string): string {
+  return /[0-9]$/.test(disk) ? `${disk}p${n}` : `${disk}${n}`;
+}
+
+/** Replaces disk names (and their partitions' names) in every value; each name is mapped once, so a swap sda↔sdb is safe. */
+export function renameDevices(entries: Entry[], map: Record<string, string>): Entry[] {
+  const pairs = Object.entries(map).filter(([x, y]) => x !== y);
+  if (!pairs.length) return entries;
+  const one = (item: string): string => {
+    for (const [from, to] of pairs) {
+      if (item === from) return to;
+      const m = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${/[0-9]$/.test(from) ? "p" : ""}([0-9]+)$`).exec(item);
+      if (m) return partitionDevice(to, m[1]!);
+    }
+    return item;
+  };
+  const swap = (v: string) => v.split(",").map(one).join(",");
+  return entries.map((e) => JSON.parse(JSON.stringify(e), (_k, v) => (typeof v === "string" ? swap(v) : v)) as Entry);
+}
+
+function diskSignature(entries: Entry[], disk: string): string {
+  const d = entries.find((e) => e.kw === "disk" && e.device === disk);
+  const parts = entries.filter((e) => e.kw === "part" && e.disk === disk).map((e) => (e.kw === "part" ? `${e.startBytes}+${e.sizeBytes}:${e.name}:${e.flags.join(",")}` : ""));
+  return d && d.kw === "disk" ? `${d.sizeBytes}/${d.label}/${parts.join(";")}` : "";
+}
+
+/** Saved disk → current disk for disks that only changed names, or undefined when that does not explain the difference. */
+function findRenaming(saved: Entry[], current: Entry[], savedIds: DiskIdentity, currentIds: DiskIdentity): Record<string, string> | undefined {
+  const sd = saved.filter((e) => e.kw === "disk").map((e) => (e as { device: string }).device);
+  const cd = current.filter((e) => e.kw === "disk").map((e) => (e as { device: string }).device);
+  if (sd.length !== cd.length || sd.length < 2) return undefined;
+  const map: Record<string, string> = {};
+  const used = new Set<string>();
+  for (const s of sd) {
+    const sid = savedIds[s];
+    let match = cd.filter((c) => {
+      const cid = currentIds[c];
+      return !!sid && !!cid && ((!!sid.serial && sid.serial === cid.serial) || (!!sid.wwn && sid.wwn === cid.wwn));
+    });
+    if (match.length !== 1) {
+      const sig = diskSignature(saved, s);
+      const same = cd.filter((c) => diskSignature(current, c) === sig);
+      const sameSaved = sd.filter((x) => diskSignature(saved, x) === sig);
+      match = same.length === 1 && sameSaved.length === 1 ? same : [];
+    }
+    if (match.length !== 1 || used.has(match[0]!)) return undefined;
+    map[s] = match[0]!;
+    used.add(match[0]!);
+  }
+  return Object.entries(map).some(([a, b]) => a !== b) ? map : undefined;
+}
+
+export function compareLayouts(saved: LayoutDoc, current: LayoutDoc, ids?: { saved?: DiskIdentity; current?: DiskIdentity }): LayoutDiff {
+  const a = activeEntries(saved);
+  const b = activeEntries(current);
+  const d = diffSets(lineSet(a), lineSet(b));
+  if (!d.removed.length && !d.added.length) return { same: true, removed: [], added: [] };
+  const map = findRenaming(a, b, ids?.saved ?? {}, ids?.current ?? {});
+  if (map) {
+    const inverse = Object.fromEntries(Object.entries(map).map(([x, y]) => [y, x]));
+    const d2 = diffSets(lineSet(a), lineSet(renameDevices(b, inverse)));
+    if (!d2.removed.length && !d2.added.length) return { same: true, removed: [], added: [], renamed: map };
+  }
+  return { same: false, ...d };
+}

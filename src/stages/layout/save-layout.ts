@@ -1,0 +1,237 @@
+// layout/save: describe the machine's storage (probes → layout → exclusions → checks) and, except for
+// checklayout, save it with ReaR's files: layout/disklayout.conf (+ our layout.json), diskdeps.conf,
+// disktodo.conf, recovery/mountpoint_device, recovery/bootloader, recovery/diskbyid_mappings,
+// layout/config/df.txt, layout/lvm/<vg>.cfg, layout/xfs/<dev>.xfs, layout/config/files.md5sum.
+// Deliberately unlike 2.7, checklayout writes nothing into /var/lib/rear (2.7 rewrites every aux file
+// there on each check): it saves the current layout in the work area only.
+
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
+import type { Context } from "../../engine/context.ts";
+import { WorkflowError } from "../../engine/errors.ts";
+import type { Module } from "../../engine/module.ts";
+import { guessBootloader } from "../../layout/bootloader.ts";
+import { buildDeps, renderDiskdeps } from "../../layout/deps.ts";
+import { writeDisklayout } from "../../layout/disklayout/write.ts";
+import { applyExclusions, type Exclusion } from "../../layout/exclude.ts";
+import { extractLayout } from "../../layout/extract/index.ts";
+import { activeEntries, allEntries, entryId, LAYOUT_JSON_FORMAT, type LayoutDoc, type LayoutJson } from "../../layout/model.ts";
+import { collectProbes, type ProbeData } from "../../layout/probe/collect.ts";
+import { validateLayout } from "../../layout/validate.ts";
+import { exec } from "../../sys/exec.ts";
+
+export interface SavedLayout {
+  doc: LayoutDoc;
+  json: LayoutJson;
+  excluded: Exclusion[];
+  probe: ProbeData;
+  bootloader?: string;
+  /** where disklayout.conf was written */
+  file: string;
+}
+
+/** ReaR's START_DATE_TIME_NUMBER: local time as YYYYmmddHHMMSS. */
+export function dateNumber(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+function usbPaths(ctx: Context): string[] {
+  // 310_autoexclude_usb: a usb:// OUTPUT_URL or BACKUP_URL device that is mounted is not part of the layout
+  const out = [...ctx.config.arr("AUTOEXCLUDE_USB_PATH")];
+  let mounts = "";
+  try {
+    mounts = readFileSync("/proc/mounts", "utf8");
+  } catch {}
+  for (const url of [ctx.config.str("OUTPUT_URL"), ctx.config.str("BACKUP_URL")]) {
+    const m = /^usb:\/\/(\/.*)$/.exec(url);
+    if (!m) continue;
+    let real = m[1]!;
+    try {
+      real = realpathSync(real);
+    } catch {
+      continue;
+    }
+    const mp = mounts.split("\n").filter((l) => l.startsWith(`${real} `)).map((l) => l.split(" ")[1]!).pop();
+    if (mp) {
+      ctx.log.log(`Auto-excluding USB path ${mp} [device ${real}]`);
+      out.push(mp);
+    }
+  }
+  return out;
+}
+
+export async function describeLayout(ctx: Context, file: string): Promise<SavedLayout> {
+  const t0 = performance.now();
+  const probe = await collectProbes({ note: (m) => ctx.log.log(m) });
+  ctx.log.debug(`layout probes took ${Math.round(performance.now() - t0)} ms`);
+  const ex = extractLayout(probe, { dated: dateNumber(), includeLoop: ctx.env.REAR_LAYOUT_INCLUDE_LOOP === "1" });
+  for (const p of ex.problems) (p.level === "error" ? ctx.log.error : ctx.log.warn).call(ctx.log, p.message);
+  const errors = ex.problems.filter((p) => p.level === "error");
+  const c = ctx.config;
+  const { doc, excluded } = applyExclusions(ex.doc, {
+    AUTOEXCLUDE_DISKS: c.isTrue("AUTOEXCLUDE_DISKS"),
+    AUTOEXCLUDE_MULTIPATH: c.isTrue("AUTOEXCLUDE_MULTIPATH"),
+    AUTOEXCLUDE_PATH: c.arr("AUTOEXCLUDE_PATH"),
+    AUTOEXCLUDE_USB_PATH: usbPaths(ctx),
+    EXCLUDE_MOUNTPOINTS: c.arr("EXCLUDE_MOUNTPOINTS"),
+    EXCLUDE_MD: c.arr("EXCLUDE_MD"),
+    EXCLUDE_VG: c.arr("EXCLUDE_VG"),
+    ONLY_INCLUDE_VG: c.arr("ONLY_INCLUDE_VG"),
+    EXCLUDE_COMPONENTS: c.arr("EXCLUDE_COMPONENTS"),
+    EXCLUDE_RECREATE: c.arr("EXCLUDE_RECREATE"),
+    MANUAL_INCLUDE: c.isTrue("MANUAL_INCLUDE"),
+    BACKUP_PROG_INCLUDE: c.arr("BACKUP_PROG_INCLUDE"),
+  });
+  for (const x of excluded) ctx.log.log(`Excluding ${x.id}: ${x.reason}`);
+  // a component that cannot be described is fatal unless the user excluded it (as ReaR's Error)
+  if (errors.length) throw new WorkflowError(`Cannot describe the disk layout: ${errors.map((e) => e.message).join("; ")}`, "exclude the component with EXCLUDE_COMPONENTS, or report the layout");
+  const broken = validateLayout(doc);
+  for (const b of broken) ctx.log.error(b);
+  if (broken.length) throw new WorkflowError(`Entries in ${file} are broken ('rear recover' would fail): ${broken.join("; ")}`);
+  const sectors = Object.entries(probe)
+    .filter(([k]) => k.startsWith("bootsector/"))
+    .map(([k, v]) => ({ device: `/dev/${k.slice(11).replace(/\.b64$/, "")}`, bytes: new Uint8Array(Buffer.from(v, "base64")) }))
+    .sort((a, b) => (a.device < b.device ? -1 : 1));
+  let sysconfig: string | undefined;
+  try {
+    sysconfig = readFileSync("/etc/sysconfig/bootloader", "utf8");
+  } catch {}
+  const guess = guessBootloader(c.str("BOOTLOADER"), sysconfig, sectors);
+  ctx.log.log(guess.why);
+  const json: LayoutJson = {
+    format: LAYOUT_JSON_FORMAT,
+    created: new Date().toISOString(),
+    host: { hostname: c.str("HOSTNAME") || hostname(), firmware: ex.firmware, ...(guess.bootloader ? { bootloader: guess.bootloader } : {}) },
+    lines: doc.lines,
+    facts: ex.facts as LayoutJson["facts"],
+  };
+  return { doc, json, excluded, probe, ...(guess.bootloader ? { bootloader: guess.bootloader } : {}), file };
+}
+
+function write(path: string, text: string, mode = 0o600): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text, { mode });
+  chmodSync(path, mode);
+}
+
+/** ReaR's CHECK_CONFIG_FILES list (450/490 extend it), directories expanded to their files. */
+export function checkConfigFiles(ctx: Context, bootloader: string | undefined): string[] {
+  const c = ctx.config;
+  const list: string[] = [...c.arr("CHECK_CONFIG_FILES")];
+  const glob = (pattern: string): string[] => {
+    try {
+      return [...new Bun.Glob(pattern.replace(/^\//, "")).scanSync({ cwd: "/", onlyFiles: true, followSymlinks: true })].map((p) => `/${p}`).sort();
+    } catch {
+      return [];
+    }
+  };
+  const bl = bootloader ?? "";
+  if (/^(EFI|GRUB2-EFI)$/.test(bl)) list.push(...glob("/boot/efi/EFI/*/grub*.cfg"));
+  else if (/^GRUB2?$/.test(bl)) list.push(...glob("/etc/grub*.cfg"), ...glob("/boot/*/grub*.cfg"));
+  else if (bl === "LILO") list.push("/etc/lilo.conf");
+  else if (bl === "ELILO") list.push("/etc/elilo.conf");
+  if (existsSync("/etc/sysconfig/network") && statSync("/etc/sysconfig/network").isDirectory()) list.push(...glob("/etc/sysconfig/network/ifcfg-*"));
+  else if (existsSync("/etc/sysconfig/network-scripts")) list.push(...glob("/etc/sysconfig/network-scripts/ifcfg-*"));
+  else if (existsSync("/etc/network")) list.push("/etc/network/interfaces");
+  for (const p of c.arr("FILES_TO_PATCH_PATTERNS")) {
+    for (const f of glob(`/${p}`)) {
+      if (list.includes(f)) continue;
+      try {
+        const real = realpathSync(f);
+        if (/^\/(proc|sys|dev|run)\//.test(real)) continue;
+      } catch {
+        continue;
+      }
+      list.push(f);
+    }
+  }
+  const files: string[] = [];
+  for (const p of list) {
+    try {
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        const walk = (d: string) => {
+          for (const n of readdirSync(d).sort()) {
+            const q = join(d, n);
+            const s = statSync(q, { throwIfNoEntry: false });
+            if (s?.isDirectory()) walk(q);
+            else if (s?.isFile()) files.push(q);
+          }
+        };
+        walk(p.replace(/\/+$/, ""));
+      } else files.push(p);
+    } catch {}
+  }
+  return files;
+}
+
+export function md5sums(files: string[]): string {
+  return files
+    .map((f) => {
+      try {
+        return `${createHash("md5").update(readFileSync(f)).digest("hex")}  ${f}\n`;
+      } catch {
+        return "";
+      }
+    })
+    .join("");
+}
+
+/** Writes the layout and ReaR's auxiliary files below VAR_DIR. */
+export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<void> {
+  const v = ctx.paths.varDir;
+  if (existsSync(s.file)) ctx.log.logPrint(`Overwriting existing disk layout file ${s.file}`);
+  write(s.file, writeDisklayout(s.doc));
+  write(join(dirname(s.file), "layout.json"), `${JSON.stringify(s.json, null, 1)}\n`);
+  const active = activeEntries(s.doc);
+  const g = buildDeps(allEntries(s.doc).filter((e) => !e.disabled).map((e) => e.entry));
+  write(`${v}/layout/diskdeps.conf`, renderDiskdeps(g), 0o644);
+  const excluded = new Set(s.excluded.map((x) => x.id));
+  const todo = allEntries(s.doc)
+    .map(({ entry }) => ({ id: entryId(entry), type: entry.kw === "other" ? entry.keyword : entry.kw }))
+    .filter((x): x is { id: string; type: string } => !!x.id)
+    .map((x) => `${excluded.has(x.id) ? "done" : "todo"} ${x.id} ${x.type}\n`);
+  write(`${v}/layout/disktodo.conf`, [...new Set(todo)].join(""), 0o644);
+  write(`${v}/recovery/mountpoint_device`, active.map((e) => (e.kw === "fs" ? `${e.mountpoint} ${e.device}\n` : "")).join(""), 0o644);
+  if (s.bootloader) write(`${v}/recovery/bootloader`, `${s.bootloader}\n`, 0o644);
+  else throw new WorkflowError("Cannot autodetect what is used as bootloader", "set BOOTLOADER in /etc/rear/local.conf (see default.conf)");
+  const byId = JSON.parse(s.probe["by-id.json"] ?? "{}") as Record<string, string>;
+  write(`${v}/recovery/diskbyid_mappings`, Object.entries(byId).map(([id, dev]) => `${id} ${dev}\n`).join(""), 0o644);
+  if (s.probe["df.txt"] !== undefined) write(`${v}/layout/config/df.txt`, s.probe["df.txt"], 0o644);
+  // XFS geometry for mkfs.xfs at recover (230_filesystem_layout.sh)
+  const xfsDir = `${v}/layout/xfs`;
+  const xfs = Object.entries(s.probe).filter(([k]) => k.startsWith("xfs_info/"));
+  if (xfs.length) {
+    rmSync(xfsDir, { recursive: true, force: true });
+    for (const [k, text] of xfs) write(`${xfsDir}/${basename(k.slice(9).replace(/!/g, "/").replace(/\.txt$/, ""))}.xfs`, text, 0o644);
+  }
+  // LVM metadata backups for vgcfgrestore (500_extract_vgcfg.sh)
+  if (active.some((e) => e.kw === "lvmgrp")) {
+    mkdirSync(`${v}/layout/lvm`, { recursive: true });
+    const r = await exec(["lvm", "vgcfgbackup", "-f", `${v}/layout/lvm/%s.cfg`], { env: { ...ctx.env, LVM_SUPPRESS_FD_WARNINGS: "1" } });
+    if (r.code !== 0) ctx.log.warn(`lvm vgcfgbackup failed (exit ${r.code}): recover will recreate volume groups without it`);
+  }
+  write(`${v}/layout/config/files.md5sum`, md5sums(checkConfigFiles(ctx, s.bootloader)), 0o644);
+  ctx.log.logPrint(`Created disk layout (check the results in ${s.file})`);
+}
+
+export const saveLayout: Module = {
+  stage: "layout/save",
+  order: 100,
+  name: "save_layout",
+  what: "layout/save/GNU/Linux/100–280 (probe and describe), default/300–330 (exclusions), 950 (verify)",
+  async run(ctx) {
+    const check = ctx.workflow.name === "checklayout";
+    const file = check ? `${ctx.workArea!.tmpDir}/checklayout.conf` : ctx.config.str("DISKLAYOUT_FILE") || `${ctx.paths.varDir}/layout/disklayout.conf`;
+    ctx.log.logPrint(check ? "Checking the disk layout" : "Creating disk layout");
+    const s = await describeLayout(ctx, file);
+    ctx.state.layout = s;
+    if (check) {
+      write(file, writeDisklayout(s.doc));
+      write(`${ctx.workArea!.tmpDir}/layout.json`, `${JSON.stringify(s.json, null, 1)}\n`);
+    } else await saveLayoutFiles(ctx, s);
+  },
+};
