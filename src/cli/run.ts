@@ -24,6 +24,7 @@ import { killRunning, setExecLog } from "../sys/exec.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { capturelayoutCommand } from "./commands/capturelayout.ts";
+import { showlayout } from "./commands/showlayout.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
@@ -103,6 +104,22 @@ export async function run(deps: RunDeps): Promise<number> {
     }
     streams.stdout.write(`${renderHelp({ verbose: cli.verbose, recoveryMode, kernelVersion })}\n`);
     return ExitCode.OK;
+  }
+  if (workflow.name === "showlayout") {
+    // read-only and lockless: no configuration, log or work area (a non-root user may look at a FILE)
+    const paths = resolvePaths({ execPath: deps.execPath, env: deps.env, isDir });
+    try {
+      const r = showlayout(cli.args, `${paths.varDir}/layout/disklayout.conf`);
+      streams.stderr.write(r.stderr);
+      streams.stdout.write(r.stdout);
+      return ExitCode.OK;
+    } catch (e) {
+      if (e instanceof UserError) {
+        printError(streams, e);
+        return e.exitCode;
+      }
+      throw e;
+    }
   }
   if (deps.uid !== 0 && !workflow.noRoot) {
     streams.stderr.write(`ERROR: Relax-and-Recover needs 'root' privileges: run it as root (for example with sudo)\n`);

@@ -81,6 +81,10 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     name: "savelayout", description: "save the disk layout", advanced: true, placement: "normal", implemented: true,
     stages: () => ["prep", "layout/save"],
   },
+  {
+    name: "showlayout", description: "show a layout file (default: the saved one) as a tree; --json, --format disklayout",
+    placement: "both", implemented: true, noRoot: true, noWorkArea: true,
+  },
   { name: "dump", description: "dump configuration and system information", placement: "both", implemented: true },
   { name: "format", description: "format and label medium for use with ReaR", placement: "normal", implemented: false, stages: () => ["format"] },
   { name: "udev", description: "udev handler (run when a REAR-000 USB disk is plugged in)", advanced: true, placement: "normal", implemented: false },

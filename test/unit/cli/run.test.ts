@@ -74,7 +74,7 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     const r = await rear(["-s", "mkrescue"]);
     expect(r.code).toBe(0);
     const sources = r.stdout.split("\n").filter((l) => l.startsWith("Source "));
-    expect(sources).toEqual(["Source init/100_check_stale_nfs_mounts", "Source init/950_check_missing_programs"]);
+    expect(sources).toEqual(["Source init/100_check_stale_nfs_mounts", "Source init/950_check_missing_programs", "Source layout/save/100_save_layout"]);
     expect(r.stdout).toContain("NOTE: the workflow 'mkrescue' is not implemented yet");
   });
   test("-s merges hook scripts from the config dir into the order", async () => {

@@ -1,0 +1,53 @@
+// `rear showlayout [FILE] [--json] [--format disklayout]` (new in this rear; lockless, read-only, no root
+// needed to read a FILE): prints a layout file — by default the saved disklayout.conf — as a tree of
+// components; `--json` prints the parsed model, `--format disklayout` the file written back from the
+// model (the identity for a well-formed file). A malformed line is reported as FILE:LINE, exit 1.
+
+import { readFileSync } from "node:fs";
+import { UserError } from "../../engine/errors.ts";
+import { LayoutSyntaxError, readDisklayout } from "../../layout/disklayout/read.ts";
+import { writeDisklayout } from "../../layout/disklayout/write.ts";
+import { renderTree } from "../../layout/show.ts";
+
+export interface ShowlayoutResult {
+  stdout: string;
+  stderr: string;
+}
+
+export function showlayout(args: string[], defaultFile: string): ShowlayoutResult {
+  let json = false;
+  let format: string | undefined;
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--json") json = true;
+    else if (a === "--format") format = args[++i];
+    else if (a.startsWith("--format=")) format = a.slice(9);
+    else if (a.startsWith("-")) throw new UserError(`rear showlayout: unknown option '${a}'`, "usage: rear showlayout [FILE] [--json] [--format tree|disklayout]");
+    else if (file === undefined) file = a;
+    else throw new UserError(`rear showlayout: unexpected argument '${a}'`, "usage: rear showlayout [FILE] [--json] [--format tree|disklayout]");
+  }
+  if (format !== undefined && format !== "tree" && format !== "disklayout") throw new UserError(`rear showlayout: unknown format '${format}'`, "use --format tree or --format disklayout");
+  const path = file ?? defaultFile;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `rear showlayout: cannot read ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`,
+      code === "ENOENT" && !file ? "save the layout first with 'rear savelayout' (or mkrescue/mkbackup), or give a FILE" : code === "EACCES" ? "run it as root, or give a copy of the file" : undefined,
+    );
+  }
+  let r;
+  try {
+    r = readDisklayout(text, path);
+  } catch (e) {
+    if (e instanceof LayoutSyntaxError) throw new UserError(e.message);
+    throw e;
+  }
+  const stderr = r.warnings.map((w) => `WARNING: ${w}\n`).join("");
+  if (json) return { stdout: `${JSON.stringify({ file: path, lines: r.doc.lines }, null, 1)}\n`, stderr };
+  if (format === "disklayout") return { stdout: writeDisklayout(r.doc), stderr };
+  return { stdout: `${renderTree(r.doc)}\n`, stderr };
+}
