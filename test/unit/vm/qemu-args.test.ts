@@ -8,6 +8,7 @@ describe("QEMU command line", () => {
     const s = a.join(" ");
     expect(s).toContain("-nic none");
     expect(s).toContain("-accel tcg,thread=multi");
+    expect(s).toContain("-cpu max");
     expect(s).toContain("-serial file:/tmp/s.log");
     expect(s).toContain("-no-reboot");
     expect(s).toContain("-device virtio-blk-pci,drive=d0");

@@ -55,6 +55,9 @@ export const OVMF_VARS_TEMPLATE = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 export function qemuArgs(s: VmSpec): string[] {
   // TCG: one host thread per vCPU (MTTCG); x86 guests on x86 hosts support it
   const a = ["qemu-system-x86_64", "-machine", "q35", "-accel", s.accel === "tcg" ? "tcg,thread=multi" : "kvm", "-m", String(s.memMiB ?? 2048), "-smp", String(s.cpus ?? 2)];
+  // TCG's default CPU (qemu64) has no AVX2, and our binary (Bun's x64 runtime) dies on it with SIGILL
+  // (exit 132); "max" has every feature TCG emulates (AVX2, BMI2, FMA since QEMU 7.2)
+  if (s.accel === "tcg") a.push("-cpu", "max");
   a.push("-display", "none", "-monitor", "none", "-serial", `file:${s.serialLog}`, "-no-reboot", "-nic", "none");
   if (s.firmware === "uefi") {
     if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);
