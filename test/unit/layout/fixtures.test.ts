@@ -1,0 +1,80 @@
+// Layout extraction on what real machines printed (test/fixtures/machines/<name>/, captured in VM guests
+// by `bun test/vm/run.ts capture`): probe/ is our probes' raw output, rear27/ what ReaR 2.7 saved on the
+// same machine at the same moment. Our disklayout.conf must have the same entries as ReaR's, except for
+// the deliberate differences listed in test/fixtures/machines/DIFFERENCES.md; ReaR's file must read and
+// write back byte for byte; no single missing probe output may crash extraction.
+
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
+import { entryLine, writeDisklayout } from "../../../src/layout/disklayout/write.ts";
+import { applyExclusions } from "../../../src/layout/exclude.ts";
+import { extractLayout } from "../../../src/layout/extract/index.ts";
+import { allEntries, type Entry, type LayoutDoc } from "../../../src/layout/model.ts";
+import type { ProbeData } from "../../../src/layout/probe/collect.ts";
+
+const DIR = join(import.meta.dir, "../../fixtures/machines");
+
+function readTree(dir: string, base = dir, out: ProbeData = {}): ProbeData {
+  for (const n of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, n.name);
+    if (n.isDirectory()) readTree(p, base, out);
+    else out[p.slice(base.length + 1)] = readFileSync(p, "utf8");
+  }
+  return out;
+}
+
+/** The deliberate differences (DIFFERENCES.md), applied to ReaR's entries before comparing. */
+function asWeWriteIt(e: Entry): Entry {
+  if (e.kw === "fs" && e.fstype === "btrfs" && /^'.*'$/.test(e.opts.label ?? "")) return { ...e, opts: { ...e.opts, label: e.opts.label!.slice(1, -1) } };
+  return e;
+}
+
+function lines(doc: LayoutDoc, disabled: boolean, fix = false): string[] {
+  return allEntries(doc)
+    .filter((x) => x.disabled === disabled)
+    .map((x) => entryLine(fix ? asWeWriteIt(x.entry) : x.entry))
+    .sort();
+}
+
+const DEFAULTS = {
+  AUTOEXCLUDE_DISKS: true, AUTOEXCLUDE_MULTIPATH: true, AUTOEXCLUDE_PATH: ["/media", "/run", "/mnt", "/tmp"], AUTOEXCLUDE_USB_PATH: [],
+  EXCLUDE_MOUNTPOINTS: [], EXCLUDE_MD: [], EXCLUDE_VG: [], ONLY_INCLUDE_VG: [], EXCLUDE_COMPONENTS: [], EXCLUDE_RECREATE: [], MANUAL_INCLUDE: false, BACKUP_PROG_INCLUDE: [],
+};
+
+const machines = existsSync(DIR) ? readdirSync(DIR).filter((n) => existsSync(join(DIR, n, "rear27/layout/disklayout.conf"))).sort() : [];
+
+describe("layout fixtures from real machines", () => {
+  test("there are fixtures", () => {
+    expect(machines.length).toBeGreaterThan(0);
+  });
+  for (const name of machines) {
+    const rearFile = join(DIR, name, "rear27/layout/disklayout.conf");
+    const rearText = readFileSync(rearFile, "utf8");
+    test(`${name}: ReaR 2.7's disklayout.conf reads and writes back byte for byte`, () => {
+      const { doc, warnings } = readDisklayout(rearText, rearFile);
+      expect(warnings).toEqual([]);
+      expect(writeDisklayout(doc)).toBe(rearText);
+    });
+    const probeDir = join(DIR, name, "probe");
+    if (!existsSync(probeDir)) continue;
+    const probe = readTree(probeDir);
+    test(`${name}: our entries are ReaR 2.7's`, () => {
+      const ex = extractLayout(probe, { dated: "20260101000000" });
+      expect(ex.problems.filter((p) => p.level === "error")).toEqual([]);
+      const ours = applyExclusions(ex.doc, DEFAULTS).doc;
+      const theirs = readDisklayout(rearText, rearFile).doc;
+      expect(lines(ours, false)).toEqual(lines(theirs, false, true));
+      expect(lines(ours, true)).toEqual(lines(theirs, true, true));
+    });
+    test(`${name}: without any one probe output, extraction still completes`, () => {
+      for (const key of Object.keys(probe)) {
+        const partial = { ...probe };
+        delete partial[key];
+        const ex = extractLayout(partial, { dated: "20260101000000" });
+        expect(ex.doc.lines.length).toBeGreaterThan(0);
+      }
+    });
+  }
+});
