@@ -23,7 +23,7 @@ export function crypttabKeyfiles(text: string | undefined): Map<string, string> 
   return m;
 }
 
-export function extractCrypt(ctx: ExtractContext): DocLine[] {
+export function extractCrypt(ctx: ExtractContext, facts: Record<string, Record<string, unknown>> = {}): DocLine[] {
   const out: DocLine[] = [];
   const keyfiles = crypttabKeyfiles(ctx.data["crypttab.txt"]);
   const crypts = ctx.sys.filter((d) => d.dm?.uuid.startsWith("CRYPT-")).sort((a, b) => (a.dm!.name < b.dm!.name ? -1 : a.dm!.name > b.dm!.name ? 1 : 0));
@@ -64,6 +64,9 @@ export function extractCrypt(ctx: ExtractContext): DocLine[] {
     const kf = keyfiles.get(name);
     if (kf) opts.keyfile = kf;
     const e: Entry = { kw: "crypt", device: `/dev/mapper/${name}`, source: src, opts };
+    // not in 2.7's line, but recreate wants it: the key derivation of the first keyslot
+    const pbkdf = after(lines.find((l) => /^\s*PBKDF:/.test(l)));
+    if (pbkdf) facts[`/dev/mapper/${name}`] = { pbkdf };
     out.push({ t: "entry", disabled: false, entry: e });
   }
   return out;

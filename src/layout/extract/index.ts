@@ -31,10 +31,10 @@ export function extractLayout(data: ProbeData, opts: ExtractOptions & { dated: s
   const sections: [string, () => DocLine[]][] = [
     ["disks", () => extractDisks(ctx, facts)],
     ["RAID", () => extractRaid(ctx, facts)],
-    ["LVM", () => extractLvm(ctx)],
+    ["LVM", () => extractLvm(ctx, facts)],
     ["filesystems", () => extractFilesystems(ctx)],
     ["swap", () => extractSwap(ctx)],
-    ["LUKS", () => extractCrypt(ctx)],
+    ["LUKS", () => extractCrypt(ctx, facts)],
   ];
   const lines: DocLine[] = headerLines(opts.dated, data["lsblk-header.txt"]);
   for (const [what, f] of sections) {

@@ -9,7 +9,7 @@
 //     "lv_layout": "thin,pool", "pool_lv": "", "chunk_size": "65536", "stripes": "1", "stripe_size": "0", "origin": ""}]}]}
 // Pure.
 
-import type { DocLine, Entry } from "../model.ts";
+import { type DocLine, type Entry, lvMapperName } from "../model.ts";
 import { comment, type ExtractContext, parseJson } from "./context.ts";
 
 type Row = Record<string, string>;
@@ -22,7 +22,7 @@ function report(ctx: ExtractContext, key: string, kind: "pv" | "vg" | "lv"): Row
 
 const n = (s: string | undefined) => (s && /^[0-9]+$/.test(s) ? Number(s) : 0);
 
-export function extractLvm(ctx: ExtractContext): DocLine[] {
+export function extractLvm(ctx: ExtractContext, facts: Record<string, Record<string, unknown>> = {}): DocLine[] {
   const pvs = report(ctx, "lvm/pvs.json", "pv");
   const vgs = report(ctx, "lvm/vgs.json", "vg");
   const lvs = report(ctx, "lvm/lvs.json", "lv");
@@ -48,6 +48,7 @@ export function extractLvm(ctx: ExtractContext): DocLine[] {
     out.push(comment("# Format for LVM VGs"), comment("# lvmgrp <volume_group> <extentsize> [<size(extents)>] [<size(bytes)>]"));
     for (const vg of vgs) {
       out.push(entry({ kw: "lvmgrp", vg: `/dev/${vg.vg_name}`, extentSize: Math.floor(n(vg.vg_extent_size) / 1024), extents: n(vg.vg_extent_count), size: Math.floor(n(vg.vg_size) / 1024) }));
+      if (vg.vg_uuid) facts[`/dev/${vg.vg_name}`] = { uuid: vg.vg_uuid };
     }
   }
   const rows = (lvs ?? []).filter((r) => r.lv_name && !r.lv_name.startsWith("["));
@@ -76,6 +77,7 @@ export function extractLvm(ctx: ExtractContext): DocLine[] {
       else if (parts.includes(",striped,")) opts.stripes = String(n(r.stripes));
       const info = seg !== size ? `segmentsize:${seg}b` : "";
       const key = `${r.vg_name}/${r.lv_name}`;
+      if (r.lv_uuid && !seen.has(key)) facts[lvMapperName(r.vg_name!, r.lv_name!)] = { uuid: r.lv_uuid, ...(r.segtype ? { segtype: r.segtype } : {}) };
       const e: Entry = { kw: "lvmvol", vg: `/dev/${r.vg_name}`, lv: r.lv_name!, sizeBytes: size, layout, opts };
       if (seen.has(key)) {
         out.push(entry(e, true));
