@@ -130,3 +130,17 @@ describe("names and trees", () => {
     expect(t).toContain("disk /dev/vdb  4.00 GiB  gpt  (excluded)");
   });
 });
+
+describe("layout.json", () => {
+  test("the document and its facts survive JSON and the schema unchanged", async () => {
+    const { LayoutJson } = await import("../../../src/layout/model.ts");
+    const j = {
+      format: "rear-layout/1", created: "2026-01-01T00:00:00.000Z", host: { hostname: "h", firmware: "uefi", bootloader: "EFI" },
+      lines: readDisklayout(LVM).doc.lines,
+      facts: { "/dev/vda": { serial: "S1", byId: ["virtio-S1"], logicalSectorSize: 512 }, "/dev/vda1": { partuuid: "abc", typeId: "83" }, "/dev/vg0": { uuid: "u" } },
+    };
+    const back = LayoutJson.parse(JSON.parse(JSON.stringify(j)));
+    expect(back).toEqual(j as never);
+    expect(writeDisklayout({ lines: back.lines })).toBe(LVM);
+  });
+});
