@@ -83,20 +83,20 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
     run("blkid.txt", ["blkid", "-c", "/dev/null", "-o", "export"]),
     run("findmnt.json", ["findmnt", "-J", "-l", "-v", "-o", "SOURCE,TARGET,FSTYPE,OPTIONS,FSROOT,MAJ:MIN"]),
     run("df.txt", ["df", "-Pl", "-BM", "-x", "encfs", "-x", "tmpfs", "-x", "devtmpfs"]),
-    ...(existsSync("/dev/mapper/control") || sys.some((d) => d.dm)
-      ? [
-          run("lvm/pvs.json", ["lvm", "pvs", ...lvmReport, "-o", "pv_name,vg_name,pv_size,dev_size,pv_uuid,pv_pe_count,pv_pe_alloc_count"], lvmEnv),
-          run("lvm/vgs.json", ["lvm", "vgs", ...lvmReport, "-o", "vg_name,vg_uuid,vg_extent_size,vg_extent_count,vg_free_count,vg_size,pv_count,lv_count,vg_attr"], lvmEnv),
-          run("lvm/lvs.json", ["lvm", "lvs", "-a", "--segments", ...lvmReport, "-o", "vg_name,lv_name,lv_uuid,lv_size,seg_size,seg_start,segtype,lv_layout,lv_role,lv_attr,pool_lv,data_lv,metadata_lv,lv_metadata_size,chunk_size,stripes,stripe_size,region_size,seg_pe_ranges,devices,origin,lv_active"], lvmEnv),
-          run("dmsetup.txt", ["dmsetup", "info", "-c", "--noheadings", "--separator", "|", "-o", "name,uuid,blkdevname,major,minor,subsystem"]),
-          run("dmsetup-table.txt", ["dmsetup", "table"]),
-        ]
-      : []),
     ...(existsSync("/proc/mdstat") && /^md/m.test(data["mdstat.txt"] ?? "") ? [run("mdadm/scan.txt", ["mdadm", "--detail", "--scan", "--config=partitions"])] : []),
   ]);
 
   // 2. per device, from what step 1 found
   const jobs: Promise<void>[] = [];
+  const blkid = parseBlkidExport(data["blkid.txt"] ?? "");
+  // LVM only where there is some (each lvm command scans every device); dm names and uuids come from sysfs
+  if (blkid.some((b) => b.TYPE === "LVM2_member") || sys.some((d) => d.dm?.uuid.startsWith("LVM-"))) {
+    jobs.push(
+      run("lvm/pvs.json", ["lvm", "pvs", ...lvmReport, "-o", "pv_name,vg_name,pv_size,dev_size,pv_uuid,pv_pe_count,pv_pe_alloc_count"], lvmEnv),
+      run("lvm/vgs.json", ["lvm", "vgs", ...lvmReport, "-o", "vg_name,vg_uuid,vg_extent_size,vg_extent_count,vg_free_count,vg_size,pv_count,lv_count,vg_attr"], lvmEnv),
+      run("lvm/lvs.json", ["lvm", "lvs", "-a", "--segments", ...lvmReport, "-o", "vg_name,lv_name,lv_uuid,lv_size,seg_size,seg_start,segtype,lv_layout,lv_role,lv_attr,pool_lv,data_lv,metadata_lv,lv_metadata_size,chunk_size,stripes,stripe_size,region_size,seg_pe_ranges,devices,origin,lv_active"], lvmEnv),
+    );
+  }
   for (const d of sys) {
     if (!DISK_NAME.test(d.name) && !d.name.startsWith("loop") && !d.name.startsWith("md")) continue;
     if (d.name.startsWith("loop") && d.size === 0) continue;
@@ -106,7 +106,6 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
     if (!d.name.startsWith("md")) jobs.push(bootSector(data, `/dev/${d.name}`, 4 * (d.logicalBlockSize ?? 512), opts));
   }
   for (const d of sys) if (d.md) jobs.push(run(`mdadm/${d.name}.txt`, ["mdadm", "--misc", "--detail", `/dev/${d.name}`]));
-  const blkid = parseBlkidExport(data["blkid.txt"] ?? "");
   for (const b of blkid) {
     const dev = b.DEVNAME;
     if (!dev) continue;
