@@ -276,6 +276,7 @@ export async function runCapture(l: Layout, opts: { say?: (m: string) => void; k
         { text: "HARNESS: job start", timeoutSec: 600 },
         { text: "HARNESS: job done", timeoutSec: timeout },
       ],
+      failMarkers: ["You are in emergency mode", "Kernel panic"],
     },
     say,
   );
@@ -283,6 +284,7 @@ export async function runCapture(l: Layout, opts: { say?: (m: string) => void; k
   writeFileSync(join(dir, "capture.log"), res.log);
   cleanup();
   if (res.exitCode === undefined) {
+    if (vm.failedOn) return fail(`the machine did not come up: saw '${vm.failedOn}' (see ${dir}/capture.serial.log)`);
     return fail(vm.timedOut ? `the machine did not ${vm.missedMarker === "HARNESS: job start" ? "boot to the harness job" : "finish the capture"} in time (see ${dir}/capture.serial.log)` : `no results from the capture job (see ${dir}/capture.serial.log)`);
   }
   if (!parseTimings(read(res.dir, "timings.txt") ?? "")["rear27-savelayout"]) return fail(`ReaR 2.7's savelayout did not run (see ${dir}/capture.log)`);
