@@ -137,6 +137,10 @@ export function backupJob(s: Scenario, tool: Tool): Job {
 ${install}mkdir -p /etc/rear
 cp local.conf /etc/rear/local.conf
 rear --version > $HARNESS_OUT/tool-version 2>&1
+${s.backupDisk.prepare === "rear-format" ? `# OUTPUT=USB: the tool itself makes the backup disk its REAR-000 medium
+rear -v format -- --yes "$(readlink -f /dev/disk/by-id/virtio-backup)" > $HARNESS_OUT/format.out 2>&1 || { echo "rear format failed"; cat $HARNESS_OUT/format.out; exit 1; }
+udevadm settle
+` : ""}
 bash ./collect-truth.sh $HARNESS_OUT/truth-before
 t0=$(date +%s%N)
 ( ${s.tool.backupCommand} ) > $HARNESS_OUT/backup.out 2>&1
@@ -148,9 +152,14 @@ if [ -n "$iso" ]; then
   cp "$iso" $HARNESS_OUT/rescue.iso || echo "cannot copy the rescue ISO" >&2
   sha256sum < "$iso" | cut -d' ' -f1 > $HARNESS_OUT/rescue.iso.sha256
 fi
-if mkdir -p /mnt/backupdisk && mount -o ro /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
+if mkdir -p /mnt/backupdisk && mount /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
   find /mnt/backupdisk -name 'backup.tar*' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
-  umount /mnt/backupdisk
+${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
+  # entry (the hidden label "rear") the default so the unattended recovery starts by itself
+  cfg=$(find /mnt/backupdisk -name extlinux.conf | head -n 1)
+  [ -n "$cfg" ] && sed -i -e 's/^ontimeout boothd1$/ontimeout rear/' -e 's/^timeout 300$/timeout 50/' "$cfg" && grep -n 'ontimeout\\|^timeout' "$cfg"
+  find /mnt/backupdisk/rear -type f \\( -name 'kernel' -o -name 'initrd*' \\) -printf '%s\\n' | awk '{s+=$1} END {print s+0}' > $HARNESS_OUT/rescue-usb-bytes
+` : ""}  umount /mnt/backupdisk
 fi
 echo "created after the backup: a recovery must not bring it back" > /root/recovery_will_remove_me
 sync
@@ -213,7 +222,6 @@ function readTruth(dir: string) {
 
 export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: string) => void; keep?: boolean } = {}): Promise<RunResult> {
   const say = opts.say ?? console.log;
-  if (s.rescueBoot === "usb") throw new Error(`${s.name}: rescueBoot 'usb' is not supported by the harness yet (use 'iso' or 'kernel-initrd')`);
   const image: GuestImage = await buildImage(say);
   pruneRuns(6);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -272,9 +280,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   if (bres.exitCode !== 0) {
     return fail("backup", bvm.durationMs, `${bvm.timedOut ? "the source machine did not finish in time" : `backup command exited ${out("backup-rc") ?? "?"}`}: ${(out("backup.out") ?? "").split("\n").slice(-3).join(" / ")}`);
   }
-  if (!existsSync(iso)) return fail("backup", bvm.durationMs, "no rescue ISO was made");
-  const isoSum = out("rescue.iso.sha256");
-  if (isoSum !== sha256File(iso)) return fail("backup", bvm.durationMs, `the rescue ISO arrived damaged (sha256 ${sha256File(iso)} ≠ ${isoSum ?? "none"} in the guest): harness bug, not the tool's`);
+  if (s.rescueBoot === "usb") {
+    const usbBytes = Number(out("rescue-usb-bytes") ?? NaN);
+    if (!(usbBytes > 0)) return fail("backup", bvm.durationMs, "no rescue kernel and initrd on the USB disk");
+    result.figures.rescueImageBytes = usbBytes;
+  } else {
+    if (!existsSync(iso)) return fail("backup", bvm.durationMs, "no rescue ISO was made");
+    const isoSum = out("rescue.iso.sha256");
+    if (isoSum !== sha256File(iso)) return fail("backup", bvm.durationMs, `the rescue ISO arrived damaged (sha256 ${sha256File(iso)} ≠ ${isoSum ?? "none"} in the guest): harness bug, not the tool's`);
+  }
   result.phases.backup = { ok: true, ms: bvm.durationMs };
 
   // 3. recover onto blank disks, from the rescue image, unattended
@@ -285,15 +299,17 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     tgt.push({ file, bus: d.bus, serial: `tgt${i + 1}` });
   }
   rmSync(ovmfVars, { force: true }); // a new machine has empty NVRAM
+  const usb = s.rescueBoot === "usb";
   const rescueIso = join(dir, "rescue.iso");
-  copyFileSync(iso, rescueIso);
-  say(`${s.name}/${tool}: recovering from the rescue image (${Math.round(statSync(rescueIso).size / 1048576)} MiB) onto blank disks`);
+  if (!usb) copyFileSync(iso, rescueIso);
+  say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
   const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
   const rvm = await runVm(
     {
       name: "recover", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "recover.serial.log"), timeoutSec: s.timeouts.recover ?? 2400,
-      disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup" }],
-      ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : { cdrom: rescueIso, boot: "d" as const }),
+      // the USB disk boots first but comes after the targets, so the targets keep the source's names
+      disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
+      ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
       failMarkers: ["ERROR: ", "Kernel panic"],
     },
     say,

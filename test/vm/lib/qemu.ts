@@ -13,6 +13,8 @@ export interface VmDisk {
   bus?: Bus;
   serial?: string;
   readonly?: boolean;
+  /** firmware boot order (the USB rescue disk boots first although the blank target disks come first) */
+  bootindex?: number;
 }
 
 export interface VmSpec {
@@ -68,7 +70,7 @@ export function qemuArgs(s: VmSpec): string[] {
   s.disks.forEach((d, i) => {
     const id = `d${i}`;
     a.push("-drive", `file=${d.file},format=${d.format ?? "raw"},if=none,id=${id}${d.readonly ? ",readonly=on" : ""}`);
-    const serial = d.serial ? `,serial=${d.serial}` : "";
+    const serial = (d.serial ? `,serial=${d.serial}` : "") + (d.bootindex !== undefined ? `,bootindex=${d.bootindex}` : "");
     const bus = d.bus ?? "virtio";
     if (bus === "virtio") a.push("-device", `virtio-blk-pci,drive=${id}${serial}`);
     else if (bus === "nvme") a.push("-device", `nvme,drive=${id}${serial || `,serial=nvme${i}`}`);
