@@ -150,15 +150,12 @@ export interface ToolExits {
 
 function figuresOf(t: Record<string, Timing>, tool: string): { timings: ToolFigures; exitCodes: ToolExits } {
   const checks = [1, 2, 3].map((i) => t[`${tool}-checklayout-${i}`]).filter((x): x is Timing => x !== undefined);
-  const timings: ToolFigures = { checklayoutMs: checks.map((c) => c.ms) };
-  const exitCodes: ToolExits = { checklayout: checks.map((c) => c.exitCode) };
-  for (const w of ["savelayout", "capturelayout"] as const) {
-    const x = t[`${tool}-${w}`];
-    if (!x) continue;
-    timings[`${w}Ms`] = x.ms;
-    exitCodes[w] = x.exitCode;
-  }
-  return { timings, exitCodes };
+  const save = t[`${tool}-savelayout`];
+  const cap = t[`${tool}-capturelayout`];
+  return {
+    timings: { ...(save ? { savelayoutMs: save.ms } : {}), checklayoutMs: checks.map((c) => c.ms), ...(cap ? { capturelayoutMs: cap.ms } : {}) },
+    exitCodes: { ...(save ? { savelayout: save.exitCode } : {}), checklayout: checks.map((c) => c.exitCode), ...(cap ? { capturelayout: cap.exitCode } : {}) },
+  };
 }
 
 export interface CaptureRecord {
