@@ -45,3 +45,15 @@ export function guessBootloader(setting: string, sysconfig: string | undefined, 
   }
   return { why: "Cannot autodetect what is used as bootloader, see default.conf about 'BOOTLOADER'" };
 }
+
+/**
+ * What layout.json says beside ReaR's word: on UEFI, which EFI programs the ESP holds (ReaR 2.7 writes
+ * "EFI" for any GPT disk it cannot place; recover then has to find GRUB or shim itself).
+ */
+export function describeUefiLoader(espFiles: readonly string[]): string | undefined {
+  const has = (re: RegExp) => espFiles.some((f) => re.test(f));
+  if (has(/\/shim(x64|aa64|ia32)?\.efi$/i)) return "GRUB2-EFI with shim (Secure Boot)";
+  if (has(/\/grub(x64|aa64|ia32)?\.efi$/i)) return "GRUB2-EFI";
+  if (has(/\/systemd-boot(x64|aa64|ia32)\.efi$/i)) return "systemd-boot";
+  return espFiles.length ? "EFI (unknown loader)" : undefined;
+}

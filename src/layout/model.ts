@@ -186,7 +186,14 @@ export const LAYOUT_JSON_FORMAT = "rear-layout/1";
 export const LayoutJson = z.object({
   format: z.literal(LAYOUT_JSON_FORMAT),
   created: z.string(),
-  host: z.object({ hostname: z.string(), firmware: z.enum(["bios", "uefi"]).optional(), bootloader: z.string().optional() }),
+  host: z.object({
+    hostname: z.string(),
+    firmware: z.enum(["bios", "uefi"]).optional(),
+    /** ReaR's word for recovery/bootloader */
+    bootloader: z.string().optional(),
+    /** on UEFI: what the ESP holds (GRUB2-EFI, with shim, systemd-boot) */
+    uefiLoader: z.string().optional(),
+  }),
   lines: z.array(DocLine),
   facts: Facts.default({}),
 });

@@ -12,7 +12,7 @@ import { basename, dirname, join } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { guessBootloader } from "../../layout/bootloader.ts";
+import { describeUefiLoader, guessBootloader } from "../../layout/bootloader.ts";
 import { buildDeps, renderDiskdeps } from "../../layout/deps.ts";
 import { writeDisklayout } from "../../layout/disklayout/write.ts";
 import { applyExclusions, type Exclusion } from "../../layout/exclude.ts";
@@ -100,11 +100,20 @@ export async function describeLayout(ctx: Context, file: string): Promise<SavedL
     sysconfig = readFileSync("/etc/sysconfig/bootloader", "utf8");
   } catch {}
   const guess = guessBootloader(c.str("BOOTLOADER"), sysconfig, sectors);
+  let uefiLoader: string | undefined;
+  try {
+    uefiLoader = ex.firmware === "uefi" ? describeUefiLoader(JSON.parse(probe["esp.json"] ?? "[]") as string[]) : undefined;
+  } catch {}
   ctx.log.log(guess.why);
   const json: LayoutJson = {
     format: LAYOUT_JSON_FORMAT,
     created: new Date().toISOString(),
-    host: { hostname: c.str("HOSTNAME") || hostname(), firmware: ex.firmware, ...(guess.bootloader ? { bootloader: guess.bootloader } : {}) },
+    host: {
+      hostname: c.str("HOSTNAME") || hostname(),
+      firmware: ex.firmware,
+      ...(guess.bootloader ? { bootloader: guess.bootloader } : {}),
+      ...(uefiLoader ? { uefiLoader } : {}),
+    },
     lines: doc.lines,
     facts: ex.facts as LayoutJson["facts"],
   };

@@ -144,3 +144,13 @@ describe("layout.json", () => {
     expect(writeDisklayout({ lines: back.lines })).toBe(LVM);
   });
 });
+
+describe("UEFI loader on the ESP", async () => {
+  const { describeUefiLoader } = await import("../../../src/layout/bootloader.ts");
+  test("shim, GRUB, systemd-boot", () => {
+    expect(describeUefiLoader(["EFI/debian/grubx64.efi", "EFI/debian/shimx64.efi", "EFI/debian/mmx64.efi"])).toBe("GRUB2-EFI with shim (Secure Boot)");
+    expect(describeUefiLoader(["EFI/debian/grubx64.efi", "EFI/BOOT/BOOTX64.EFI"])).toBe("GRUB2-EFI");
+    expect(describeUefiLoader(["EFI/systemd/systemd-bootx64.efi"])).toBe("systemd-boot");
+    expect(describeUefiLoader([])).toBeUndefined();
+  });
+});
