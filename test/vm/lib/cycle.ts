@@ -66,10 +66,13 @@ PS4='+ $(date +%T) '
 ${disks}
 export ${s.sourceDisks.map((_, i) => `DISK${i + 1}`).join(" ")}
 mkdir -p /target
+step() { echo "build: $* ($(date +%T))" > /dev/ttyS0 2>/dev/null || true; }
 bash -euxo pipefail ./layout.sh
+step "layout made"
 mountpoint -q /target || { echo "the layout recipe did not mount /target"; exit 1; }
 rsync -aHAXx --numeric-ids --exclude=/target --exclude=/tmp/* --exclude=/run/* / /target/
 mkdir -p /target/target.unused && rmdir /target/target.unused
+step "system copied"
 # fstab by UUID, from what is mounted below /target and the swap areas
 {
   echo "# written by the VM harness (source machine build)"
@@ -93,9 +96,11 @@ for d in dev dev/pts proc sys run; do mount --bind /$d /target/$d; done
 if grep -Eqv '^[[:space:]]*(#|$)' /target/etc/crypttab 2>/dev/null || grep -q '^md[0-9]' /proc/mdstat 2>/dev/null; then
   mdadm --detail --scan >> /target/etc/mdadm/mdadm.conf 2>/dev/null || true
   chroot /target update-initramfs -u -k all
+  step "initramfs made"
 fi
 ${grub}
 chroot /target update-grub
+step "boot loader installed"
 ${s.postInstall ? `bash -euxo pipefail ./post-install.sh
 ` : ""}# canary files with known contents, modes, owners, xattrs, a hard link, a sparse file
 c=/target/root/canary
