@@ -46,7 +46,7 @@ export const LvmDevEntry = z.object({
   vg: z.string(),
   device: z.string(),
   uuid: z.string(),
-  /** in 512-byte sectors (`pvdisplay -c` field 3), although ReaR's header comment says bytes */
+  /** the size of the device under the PV in 512-byte sectors (`pvdisplay -c` field 3), although ReaR's header comment says bytes */
   size: z.number().int().nonnegative(),
 });
 

@@ -1,6 +1,6 @@
 // lvmdev, lvmgrp and lvmvol lines (ReaR 220_lvm_layout.sh), from lvm's JSON reports instead of
-// `pvdisplay -c`/`vgdisplay -c` and a colon-separated `lvs`, with ReaR's units: PV size in 512-byte
-// sectors, VG extent size and size in KiB, LV size in bytes with a `b`. One lvmvol per LV segment, in
+// `pvdisplay -c`/`vgdisplay -c` and a colon-separated `lvs`, with ReaR's units: the PV's device size in
+// 512-byte sectors, VG extent size and size in KiB, LV size in bytes with a `b`. One lvmvol per LV segment, in
 // ascending size (ReaR sorts lvs output by size); the second and later segments of an LV are written
 // commented out, with a note. Snapshots and caches (an origin) are skipped with a comment. Hidden LVs
 // (thin pool data/metadata, pmspare: `[name]`) are not components.
@@ -17,7 +17,8 @@ type Row = Record<string, string>;
 function report(ctx: ExtractContext, key: string, kind: "pv" | "vg" | "lv"): Row[] | undefined {
   const j = parseJson<{ report?: Record<string, Row[]>[] }>(ctx.data[key], key, ctx);
   if (!j) return undefined;
-  return (j.report ?? []).flatMap((r) => r[kind] ?? []);
+  // `lvs --segments` reports its rows under "seg"
+  return (j.report ?? []).flatMap((r) => r[kind] ?? (kind === "lv" ? r.seg : undefined) ?? []);
 }
 
 const n = (s: string | undefined) => (s && /^[0-9]+$/.test(s) ? Number(s) : 0);
@@ -35,7 +36,8 @@ export function extractLvm(ctx: ExtractContext, facts: Record<string, Record<str
       let dev = pv.pv_name;
       const k = dev.replace(/^\/dev\//, "");
       if (/^dm-[0-9]+$/.test(k)) dev = ctx.deviceName(k);
-      const size = Math.floor(n(pv.pv_size) / 512);
+      // pvdisplay -c's third field is the size of the device under the PV, in sectors (not pv_size)
+      const size = Math.floor(n(pv.dev_size ?? pv.pv_size) / 512);
       if (!pv.vg_name) {
         out.push(comment(`# Skipping PV ${dev} that is not part of a valid VG (VG '' empty or more than one word):`));
         out.push(comment(`# lvmdev /dev/<missing_VG> ${dev} ${pv.pv_uuid ?? ""} ${size}`));
