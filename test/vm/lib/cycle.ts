@@ -160,9 +160,11 @@ fi
 if mkdir -p /mnt/backupdisk && mount /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
   find /mnt/backupdisk -name 'backup.tar*' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
 ${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
-  # entry (the hidden label "rear") the default so the unattended recovery starts by itself
+  # entry the default so the unattended recovery starts by itself. Not its hidden label "rear": that one
+  # says \`kernel <label>\` and extlinux answers "Loading <label>... failed: No such file or directory".
   cfg=$(find /mnt/backupdisk -name extlinux.conf | head -n 1)
-  [ -n "$cfg" ] && sed -i -e 's/^ontimeout boothd1$/ontimeout rear/' -e 's/^timeout 300$/timeout 50/' "$cfg" && grep -n 'ontimeout\\|^timeout' "$cfg"
+  entry=$(ls -d /mnt/backupdisk/rear/*/*/syslinux.cfg 2>/dev/null | sort | tail -n 1 | xargs -r grep -m1 '^label ' | cut -d' ' -f2)
+  [ -n "$cfg" ] && [ -n "$entry" ] && sed -i -e "s/^ontimeout boothd1$/ontimeout $entry/" -e 's/^timeout 300$/timeout 50/' "$cfg" && grep -n 'ontimeout\\|^timeout' "$cfg"
   find /mnt/backupdisk/rear -type f \\( -name 'kernel' -o -name 'initrd*' \\) -printf '%s\\n' | awk '{s+=$1} END {print s+0}' > $HARNESS_OUT/rescue-usb-bytes
 ` : ""}  umount /mnt/backupdisk
 fi
@@ -315,7 +317,8 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
       // the USB disk boots first but comes after the targets, so the targets keep the source's names
       disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
       ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
-      failMarkers: ["ERROR: ", "Kernel panic"],
+      // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
+      failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory"],
     },
     say,
   );
