@@ -46,6 +46,8 @@ export function showlayout(args: string[], defaultFile: string): ShowlayoutResul
     if (e instanceof LayoutSyntaxError) throw new UserError(e.message);
     throw e;
   }
+  const known = r.doc.lines.some((l) => l.t === "entry" && l.entry.kw !== "other");
+  if (!known && r.warnings.length) throw new UserError(`rear showlayout: ${path} does not look like a disklayout.conf (no disk, part, lvm, fs … line; ${r.warnings[0]})`);
   const stderr = r.warnings.map((w) => `WARNING: ${w}\n`).join("");
   if (json) return { stdout: `${JSON.stringify({ file: path, lines: r.doc.lines }, null, 1)}\n`, stderr };
   if (format === "disklayout") return { stdout: writeDisklayout(r.doc), stderr };

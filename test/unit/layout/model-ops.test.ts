@@ -154,3 +154,21 @@ describe("UEFI loader on the ESP", async () => {
     expect(describeUefiLoader([])).toBeUndefined();
   });
 });
+
+describe("showlayout", async () => {
+  const { showlayout } = await import("../../../src/cli/commands/showlayout.ts");
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const dir = mkdtempSync("/tmp/rear-unit-show.");
+  test("a file that is not a layout is refused with its name", () => {
+    writeFileSync(`${dir}/hostname`, "myhost\n");
+    expect(() => showlayout([`${dir}/hostname`], "/nonexistent")).toThrow(`${dir}/hostname does not look like a disklayout.conf`);
+  });
+  test("a missing default file says how to make one", () => {
+    expect(() => showlayout([], `${dir}/none.conf`)).toThrow("no such file");
+  });
+  test("--format disklayout gives the file back; unknown options are refused", () => {
+    writeFileSync(`${dir}/l.conf`, LVM);
+    expect(showlayout(["--format", "disklayout", `${dir}/l.conf`]).stdout).toBe(LVM);
+    expect(() => showlayout(["--tree"], `${dir}/l.conf`)).toThrow("unknown option '--tree'");
+  });
+});
