@@ -168,7 +168,7 @@ describe("showlayout", async () => {
   });
   test("--format disklayout gives the file back; unknown options are refused", () => {
     writeFileSync(`${dir}/l.conf`, LVM);
-    expect(showlayout(["--format", "disklayout", `${dir}/l.conf`]).stdout).toBe(LVM);
+    expect(showlayout(["--format", "disklayout", `${dir}/l.conf`], "/nonexistent").stdout).toBe(LVM);
     expect(() => showlayout(["--tree"], `${dir}/l.conf`)).toThrow("unknown option '--tree'");
   });
 });
