@@ -249,7 +249,10 @@ export async function runCapture(l: Layout, opts: { say?: (m: string) => void; k
     return { ...result, note };
   };
   const cleanup = () => {
-    if (!opts.keep) for (const f of readdirSync(dir).filter((f) => /^source\d+\.img$|-root\.qcow2$|^OVMF_VARS\.fd$/.test(f))) rmSync(join(dir, f), { force: true });
+    if (opts.keep) return;
+    for (const f of readdirSync(dir).filter((f) => /^source\d+\.img$|-root\.qcow2$|^OVMF_VARS\.fd$/.test(f))) rmSync(join(dir, f), { force: true });
+    // the capture job's input holds our binary twice (staged and in the tar)
+    for (const f of ["capture/in", "capture/harness-in.img"]) rmSync(join(dir, f), { recursive: true, force: true });
   };
 
   say(`${l.name}: building the machine (${l.firmware}, ${l.sourceDisks.map((d) => `${d.sizeMiB} MiB ${d.bus}`).join(", ")})`);
