@@ -60,6 +60,12 @@ export function extractDisks(ctx: ExtractContext, facts: Record<string, Record<s
     const sfdisk = parseSfdiskJson(ctx.data[`sfdisk/${d.name}.json`]);
     let label = parted?.label ?? "";
     if (label === "" && sfdisk) label = sfdisk.label === "dos" ? "msdos" : sfdisk.label;
+    if (label === "" && d.partitions.length === 0 && ctx.data[`bootsector/${d.name}.b64`] !== undefined) {
+      // what parted says of a readable disk without a partition table (older captures lack its output, as
+      // parted exits 1 there): "loop" when a file system sits on the whole disk, else "unknown"
+      const t = ctx.blkidOf(dev)?.TYPE;
+      label = t && /^(ext[234]|xfs|btrfs|vfat|swap|jfs|reiserfs|hfs|hfsplus|ntfs|udf|iso9660)$/.test(t) ? "loop" : "unknown";
+    }
     if (label === "") ctx.warn(`No partition label type for 'disk ${dev}' (may cause 'rear recover' failure)`);
     out.push(comment(`# Disk ${dev}`), comment("# Format: disk <devname> <size(bytes)> <partition label type>"));
     out.push({ t: "entry", disabled: false, entry: { kw: "disk", device: dev, sizeBytes: d.size * 512, label, rest: [] } });

@@ -51,7 +51,8 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
     const bin = t(argv[0]!);
     if (!bin) return;
     const r = await exec([bin, ...argv.slice(1)], { env: { ...process.env, LC_ALL: "C", ...env } });
-    if (r.code === 0 || (r.stdout.trim() !== "" && key.startsWith("mdadm"))) data[key] = r.stdout;
+    // parted exits 1 on a disk without a partition table but still prints it as "unknown" (or "loop")
+    if (r.code === 0 || (r.stdout.trim() !== "" && (key.startsWith("mdadm") || key.startsWith("parted/")))) data[key] = r.stdout;
     else opts.note(`layout probe: '${argv.join(" ")}' exited ${r.code}: ${r.stderr.trim().split("\n").slice(-1)[0] ?? ""}`);
   };
   const file = (key: string, p: string) => {
