@@ -44,6 +44,8 @@ const DEFAULTS = {
 };
 
 const machines = existsSync(DIR) ? readdirSync(DIR).filter((n) => existsSync(join(DIR, n, "rear27/layout/disklayout.conf"))).sort() : [];
+/** machines ReaR cannot describe (loop disks): our own reviewed output is the expectation */
+const own = existsSync(DIR) ? readdirSync(DIR).filter((n) => existsSync(join(DIR, n, "expected/disklayout.conf"))).sort() : [];
 
 describe("layout fixtures from real machines", () => {
   test("there are fixtures", () => {
@@ -74,6 +76,24 @@ describe("layout fixtures from real machines", () => {
         delete partial[key];
         const ex = extractLayout(partial, { dated: "20260101000000" });
         expect(ex.doc.lines.length).toBeGreaterThan(0);
+      }
+    });
+  }
+  for (const name of own) {
+    const opts = existsSync(join(DIR, name, "options.json")) ? (JSON.parse(readFileSync(join(DIR, name, "options.json"), "utf8")) as { includeLoop?: boolean }) : {};
+    const probe = readTree(join(DIR, name, "probe"));
+    const expected = readDisklayout(readFileSync(join(DIR, name, "expected/disklayout.conf"), "utf8")).doc;
+    test(`${name}: our entries are the reviewed expected ones`, () => {
+      const ex = extractLayout(probe, { dated: "20260101000000", includeLoop: opts.includeLoop === true });
+      const ours = applyExclusions(ex.doc, DEFAULTS).doc;
+      expect(lines(ours, false)).toEqual(lines(expected, false));
+      expect(lines(ours, true)).toEqual(lines(expected, true));
+    });
+    test(`${name}: without any one probe output, extraction still completes`, () => {
+      for (const key of Object.keys(probe)) {
+        const partial = { ...probe };
+        delete partial[key];
+        expect(extractLayout(partial, { dated: "20260101000000", includeLoop: opts.includeLoop === true }).doc.lines.length).toBeGreaterThan(0);
       }
     });
   }
