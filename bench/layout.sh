@@ -19,16 +19,7 @@ mkdir -p "$W/conf" "$W/var-ours"
 echo 'BOOTLOADER=GRUB2' > "$W/conf/local.conf"
 chmod 755 "$W" "$W/conf"; chmod 644 "$W/conf/local.conf"
 
-median_ms() {
-  local times=() i t0 t1
-  for ((i = 0; i < N; i++)); do
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || true
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
-}
+. bench/lib.sh
 ours() { REAR_VAR="$W/var-ours" "$OURS" -c "$W/conf" "$@"; }
 theirs() { "$REAR27" -c "$W/conf" "$@"; }
 

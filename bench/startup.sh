@@ -10,16 +10,7 @@ OURS=${OURS:-./dist/rear}
 REAR27=${REAR27:-/usr/sbin/rear}
 [ -x "$OURS" ] || { echo "bench: $OURS is missing: run 'npm run build' first" >&2; exit 1; }
 
-median_ms() { # command... → median wall time in ms over N runs (output discarded)
-  local times=() i t0 t1
-  for ((i = 0; i < N; i++)); do
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1 || true
-    t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
-}
+. bench/lib.sh
 
 printf '%-28s %12s %12s %8s\n' "command (median of $N)" "rear (ms)" "ReaR 2.7" "ratio"
 row() { # label ours-args rear27-args

@@ -4,7 +4,7 @@
 //
 // Pure: no I/O.
 
-import { type DocLine, type Entry, keywordOf, type LayoutDoc } from "../model.ts";
+import type { DocLine, Entry, LayoutDoc } from "../model.ts";
 
 const pairs = (o: Record<string, string>, sep: "=" | ":"): string[] => Object.entries(o).map(([k, v]) => `${k}${sep}${v}`);
 
@@ -63,4 +63,3 @@ export function writeDisklayout(doc: LayoutDoc): string {
   return doc.lines.map((l) => `${docLineText(l)}\n`).join("");
 }
 
-export { keywordOf };

@@ -7,9 +7,9 @@
 // Pure.
 
 import type { DocLine, Entry } from "../model.ts";
-import { comment, type ExtractContext } from "./context.ts";
+import { devKey as safe } from "../probe-keys.ts";
+import type { ExtractContext } from "./context.ts";
 
-const safe = (dev: string) => dev.replace(/^\/dev\//, "").replace(/\//g, "!");
 const after = (line: string | undefined) => (line === undefined ? "" : line.slice(line.lastIndexOf(":") + 1).trim());
 
 /** /etc/crypttab: name → keyfile (column 3 unless none, - or empty). */
@@ -72,4 +72,3 @@ export function extractCrypt(ctx: ExtractContext, facts: Record<string, Record<s
   return out;
 }
 
-export { comment };

@@ -7,12 +7,12 @@
 // Pure.
 
 import type { DocLine, Entry } from "../model.ts";
-import { parsePartedMachine } from "../parse/parted.ts";
-import { parseSfdiskJson } from "../parse/sfdisk.ts";
+import { type PartedDisk, parsePartedMachine } from "../parse/parted.ts";
+import { parseSfdiskJson, type SfdiskTable } from "../parse/sfdisk.ts";
+import { DISK_NAME } from "../probe-keys.ts";
 import type { SysBlockDevice } from "../probe/sysfs.ts";
 import { comment, type ExtractContext, parseJson } from "./context.ts";
 
-export const DISK_NAME = /^(hd|sd|cciss|vd|xvd|dasd|nvme|mmcblk)/;
 /** parted flags ReaR keeps (others, like msftdata or diag, are not recreated) */
 const KEPT_FLAGS = new Set(["boot", "esp", "root", "swap", "hidden", "raid", "lvm", "lba", "palo", "legacy_boot", "bios_grub", "prep"]);
 const SUPPORTED_LABELS = new Set(["msdos", "gpt", "gpt_sync_mbr", "dasd"]);
@@ -87,16 +87,17 @@ export function extractDisks(ctx: ExtractContext, facts: Record<string, Record<s
     if (sfdisk?.id) df.ptuuid = sfdisk.id;
     facts[dev] = df;
 
-    out.push(...partLines(ctx, d, dev, label, facts));
+    out.push(...partLines(ctx, d, dev, label, facts, parted, sfdisk));
   }
   return out;
 }
 
 /** part lines of a disk, RAID array or multipath device (ReaR's extract_partitions). */
-export function partLines(ctx: ExtractContext, d: SysBlockDevice, dev: string, label: string, facts: Record<string, Record<string, unknown>>): DocLine[] {
+export function partLines(
+  ctx: ExtractContext, d: SysBlockDevice, dev: string, label: string, facts: Record<string, Record<string, unknown>>,
+  parted: PartedDisk | undefined, sfdisk: SfdiskTable | undefined,
+): DocLine[] {
   const out: DocLine[] = [];
-  const parted = ctx.data[`parted/${d.name}.txt`] !== undefined ? parsePartedMachine(ctx.data[`parted/${d.name}.txt`]!) : undefined;
-  const sfdisk = parseSfdiskJson(ctx.data[`sfdisk/${d.name}.json`]);
   const parts = d.partitions.filter((p) => !/rpmb$/.test(p.name) && !/[0-9]boot[0-9]+$/.test(p.name));
   if (parts.length === 0) return out;
   if (!SUPPORTED_LABELS.has(label)) {

@@ -9,11 +9,11 @@
 
 import type { DocLine, Entry } from "../model.ts";
 import type { FindmntRow } from "../parse/findmnt.ts";
+import { devKey as safe } from "../probe-keys.ts";
 import { comment, type ExtractContext } from "./context.ts";
 
 export const FS_TYPES = ["ext2", "ext3", "ext4", "vfat", "xfs", "reiserfs", "btrfs"];
 
-const safe = (dev: string) => dev.replace(/^\/dev\//, "").replace(/\//g, "!");
 /** findmnt -r escapes blanks as \x20; ReaR's mountpoints are written that way */
 export const escapeMountpoint = (mp: string) => mp.replace(/[ \t\n\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 /** A label as one token: each blank becomes `\b` (ReaR's convention), decoded when recreating. */

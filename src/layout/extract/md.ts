@@ -9,6 +9,7 @@
 
 import type { DocLine, Entry } from "../model.ts";
 import { parsePartedMachine } from "../parse/parted.ts";
+import { parseSfdiskJson } from "../parse/sfdisk.ts";
 import { comment, type ExtractContext, parseJson } from "./context.ts";
 import { partLines } from "./disks.ts";
 
@@ -98,7 +99,7 @@ export function extractRaid(ctx: ExtractContext, facts: Record<string, Record<st
     out.push(comment(`# RAID disk ${dev}`), comment("# Format: raiddisk <devname> <size(bytes)> <partition label type>"));
     out.push({ t: "entry", disabled: false, entry: { kw: "raiddisk", fields: [dev, String((sys?.size ?? 0) * 512), ...(label ? [label] : [])] } });
     out.push(comment(`# Partitions on ${dev}`), comment("# Format: part <device> <partition size(bytes)> <partition start(bytes)> <partition type|name> <flags> /dev/<partition>"));
-    if (sys) out.push(...partLines(ctx, sys, dev, label, facts));
+    if (sys) out.push(...partLines(ctx, sys, dev, label, facts, parted, parseSfdiskJson(ctx.data[`sfdisk/${kname}.json`])));
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSyn
 import { dirname, join, relative } from "node:path";
 import { exec, which } from "../../sys/exec.ts";
 import { findmntList } from "../parse/findmnt.ts";
+import { DISK_NAME, devKey as safe } from "../probe-keys.ts";
 import { parseBlkidExport } from "../parse/blkid.ts";
 import { type SysBlockDevice, snapshotSysBlock } from "./sysfs.ts";
 
@@ -27,10 +28,6 @@ export interface ProbeOptions {
 /** The ReaR 2.7 header listing (layout/save/GNU/Linux/100_create_layout_file.sh); MOUNTPOINT, not MOUNTPOINTS. */
 export const LSBLK_HEADER_COLUMNS = "NAME,KNAME,PKNAME,TRAN,TYPE,FSTYPE,LABEL,SIZE,MOUNTPOINT,UUID,WWN";
 
-/** Disks ReaR considers (200_partition_layout.sh): IDE/SCSI/cciss/virtio/Xen/DASD/NVMe/MMC. */
-export const DISK_NAME = /^(hd|sd|cciss|vd|xvd|dasd|nvme|mmcblk)/;
-
-const safe = (dev: string) => dev.replace(/^\/dev\//, "").replace(/\//g, "!");
 
 export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
   const data: ProbeData = {};

@@ -17,7 +17,7 @@ import { buildDeps, renderDiskdeps } from "../../layout/deps.ts";
 import { writeDisklayout } from "../../layout/disklayout/write.ts";
 import { applyExclusions, type Exclusion } from "../../layout/exclude.ts";
 import { extractLayout } from "../../layout/extract/index.ts";
-import { activeEntries, allEntries, entryId, LAYOUT_JSON_FORMAT, type LayoutDoc, type LayoutJson } from "../../layout/model.ts";
+import { activeEntries, allEntries, entryId, keywordOf, LAYOUT_JSON_FORMAT, type LayoutDoc, type LayoutJson } from "../../layout/model.ts";
 import { collectProbes, type ProbeData } from "../../layout/probe/collect.ts";
 import { validateLayout } from "../../layout/validate.ts";
 import { exec } from "../../sys/exec.ts";
@@ -196,11 +196,11 @@ export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<voi
   write(s.file, writeDisklayout(s.doc));
   write(join(dirname(s.file), "layout.json"), `${JSON.stringify(s.json, null, 1)}\n`);
   const active = activeEntries(s.doc);
-  const g = buildDeps(allEntries(s.doc).filter((e) => !e.disabled).map((e) => e.entry));
+  const g = buildDeps(active);
   write(`${v}/layout/diskdeps.conf`, renderDiskdeps(g), 0o644);
   const excluded = new Set(s.excluded.map((x) => x.id));
   const todo = allEntries(s.doc)
-    .map(({ entry }) => ({ id: entryId(entry), type: entry.kw === "other" ? entry.keyword : entry.kw }))
+    .map(({ entry }) => ({ id: entryId(entry), type: keywordOf(entry) }))
     .filter((x): x is { id: string; type: string } => !!x.id)
     .map((x) => `${excluded.has(x.id) ? "done" : "todo"} ${x.id} ${x.type}\n`);
   write(`${v}/layout/disktodo.conf`, [...new Set(todo)].join(""), 0o644);

@@ -12,18 +12,10 @@ import { entryLine, writeDisklayout } from "../../../src/layout/disklayout/write
 import { applyExclusions } from "../../../src/layout/exclude.ts";
 import { extractLayout } from "../../../src/layout/extract/index.ts";
 import { allEntries, type Entry, type LayoutDoc } from "../../../src/layout/model.ts";
-import type { ProbeData } from "../../../src/layout/probe/collect.ts";
+import { readProbeDir } from "../../../src/layout/probe/collect.ts";
 
 const DIR = join(import.meta.dir, "../../fixtures/machines");
 
-function readTree(dir: string, base = dir, out: ProbeData = {}): ProbeData {
-  for (const n of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, n.name);
-    if (n.isDirectory()) readTree(p, base, out);
-    else out[p.slice(base.length + 1)] = readFileSync(p, "utf8");
-  }
-  return out;
-}
 
 /** The deliberate differences (DIFFERENCES.md), applied to ReaR's entries before comparing. */
 function asWeWriteIt(e: Entry): Entry {
@@ -61,7 +53,7 @@ describe("layout fixtures from real machines", () => {
     });
     const probeDir = join(DIR, name, "probe");
     if (!existsSync(probeDir)) continue;
-    const probe = readTree(probeDir);
+    const probe = readProbeDir(probeDir);
     test(`${name}: our entries are ReaR 2.7's`, () => {
       const ex = extractLayout(probe, { dated: "20260101000000" });
       expect(ex.problems.filter((p) => p.level === "error")).toEqual([]);
@@ -81,7 +73,7 @@ describe("layout fixtures from real machines", () => {
   }
   for (const name of own) {
     const opts = existsSync(join(DIR, name, "options.json")) ? (JSON.parse(readFileSync(join(DIR, name, "options.json"), "utf8")) as { includeLoop?: boolean }) : {};
-    const probe = readTree(join(DIR, name, "probe"));
+    const probe = readProbeDir(join(DIR, name, "probe"));
     const expected = readDisklayout(readFileSync(join(DIR, name, "expected/disklayout.conf"), "utf8")).doc;
     test(`${name}: our entries are the reviewed expected ones`, () => {
       const ex = extractLayout(probe, { dated: "20260101000000", includeLoop: opts.includeLoop === true });
