@@ -42,19 +42,21 @@ export function partitionDevice(disk: string, n: number | string): string {
   return /[0-9]$/.test(disk) ? `${disk}p${n}` : `${disk}${n}`;
 }
 
+/** One device name through a disk map: the disk itself or one of its partitions (sda3 → nvme0n1p3); anything else unchanged. */
+export function renameDevice(item: string, map: Record<string, string>): string {
+  for (const [from, to] of Object.entries(map)) {
+    if (from === to) continue;
+    if (item === from) return to;
+    const m = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${/[0-9]$/.test(from) ? "p" : ""}([0-9]+)$`).exec(item);
+    if (m) return partitionDevice(to, m[1]!);
+  }
+  return item;
+}
+
 /** Replaces disk names (and their partitions' names) in every value; each name is mapped once, so a swap sda↔sdb is safe. */
 export function renameDevices(entries: Entry[], map: Record<string, string>): Entry[] {
-  const pairs = Object.entries(map).filter(([x, y]) => x !== y);
-  if (!pairs.length) return entries;
-  const one = (item: string): string => {
-    for (const [from, to] of pairs) {
-      if (item === from) return to;
-      const m = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${/[0-9]$/.test(from) ? "p" : ""}([0-9]+)$`).exec(item);
-      if (m) return partitionDevice(to, m[1]!);
-    }
-    return item;
-  };
-  const swap = (v: string) => v.split(",").map(one).join(",");
+  if (!Object.entries(map).some(([x, y]) => x !== y)) return entries;
+  const swap = (v: string) => v.split(",").map((item) => renameDevice(item, map)).join(",");
   return entries.map((e) => JSON.parse(JSON.stringify(e), (_k, v) => (typeof v === "string" ? swap(v) : v)) as Entry);
 }
 

@@ -13,6 +13,7 @@ import { applyExclusions } from "../../../src/layout/exclude.ts";
 import { extractLayout } from "../../../src/layout/extract/index.ts";
 import { allEntries, type Entry, type LayoutDoc } from "../../../src/layout/model.ts";
 import { readProbeDir } from "../../../src/layout/probe/collect.ts";
+import { EXCLUSION_DEFAULTS } from "./fixture-helpers.ts";
 
 const DIR = join(import.meta.dir, "../../fixtures/machines");
 
@@ -30,10 +31,6 @@ function lines(doc: LayoutDoc, disabled: boolean, fix = false): string[] {
     .sort();
 }
 
-const DEFAULTS = {
-  AUTOEXCLUDE_DISKS: true, AUTOEXCLUDE_MULTIPATH: true, AUTOEXCLUDE_PATH: ["/media", "/run", "/mnt", "/tmp"], AUTOEXCLUDE_USB_PATH: [],
-  EXCLUDE_MOUNTPOINTS: [], EXCLUDE_MD: [], EXCLUDE_VG: [], ONLY_INCLUDE_VG: [], EXCLUDE_COMPONENTS: [], EXCLUDE_RECREATE: [], MANUAL_INCLUDE: false, BACKUP_PROG_INCLUDE: [],
-};
 
 const machines = existsSync(DIR) ? readdirSync(DIR).filter((n) => existsSync(join(DIR, n, "rear27/layout/disklayout.conf"))).sort() : [];
 /** machines ReaR cannot describe (loop disks): our own reviewed output is the expectation */
@@ -57,7 +54,7 @@ describe("layout fixtures from real machines", () => {
     test(`${name}: our entries are ReaR 2.7's`, () => {
       const ex = extractLayout(probe, { dated: "20260101000000" });
       expect(ex.problems.filter((p) => p.level === "error")).toEqual([]);
-      const ours = applyExclusions(ex.doc, DEFAULTS).doc;
+      const ours = applyExclusions(ex.doc, EXCLUSION_DEFAULTS).doc;
       const theirs = readDisklayout(rearText, rearFile).doc;
       expect(lines(ours, false)).toEqual(lines(theirs, false, true));
       expect(lines(ours, true)).toEqual(lines(theirs, true, true));
@@ -77,7 +74,7 @@ describe("layout fixtures from real machines", () => {
     const expected = readDisklayout(readFileSync(join(DIR, name, "expected/disklayout.conf"), "utf8")).doc;
     test(`${name}: our entries are the reviewed expected ones`, () => {
       const ex = extractLayout(probe, { dated: "20260101000000", includeLoop: opts.includeLoop === true });
-      const ours = applyExclusions(ex.doc, DEFAULTS).doc;
+      const ours = applyExclusions(ex.doc, EXCLUSION_DEFAULTS).doc;
       expect(lines(ours, false)).toEqual(lines(expected, false));
       expect(lines(ours, true)).toEqual(lines(expected, true));
     });

@@ -1,0 +1,198 @@
+// Fitting saved partitions onto disks of another size (ReaR's autoresize, reference §5.7:
+// layout/prepare/default/420_autoresize_last_partitions.sh and 430_autoresize_all_partitions.sh).
+//
+// Default (AUTORESIZE_PARTITIONS empty): only the last partition of each disk changes, and only its end:
+// it grows to the end of a disk that is at least AUTOINCREASE_DISK_SIZE_THRESHOLD_PERCENTAGE (10%) bigger,
+// and shrinks to fit a disk that is at most AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE (2%) smaller. A boot,
+// swap or EFI partition (AUTORESIZE_EXCLUDE_PARTITIONS) is never the one resized. AUTORESIZE_PARTITIONS=true
+// resizes all partitions proportionally (except the excluded kinds), keeping 1 MiB alignment;
+// false resizes nothing. Better than ReaR: a smaller disk that still holds every partition needs no
+// shrinking at all, and a disk too small says by how much. Volumes on top (LVM, filesystems) are made
+// to the new size when they are created; LVM logical volumes are not resized (the last one falls back
+// to the free space, see plan/lvm.ts).
+// Pure.
+
+import { activeEntries, type DiskEntry, type DocLine, type Entry, type LayoutDoc, type PartEntry } from "./model.ts";
+
+const MiB = 1024 * 1024;
+
+export interface ResizeSettings {
+  /** "" (last partition), "true" (all, proportionally), "false" (none), or partition devices */
+  mode: "last" | "all" | "none" | string[];
+  exclude: readonly string[];
+  shrinkLimitPct: number;
+  growThresholdPct: number;
+}
+
+export const DEFAULT_RESIZE: ResizeSettings = { mode: "last", exclude: ["boot", "swap", "efi"], shrinkLimitPct: 2, growThresholdPct: 10 };
+
+export interface ResizeChange {
+  disk: string;
+  partition: string;
+  fromBytes: number;
+  toBytes: number;
+  startFrom?: number;
+  startTo?: number;
+}
+
+export interface ResizeResult {
+  doc: LayoutDoc;
+  changes: ResizeChange[];
+  /** disks that cannot take the layout: each says by how much it is too small */
+  errors: string[];
+  notes: string[];
+}
+
+export interface TargetSize {
+  sizeBytes: number;
+  sectorSize: number;
+}
+
+const mib = (n: number) => `${(n / MiB).toFixed(n % MiB === 0 ? 0 : 1)} MiB`;
+const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** The last byte+1 a partition may use: GPT keeps its backup header and table at the end of the disk. */
+export function usableEnd(label: string, sizeBytes: number, sectorSize: number): number {
+  return /^gpt/.test(label) ? sizeBytes - sectorSize - 16384 : sizeBytes;
+}
+
+/** Which of boot/swap/efi a partition is (420_autoresize_last_partitions.sh's tests). */
+function kinds(p: PartEntry, entries: readonly Entry[]): Set<string> {
+  const k = new Set<string>();
+  // msdos partitions have no name; their "boot" flag is only the active flag, not a boot partition
+  const msdos = /^(primary|logical|extended)$/.test(p.name);
+  const name = msdos ? "" : p.name.toLowerCase();
+  const flags = p.flags.map((f) => f.toLowerCase()).filter((f) => !(msdos && f === "boot"));
+  const fs = entries.find((e) => e.kw === "fs" && e.device === p.device);
+  const mp = fs && fs.kw === "fs" ? fs.mountpoint : "";
+  if (/boot|bios|grub/.test(name) || flags.some((f) => /boot|bios|grub/.test(f)) || /^\/boot(\/|$)/.test(mp)) k.add("boot");
+  if (entries.some((e) => e.kw === "swap" && e.device === p.device) || /swap/.test(name) || flags.includes("swap")) k.add("swap");
+  if (/efi|esp/.test(name) || flags.some((f) => /efi|esp/.test(f)) || mp === "/boot/efi") k.add("efi");
+  return k;
+}
+
+export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>, s: ResizeSettings = DEFAULT_RESIZE): ResizeResult {
+  const entries = activeEntries(doc);
+  const changes: ResizeChange[] = [];
+  const errors: string[] = [];
+  const notes: string[] = [];
+  const newPart = new Map<string, { start: number; size: number }>();
+  const newDisk = new Map<string, number>();
+
+  for (const d of entries.filter((e): e is DiskEntry => e.kw === "disk")) {
+    const t = targets[d.device];
+    if (!t || t.sizeBytes === d.sizeBytes) continue;
+    newDisk.set(d.device, t.sizeBytes);
+    const parts = entries.filter((e): e is PartEntry => e.kw === "part" && e.disk === d.device).sort((a, b) => a.startBytes - b.startBytes);
+    if (!parts.length) {
+      if (t.sizeBytes < d.sizeBytes) errors.push(`${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} smaller than the saved disk (${mib(t.sizeBytes)} instead of ${mib(d.sizeBytes)}) and has no partitions to shrink`);
+      continue;
+    }
+    const end = usableEnd(d.label, t.sizeBytes, t.sectorSize);
+    const real = parts.filter((p) => p.name !== "extended");
+    const lastEnd = Math.max(...real.map((p) => p.startBytes + p.sizeBytes));
+    const pct = ((t.sizeBytes - d.sizeBytes) / d.sizeBytes) * 100;
+    const isExcluded = (p: PartEntry) => {
+      if (Array.isArray(s.mode)) return !s.mode.includes(p.device);
+      const k = kinds(p, entries);
+      return s.exclude.some((x) => k.has(x));
+    };
+    const tooSmall = () =>
+      errors.push(`${d.device} is too small: the saved partitions need ${mib(lastEnd + (t.sizeBytes - end))}, the disk has ${mib(t.sizeBytes)} (${mib(lastEnd - end)} short)`);
+
+    if (s.mode === "none") {
+      if (lastEnd > end) tooSmall();
+      continue;
+    }
+    if (s.mode === "all" && !parts.some((p) => p.name === "extended")) {
+      const r = proportional(real, end, isExcluded);
+      if (typeof r === "string") errors.push(`${d.device}: ${r}`);
+      else for (const [dev, v] of r) newPart.set(dev, v);
+      continue;
+    }
+    if (s.mode === "all") notes.push(`${d.device}: an msdos extended partition: only the last partition is resized`);
+
+    // the last partition (by end); a logical one takes its extended partition along
+    const last = real.reduce((a, b) => (b.startBytes + b.sizeBytes > a.startBytes + a.sizeBytes ? b : a));
+    const ext = last.name === "logical" ? parts.find((p) => p.name === "extended") : undefined;
+    if (t.sizeBytes < d.sizeBytes) {
+      if (lastEnd <= end) {
+        notes.push(`${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} smaller, but every partition still fits: none is shrunk`);
+        continue;
+      }
+      if (-pct > s.shrinkLimitPct) {
+        errors.push(
+          `${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} (${(-pct).toFixed(1)}%) smaller than the saved disk, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct} allows: it needs at least ${mib(lastEnd + (t.sizeBytes - end))}`,
+        );
+        continue;
+      }
+      if (isExcluded(last)) {
+        errors.push(`${d.device} is too small for the saved partitions and its last partition ${last.device} is not resized (AUTORESIZE_EXCLUDE_PARTITIONS): it needs ${mib(lastEnd - end)} more`);
+        continue;
+      }
+      const newEnd = alignDown(end, MiB) > last.startBytes ? alignDown(end, MiB) : alignDown(end, t.sectorSize);
+      if (newEnd - last.startBytes < MiB) {
+        tooSmall();
+        continue;
+      }
+      newPart.set(last.device, { start: last.startBytes, size: newEnd - last.startBytes });
+      if (ext) newPart.set(ext.device, { start: ext.startBytes, size: newEnd - ext.startBytes });
+    } else {
+      if (pct < s.growThresholdPct) {
+        notes.push(`${d.device} is ${pct.toFixed(1)}% bigger, less than AUTOINCREASE_DISK_SIZE_THRESHOLD_PERCENTAGE=${s.growThresholdPct}: partitions keep their size`);
+        continue;
+      }
+      if (isExcluded(last)) {
+        notes.push(`${d.device} is bigger, but its last partition ${last.device} is not resized (AUTORESIZE_EXCLUDE_PARTITIONS): the space stays free`);
+        continue;
+      }
+      const newEnd = alignDown(end, MiB);
+      if (newEnd <= last.startBytes + last.sizeBytes) continue;
+      newPart.set(last.device, { start: last.startBytes, size: newEnd - last.startBytes });
+      if (ext) newPart.set(ext.device, { start: ext.startBytes, size: newEnd - ext.startBytes });
+    }
+  }
+
+  const lines: DocLine[] = doc.lines.map((l) => {
+    if (l.t !== "entry" || l.disabled) return l;
+    const e = l.entry;
+    if (e.kw === "disk" && newDisk.has(e.device)) return { ...l, entry: { ...e, sizeBytes: newDisk.get(e.device)! } };
+    if (e.kw === "part" && newPart.has(e.device)) {
+      const v = newPart.get(e.device)!;
+      if (v.size !== e.sizeBytes || v.start !== e.startBytes) {
+        changes.push({ disk: e.disk, partition: e.device, fromBytes: e.sizeBytes, toBytes: v.size, ...(v.start !== e.startBytes ? { startFrom: e.startBytes, startTo: v.start } : {}) });
+      }
+      return { ...l, entry: { ...e, startBytes: v.start, sizeBytes: v.size } };
+    }
+    // a PV on a resized partition: its size in 512-byte sectors as lvmdev records it
+    if (e.kw === "lvmdev" && newPart.has(e.device)) return { ...l, entry: { ...e, size: Math.floor(newPart.get(e.device)!.size / 512) } };
+    return l;
+  });
+  return { doc: { lines }, changes, errors, notes };
+}
+
+/** 430_autoresize_all_partitions.sh: every resizable partition scaled by one factor, gaps kept, 1 MiB aligned. */
+function proportional(parts: PartEntry[], end: number, isExcluded: (p: PartEntry) => boolean): Map<string, { start: number; size: number }> | string {
+  const first = parts[0]!.startBytes;
+  let gaps = 0;
+  for (let i = 1; i < parts.length; i++) gaps += Math.max(0, parts[i]!.startBytes - (parts[i - 1]!.startBytes + parts[i - 1]!.sizeBytes));
+  const fixed = parts.filter(isExcluded).reduce((a, p) => a + p.sizeBytes, 0);
+  const flexible = parts.filter((p) => !isExcluded(p)).reduce((a, p) => a + p.sizeBytes, 0);
+  if (!flexible) return "no partition may be resized (all are boot, swap or EFI)";
+  const room = alignDown(end, MiB) - first - gaps - fixed - parts.length * MiB; // alignment slack
+  const factor = room / flexible;
+  if (factor <= 0) return `too small: the partitions that cannot be resized already need ${mib(first + gaps + fixed)}`;
+  const out = new Map<string, { start: number; size: number }>();
+  let pos = first;
+  parts.forEach((p, i) => {
+    const gap = i === 0 ? 0 : Math.max(0, p.startBytes - (parts[i - 1]!.startBytes + parts[i - 1]!.sizeBytes));
+    const start = i === 0 ? first : alignUp(pos + gap, MiB);
+    let size = isExcluded(p) ? p.sizeBytes : Math.max(MiB, alignDown(p.sizeBytes * factor, MiB));
+    if (i === parts.length - 1 && !isExcluded(p)) size = alignDown(end, MiB) - start;
+    out.set(p.device, { start, size });
+    pos = start + size;
+  });
+  if (pos > end) return `too small for the partitions after scaling (${mib(pos - end)} short)`;
+  return out;
+}
