@@ -158,7 +158,7 @@ export async function run(deps: RunDeps): Promise<number> {
       if (recoveryMode && !cli.portable) throw new UserError("-c cannot be used inside the rescue system (the configuration there is /etc/rear)");
       if (!isDir(cli.configDir)) throw new UserError(`-c ${cli.configDir}: not a directory`, "give the directory that holds local.conf");
     }
-    const placement = placementError(workflow, recoveryMode, cli.portable);
+    const placement = placementError(workflow, recoveryMode, cli.portable, cli.args);
     if (placement) throw new UserError(placement);
 
     const env: Record<string, string | undefined> = { ...deps.env, PATH: augmentPath(deps.env.PATH) };

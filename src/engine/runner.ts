@@ -47,6 +47,11 @@ export async function runStages(ctx: Context, stages: readonly StageName[], deps
       ctx.log.log(`Including ${id}`);
       if (e.kind === "module") await e.module.run(ctx);
       else await deps.runHook(ctx, e.hook);
+      // a module may end the workflow early, successfully (a dry run has printed its plan)
+      if (ctx.state.stopWorkflow) {
+        ctx.log.log(`Stopping the workflow after ${id}: ${String(ctx.state.stopWorkflow)}`);
+        return;
+      }
     }
     ctx.log.log(`Finished running '${stage}' stage in ${Math.round((performance.now() - t0) / 1000)} seconds`);
   }

@@ -62,7 +62,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["setup", "verify", "restore", "wrapup"],
   },
   {
-    name: "layoutonly", description: "only recreate the disk layout and mount it at /mnt/local", advanced: true, placement: "rescue", implemented: false,
+    name: "layoutonly", description: "only recreate the disk layout and mount it at /mnt/local (--dry-run: only show the plan; --restart: start over)", advanced: true, placement: "rescue", implemented: true,
     stages: () => ["setup", "layout/prepare", "layout/recreate"],
   },
   {
@@ -110,9 +110,11 @@ export function findWorkflow(name: string): WorkflowDef | undefined {
   return WORKFLOWS.find((w) => w.name === name);
 }
 
-/** Why a workflow may not run here, or undefined. ReaR's 002_check_rear_recover_mode.sh; -p skips it. */
-export function placementError(w: WorkflowDef, recoveryMode: boolean, portable: boolean): string | undefined {
+/** Why a workflow may not run here, or undefined. ReaR's 002_check_rear_recover_mode.sh; -p skips it,
+ *  and so does --dry-run of the layout workflows (it only reads: "what would recover do on this machine"). */
+export function placementError(w: WorkflowDef, recoveryMode: boolean, portable: boolean, args: readonly string[] = []): string | undefined {
   if (portable) return undefined;
+  if (args.includes("--dry-run") && (w.name === "layoutonly" || w.name === "recover")) return undefined;
   if (recoveryMode && w.placement === "normal") {
     return `The workflow '${w.name}' cannot run inside the rescue system (it is for the original system)`;
   }

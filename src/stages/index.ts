@@ -6,6 +6,14 @@ import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
 import { checkMissingPrograms } from "./init/950-check-missing-programs.ts";
 import { dumpVariables } from "./init/998-dump-variables.ts";
 import { checkLayoutFile, compareLayout } from "./layout/compare-layout.ts";
+import { PREPARE_RECREATE_MODULES } from "./layout/prepare-recreate.ts";
+import { RUN_RECREATE_MODULES } from "./layout/run-recreate.ts";
 import { saveLayout } from "./layout/save-layout.ts";
 
-export const MODULES: readonly Module[] = [checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout];
+/** Recreating the layout belongs to recover and layoutonly (finalizeonly also runs layout/prepare, for the mapping only). */
+const recreating = (m: Module): Module => ({ ...m, when: (ctx) => ctx.workflow.name === "recover" || ctx.workflow.name === "layoutonly" });
+
+export const MODULES: readonly Module[] = [
+  checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
+  ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating),
+];

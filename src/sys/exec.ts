@@ -25,6 +25,8 @@ export interface ExecOptions {
   quiet?: boolean;
   /** inherit the terminal (interactive programs: `rear shell`, hook scripts under -S) */
   interactive?: boolean;
+  /** a question on the terminal: stdin and stderr are the terminal, stdout (the answer) is captured */
+  ask?: boolean;
 }
 
 export interface ExecLog {
@@ -105,15 +107,26 @@ function finish(argv: readonly string[], r: ExecResult, opts: ExecOptions): Exec
 
 function spawnOptions(opts: ExecOptions) {
   const io = opts.interactive ? "inherit" : "pipe";
+  if (opts.ask) return { env: envOf(opts.env), stdin: "inherit", stdout: "pipe", stderr: "inherit" } as const;
   const stdin = opts.interactive ? "inherit" : opts.stdin === undefined ? "ignore" : typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin;
   return { env: envOf(opts.env), ...(opts.cwd ? { cwd: opts.cwd } : {}), stdin, stdout: io, stderr: io } as const;
+}
+
+/** A command that could not start (not installed): exit 127 as the shell says it. */
+function notRun(argv: readonly string[], e: unknown): ExecResult {
+  return { code: 127, stdout: "", stderr: `${argv[0]}: command not found (${(e as Error).message})\n` };
 }
 
 /** Runs a command and waits for it. */
 export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecResult {
   guard(argv);
   sink?.trace(argv);
-  const p = Bun.spawnSync([...argv], spawnOptions(opts));
+  let p;
+  try {
+    p = Bun.spawnSync([...argv], spawnOptions(opts));
+  } catch (e) {
+    return finish(argv, notRun(argv, e), opts);
+  }
   const r: ExecResult = {
     code: p.exitCode ?? 128 + (p.signalCode ? (osConstants.signals[p.signalCode as keyof typeof osConstants.signals] ?? 0) : 0),
     stdout: p.stdout ? p.stdout.toString() : "",
@@ -126,7 +139,12 @@ export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecR
 export async function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   guard(argv);
   sink?.trace(argv);
-  const p = Bun.spawn([...argv], spawnOptions(opts));
+  let p;
+  try {
+    p = Bun.spawn([...argv], spawnOptions(opts));
+  } catch (e) {
+    return finish(argv, notRun(argv, e), opts);
+  }
   running.add(p);
   let stdout: string, stderr: string, code: number;
   try {

@@ -24,9 +24,10 @@ function planRelease(c: PlanContext, disk: TargetDisk, released: Set<string>): v
     if (released.has(n.device)) continue;
     released.add(n.device);
     const name = n.device.replace(/^\/dev\/mapper\//, "").replace(/^\/dev\//, "");
-    if (/^(raid|md|linear)/.test(n.type)) c.add(disk.device, "release", `Stop RAID array ${n.device} found on ${disk.device}`, ["mdadm", "--stop", n.device]);
-    else if (n.type === "crypt") c.add(disk.device, "release", `Close LUKS mapping ${name} found on ${disk.device}`, ["cryptsetup", "close", name]);
-    else c.add(disk.device, "release", `Remove device-mapper device ${name} found on ${disk.device}`, ["dmsetup", "remove", "--retry", name]);
+    const gone = { skipIf: ["sh", "-c", '! test -b "$1"', "sh", n.device] };
+    if (/^(raid|md|linear)/.test(n.type)) c.add(disk.device, "release", `Stop RAID array ${n.device} found on ${disk.device}`, ["mdadm", "--stop", n.device], gone);
+    else if (n.type === "crypt") c.add(disk.device, "release", `Close LUKS mapping ${name} found on ${disk.device}`, ["cryptsetup", "close", name], gone);
+    else c.add(disk.device, "release", `Remove device-mapper device ${name} found on ${disk.device}`, ["dmsetup", "remove", "--retry", name], gone);
   }
 }
 
@@ -56,10 +57,15 @@ function planPartitions(c: PlanContext, d: DiskEntry, parts: PartEntry[]): void 
   const gpt = /^gpt/.test(d.label);
   c.add(d.device, "partition", `Create ${gpt ? "a GPT" : "an MBR"} partition table on ${d.device} with ${parts.length} partition${parts.length === 1 ? "" : "s"}`, ["sfdisk", "--wipe", "always", "--wipe-partitions", "always", d.device], {
     stdin: script,
-    waitFor: [...parts].sort((a, b) => partNumber(a.device) - partNumber(b.device)).map((p) => p.device),
   });
   if (d.label === "gpt_sync_mbr") c.unhandled.push({ id: d.device, why: "the hybrid MBR of gpt_sync_mbr is not recreated (GPT only)" });
-  c.add(d.device, "settle", `Wait until udev made the partitions of ${d.device}`, ["udevadm", "settle", "--timeout=30"], { mutates: false, optional: true });
+  // where sfdisk's re-read of the table does not reach the kernel (loop devices in containers), partx does
+  c.add(d.device, "partx", `Tell the kernel about the new partitions of ${d.device}`, ["partx", "-u", d.device], { mutates: false, optional: true });
+  c.add(d.device, "settle", `Wait until udev made the partitions of ${d.device}`, ["udevadm", "settle", "--timeout=30"], {
+    mutates: false,
+    optional: true,
+    waitFor: [...parts].sort((a, b) => partNumber(a.device) - partNumber(b.device)).map((p) => p.device),
+  });
 }
 
 export function buildPlan(input: PlanInput): Plan {

@@ -9,6 +9,8 @@ import type { BtrfsMountedSubvolEntry, Entry, FsEntry, SwapEntry } from "../mode
 import type { PlanContext } from "./context.ts";
 import { xfsGeometryOptions } from "./xfs.ts";
 
+const NOT_MOUNTED = (dir: string) => ["sh", "-c", '! mountpoint -q "$1"', "sh", dir];
+
 /** Mount options as saved, without what only describes the old filesystem (btrfs subvolid= changes). */
 export function mountOptions(options: string | undefined): string {
   return (options ?? "defaults").split(",").filter((o) => o && !/^subvolid=/.test(o)).join(",") || "defaults";
@@ -61,7 +63,11 @@ export function planMkfs(c: PlanContext, e: FsEntry, entries: readonly Entry[]):
     c.add(id, "mkfs", `Make vfat on ${e.device} for ${e.mountpoint}${o.uuid ? ` (id ${o.uuid})` : ""}`, argv);
   } else if (t === "btrfs") {
     const uuid = uuidFor(c, e, t);
-    c.add(id, "mkfs", `Make btrfs on ${e.device} for ${e.mountpoint} (uuid ${uuid})`, ["mkfs.btrfs", "-f", "-U", uuid, ...(label ? ["-L", label] : []), e.device]);
+    // mkfs.btrfs refuses a UUID the kernel already knows (the old disk is still attached): then the
+    // filesystem gets a new one, which verify_layout records in fs_uuid_mapping for the finalize stage
+    c.add(id, "mkfs", `Make btrfs on ${e.device} for ${e.mountpoint} (uuid ${uuid})`, ["mkfs.btrfs", "-f", "-U", uuid, ...(label ? ["-L", label] : []), e.device], {
+      fallback: ["mkfs.btrfs", "-f", ...(label ? ["-L", label] : []), e.device],
+    });
     planBtrfsSubvolumes(c, e, entries);
   } else {
     c.unhandled.push({ id, why: `making a ${t} filesystem is not supported by this version` });
@@ -99,23 +105,23 @@ function planBtrfsSubvolumes(c: PlanContext, e: FsEntry, entries: readonly Entry
   if (!subvols.length && !wantDefault) return;
   const top = `${c.input.workDir}/btrfs/${e.device.replace(/^\/dev\//, "").replace(/\//g, "!")}`;
   c.add(id, "mkdir", `Make the directory to mount the btrfs top level of ${e.device}`, ["mkdir", "-p", top], { mutates: false });
-  c.add(id, "mount-top", `Mount the btrfs top level of ${e.device}`, ["mount", "-t", "btrfs", "-o", "subvolid=5", e.device, top]);
+  c.add(id, "mount-top", `Mount the btrfs top level of ${e.device}`, ["mount", "-t", "btrfs", "-o", "subvolid=5", e.device, top], { skipIf: ["mountpoint", "-q", top] });
   const made = new Set<string>();
   for (const p of subvols) {
     const parent = p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : "";
     if (parent && !made.has(parent) && !subvols.includes(parent)) c.add(id, "mkdir", `Make directory ${parent} on the btrfs top level`, ["mkdir", "-p", `${top}/${parent}`]);
-    c.add(id, "subvolume", `Create btrfs subvolume ${p}`, ["btrfs", "subvolume", "create", `${top}/${p}`]);
+    c.add(id, "subvolume", `Create btrfs subvolume ${p}`, ["btrfs", "subvolume", "create", `${top}/${p}`], { skipIf: ["btrfs", "subvolume", "show", `${top}/${p}`] });
     made.add(p);
     if (nocow.has(p)) c.add(id, "nocow", `Turn off copy-on-write for subvolume ${p}`, ["chattr", "+C", `${top}/${p}`]);
   }
   if (wantDefault) c.add(id, "set-default", `Make subvolume ${wantDefault} the default`, ["btrfs", "subvolume", "set-default", `${top}/${wantDefault}`]);
-  c.add(id, "umount-top", `Unmount the btrfs top level of ${e.device}`, ["umount", top]);
+  c.add(id, "umount-top", `Unmount the btrfs top level of ${e.device}`, ["umount", top], { skipIf: NOT_MOUNTED(top) });
 }
 
 export function planMount(c: PlanContext, id: string, device: string, mountpoint: string, fstype: string, options: string | undefined): void {
   const dir = c.target(mountpoint);
   c.add(id, "mkdir", `Make mountpoint ${dir}`, ["mkdir", "-p", dir]);
-  c.add(id, "mount", `Mount ${device} at ${dir}`, ["mount", "-t", fstype, "-o", mountOptions(options), device, dir]);
+  c.add(id, "mount", `Mount ${device} at ${dir}`, ["mount", "-t", fstype, "-o", mountOptions(options), device, dir], { skipIf: ["mountpoint", "-q", dir] });
   c.mounts.push(mountpoint);
 }
 

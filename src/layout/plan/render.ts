@@ -28,6 +28,8 @@ function stepBlock(s: Step): string[] {
   if (s.secret) run = `luks_passphrase ${shellQuote(s.secret.name)} ${shellQuote(s.secret.device)} && luks_print ${shellQuote(s.secret.name)} | ${run}`;
   if (s.fallback) run = `${run} || { echo "  retrying: ${s.fallback.join(" ").replace(/["$`\\]/g, "")}"; ${cmd(s.fallback)}; }`;
   const fail = s.optional ? "true" : `failed ${s.id}`;
+  // already there (a run stopped after the command but before its marker): only the marker is missing
+  if (s.skipIf) run = `${cmd(s.skipIf)} >/dev/null 2>&1 || ${s.fallback || s.secret ? `{ ${run}; }` : run}`;
   if (s.stdin !== undefined) {
     const tag = heredocTag(s.stdin);
     out.push(`  ${run} <<'${tag}' || ${fail}`);

@@ -24,7 +24,7 @@ export function planRaid(c: PlanContext, e: RaidArrayEntry): void {
   const want = Number(o["raid-devices"] ?? devices.length);
   const members = [...devices, ...Array.from({ length: Math.max(0, want - devices.length) }, () => "missing")];
   argv.push(...members, ...spares);
-  c.add(e.device, "raid", `Create RAID ${o.level ?? ""} ${e.device} from ${devices.join(", ")}`, argv, { waitFor: [e.device] });
+  c.add(e.device, "raid", `Create RAID ${o.level ?? ""} ${e.device} from ${devices.join(", ")}`, argv, { waitFor: [e.device], skipIf: ["mdadm", "--detail", e.device] });
 }
 
 /** The key a LUKS volume gets now: its saved key file only exists after the restore. */
@@ -47,13 +47,13 @@ export function planLuks(c: PlanContext, e: CryptEntry): void {
       "sh", "-c", 'umask 077 && mkdir -p "${1%/*}" && head -c 4096 /dev/urandom > "$1"', "sh", key,
     ]);
     c.add(e.device, "luks-format", `Create LUKS volume on ${e.source} (uuid ${o.uuid ?? "new"})`, [...argv, e.source, key]);
-    c.add(e.device, "luks-open", `Open ${e.source} as ${name}`, ["cryptsetup", "open", "--key-file", key, e.source, name], { waitFor: [e.device] });
+    c.add(e.device, "luks-open", `Open ${e.source} as ${name}`, ["cryptsetup", "open", "--key-file", key, e.source, name], { waitFor: [e.device], skipIf: ["test", "-b", e.device] });
     c.luksKeys.push({ name, device: e.source, keyfile: o.keyfile, temporaryKey: key });
     return;
   }
   const secret = { kind: "luks-passphrase" as const, name, device: e.source };
   c.add(e.device, "luks-format", `Create LUKS volume on ${e.source} (uuid ${o.uuid ?? "new"}; asks for the passphrase)`, [...argv, "--key-file=-", e.source], { secret });
-  c.add(e.device, "luks-open", `Open ${e.source} as ${name}`, ["cryptsetup", "open", "--key-file=-", e.source, name], { secret, waitFor: [e.device] });
+  c.add(e.device, "luks-open", `Open ${e.source} as ${name}`, ["cryptsetup", "open", "--key-file=-", e.source, name], { secret, waitFor: [e.device], skipIf: ["test", "-b", e.device] });
 }
 
 const vgName = (vg: string) => vg.replace(/^\/dev\//, "");
@@ -76,7 +76,9 @@ export function planVg(c: PlanContext, e: LvmGrpEntry, pvs: readonly LvmDevEntry
     c.add(e.vg, "vgchange", `Activate volume group ${name}`, ["lvm", "vgchange", "-ay", name], { waitFor: lvs.map((l) => `/dev/${name}/${l.lv}`) });
     return;
   }
-  c.add(e.vg, "vgcreate", `Create volume group ${name} (extents of ${e.extentSize} KiB)`, ["lvm", "vgcreate", "--physicalextentsize", `${e.extentSize}k`, name, ...pvs.map((p) => p.device)]);
+  c.add(e.vg, "vgcreate", `Create volume group ${name} (extents of ${e.extentSize} KiB)`, ["lvm", "vgcreate", "--physicalextentsize", `${e.extentSize}k`, name, ...pvs.map((p) => p.device)], {
+    skipIf: ["lvm", "vgs", name],
+  });
 }
 
 const kib = (v: string | undefined) => (v ? `${Math.round(Number(v.replace(/b$/i, "")) / 1024)}k` : undefined);
@@ -115,6 +117,7 @@ export function planLv(c: PlanContext, e: LvmVolEntry, lastInVg: boolean): void 
   const size = `${(e.sizeBytes / 2 ** 20).toFixed(0)} MiB`;
   c.add(lvMapperName(vg, e.lv), "lv", `Create logical volume ${vg}/${e.lv} (${size}${what ? `, ${what}` : ""})`, argv, {
     waitFor: [`/dev/${vg}/${e.lv}`],
+    skipIf: ["lvm", "lvs", `${vg}/${e.lv}`],
     ...(fallback ? { fallback } : {}),
   });
 }

@@ -71,14 +71,14 @@ export async function collectProbes(opts: ProbeOptions): Promise<ProbeData> {
   file("crypttab.txt", join(etc, "etc/crypttab"));
   file("fstab.txt", join(etc, "etc/fstab"));
   data["efi.json"] = `${JSON.stringify({ efi: existsSync("/sys/firmware/efi"), efivars: existsSync("/sys/firmware/efi/efivars") && safeList("/sys/firmware/efi/efivars").length > 0 })}\n`;
-  data["by-id.json"] = `${JSON.stringify(links("/dev/disk/by-id"), null, 1)}\n`;
+  data["by-id.json"] = `${JSON.stringify(deviceLinks("/dev/disk/by-id"), null, 1)}\n`;
   // the EFI programs on the ESP tell GRUB from shim (Secure Boot) and systemd-boot
   if (existsSync("/sys/firmware/efi")) {
     const esp: string[] = [];
     for (const vendor of safeList("/boot/efi/EFI")) for (const f of safeList(`/boot/efi/EFI/${vendor}`)) if (/\.efi$/i.test(f)) esp.push(`EFI/${vendor}/${f}`);
     data["esp.json"] = `${JSON.stringify(esp.sort(), null, 1)}\n`;
   }
-  if (existsSync("/dev/md")) data["md-links.json"] = `${JSON.stringify(links("/dev/md"), null, 1)}\n`;
+  if (existsSync("/dev/md")) data["md-links.json"] = `${JSON.stringify(deviceLinks("/dev/md"), null, 1)}\n`;
   const lvmEnv = { LVM_SUPPRESS_FD_WARNINGS: "1" };
   const lvmReport = ["--reportformat", "json", "--units", "b", "--nosuffix"];
   await Promise.all([
@@ -158,7 +158,8 @@ function safeList(p: string): string[] {
   }
 }
 
-function links(dir: string): Record<string, string> {
+/** The symlinks in a /dev/disk/by-* directory: link name → the device it points at. */
+export function deviceLinks(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of safeList(dir).sort()) {
     try {
