@@ -105,3 +105,33 @@ export function compareLayouts(saved: LayoutDoc, current: LayoutDoc, ids?: { sav
   }
   return { same: false, ...d };
 }
+
+/** The keywords whose lines are compared after recreation. */
+/** (swap is left out: only active swap is in a layout; its UUID is checked with blkid) */
+export const VERIFIED_KEYWORDS: ReadonlySet<string> = new Set(["disk", "part", "raidarray", "lvmdev", "lvmgrp", "lvmvol", "crypt", "fs", "btrfsmountedsubvol", "btrfsnormalsubvol", "btrfsdefaultsubvol"]);
+
+/** Values that are saved rounded from block counts (ReaR's reserved_blocks=N% is rounded down, so a recreated ext4 may read one point less): not compared. */
+const ROUNDED = ["reserved_blocks", "bytes_per_inode"];
+
+/** The entries of a new probe that belong to the planned components, mountpoints seen from the target root. */
+export function madeByPlan(planned: readonly Entry[], now: readonly Entry[], root: string): Entry[] {
+  const devices = new Set<string>();
+  const vgs = new Set<string>();
+  for (const e of planned) {
+    if ("device" in e) devices.add(e.device);
+    if ("vg" in e) vgs.add(e.vg);
+  }
+  const strip = (mp: string) => (mp === root ? "/" : mp.startsWith(`${root}/`) ? mp.slice(root.length) : mp);
+  return now
+    .filter((e) => VERIFIED_KEYWORDS.has(e.kw))
+    .filter((e) => ("vg" in e ? vgs.has(e.vg) : e.kw === "part" ? devices.has(e.disk) : "device" in e && devices.has(e.device)))
+    .map((e) => ("mountpoint" in e ? ({ ...e, mountpoint: strip(e.mountpoint) } as Entry) : e));
+}
+
+/** An entry without the values that are rounded when saved. */
+export function withoutRounded(e: Entry): Entry {
+  if (e.kw !== "fs") return e;
+  const opts = { ...e.opts };
+  for (const k of ROUNDED) delete opts[k];
+  return { ...e, opts };
+}

@@ -65,6 +65,9 @@ export function planMkfs(c: PlanContext, e: FsEntry, entries: readonly Entry[]):
     const uuid = uuidFor(c, e, t);
     // mkfs.btrfs refuses a UUID the kernel already knows (the old disk is still attached): then the
     // filesystem gets a new one, which verify_layout records in fs_uuid_mapping for the finalize stage
+    // the kernel remembers the devices of every btrfs it scanned, also of the old disk that is gone:
+    // forget those, or mkfs.btrfs refuses the saved UUID as "non-unique"
+    c.add(id, "forget", "Make the kernel forget btrfs devices that are gone", ["btrfs", "device", "scan", "--forget"], { mutates: false, optional: true });
     c.add(id, "mkfs", `Make btrfs on ${e.device} for ${e.mountpoint} (uuid ${uuid})`, ["mkfs.btrfs", "-f", "-U", uuid, ...(label ? ["-L", label] : []), e.device], {
       fallback: ["mkfs.btrfs", "-f", ...(label ? ["-L", label] : []), e.device],
     });

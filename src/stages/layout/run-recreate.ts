@@ -8,9 +8,10 @@ import { userInputFor } from "../../engine/ask.ts";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { compareLayouts } from "../../layout/compare.ts";
+import { compareLayouts, madeByPlan, VERIFIED_KEYWORDS, withoutRounded } from "../../layout/compare.ts";
+import { parseBlkidExport } from "../../layout/parse/blkid.ts";
 import { extractLayout } from "../../layout/extract/index.ts";
-import { activeEntries, entryId, type Entry } from "../../layout/model.ts";
+import { activeEntries, type Entry } from "../../layout/model.ts";
 import { collectProbes } from "../../layout/probe/collect.ts";
 import { checkPlanSafety } from "../../layout/safety.ts";
 import { humanSize } from "../../layout/show.ts";
@@ -124,8 +125,6 @@ function luksPassphrase(ctx: Context, ui: ReturnType<typeof userInputFor>, name:
   }
 }
 
-const KEEP = new Set(["disk", "part", "raidarray", "lvmdev", "lvmgrp", "lvmvol", "crypt", "fs", "swap", "btrfsmountedsubvol", "btrfsnormalsubvol", "btrfsdefaultsubvol"]);
-
 const verifyLayout: Module = {
   stage: "layout/recreate",
   order: 250,
@@ -136,22 +135,27 @@ const verifyLayout: Module = {
     const plan = s.plan!;
     const probe = await collectProbes({ note: (m) => ctx.log.log(m) });
     const now = extractLayout(probe, { dated: "0", includeLoop: ctx.env.REAR_LAYOUT_INCLUDE_LOOP === "1" });
-    const planned = plan.layout.flatMap((l) => (l.t === "entry" && KEEP.has(l.entry.kw) ? [l.entry] : []));
-    const ids = new Set(planned.map((e) => entryId(e) ?? ""));
-    const devices = new Set(planned.map((e) => ("device" in e ? e.device : "")));
-    const mine = activeEntries(now.doc).filter((e) => KEEP.has(e.kw) && (ids.has(entryId(e) ?? "") || ("device" in e && devices.has(e.device))));
-    const d = compareLayouts({ lines: planned.map((entry) => ({ t: "entry", disabled: false, entry })) }, { lines: mine.map((entry) => ({ t: "entry", disabled: false, entry })) });
+    const planned = plan.layout.flatMap((l) => (l.t === "entry" && VERIFIED_KEYWORDS.has(l.entry.kw) ? [l.entry] : []));
+    const mine = madeByPlan(planned, activeEntries(now.doc), plan.targetRoot);
+    const doc = (list: Entry[]) => ({ lines: list.map((entry) => ({ t: "entry" as const, disabled: false, entry: withoutRounded(entry) })) });
+    const d = compareLayouts(doc(planned), doc(mine));
     if (d.same) ctx.log.logPrint("The recreated layout is the planned one");
     else {
       ctx.log.logPrint("The recreated layout differs from the plan in these lines (often only sizes LVM or mkfs rounded):");
       for (const l of d.removed) ctx.log.logPrint(`  planned: ${l}`);
       for (const l of d.added) ctx.log.logPrint(`  made:    ${l}`);
     }
-    // 280_migrate_uuid_tags.sh reads old→new UUIDs from fs_uuid_mapping: every filesystem whose UUID could not be kept
-    const byDev = (list: Entry[]) => new Map(list.flatMap((e) => ((e.kw === "fs" || e.kw === "swap") && e.opts.uuid ? [[e.device, e.opts.uuid] as const] : [])));
-    const want = byDev(planned);
-    const got = byDev(mine);
-    const changes = [...want].filter(([dev, u]) => got.has(dev) && got.get(dev) !== u).map(([dev, u]) => `${u} ${got.get(dev)} ${dev}\n`);
+    // 280_migrate_uuid_tags.sh reads old→new UUIDs from fs_uuid_mapping: every filesystem (and swap)
+    // whose UUID could not be kept; blkid sees them mounted or not
+    const blkid = parseBlkidExport(probe["blkid.txt"] ?? "");
+    const changes: string[] = [];
+    for (const l of plan.layout) {
+      if (l.t !== "entry" || (l.entry.kw !== "fs" && l.entry.kw !== "swap") || !l.entry.opts.uuid) continue;
+      const dev = l.entry.device;
+      const now = blkid.find((b) => b.DEVNAME === dev)?.UUID;
+      if (now && now.toLowerCase() !== l.entry.opts.uuid.toLowerCase()) changes.push(`${l.entry.opts.uuid} ${now} ${dev}\n`);
+      if (!now) ctx.log.warn(`blkid finds no UUID on ${dev} (planned ${l.entry.opts.uuid})`);
+    }
     if (changes.length) {
       const p = recreatePaths(ctx);
       writeFileSync(p.uuidMapping, changes.join(""), { mode: 0o600 });
