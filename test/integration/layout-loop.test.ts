@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { join } from "node:path";
 import { readDisklayout } from "../../src/layout/disklayout/read.ts";
 import { activeEntries } from "../../src/layout/model.ts";
+import { must, run } from "./sys.ts";
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 const isRoot = process.getuid?.() === 0;
@@ -15,15 +16,6 @@ let base = "";
 const loops: string[] = [];
 const mounts: string[] = [];
 
-function run(argv: string[], opts: { env?: Record<string, string>; stdin?: string } = {}) {
-  const p = Bun.spawnSync(argv, { env: { ...process.env, ...opts.env }, stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore" });
-  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
-}
-function must(argv: string[], stdin?: string): string {
-  const r = run(argv, stdin !== undefined ? { stdin } : {});
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
 function attach(file: string, mib: number): string {
   must(["truncate", "-s", `${mib}M`, file]);
   const dev = must(["losetup", "-f", "--show", "-P", file]).trim();

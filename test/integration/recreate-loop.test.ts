@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { readDisklayout } from "../../src/layout/disklayout/read.ts";
 import { entryLine } from "../../src/layout/disklayout/write.ts";
 import { activeEntries, type Entry } from "../../src/layout/model.ts";
+import { must, run } from "./sys.ts";
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 const isRoot = process.getuid?.() === 0;
@@ -22,15 +23,6 @@ const loops = new Set<string>();
 let original: Entry[] = [];
 let srcDisk = "";
 
-function run(argv: string[], opts: { env?: Record<string, string>; stdin?: string } = {}) {
-  const p = Bun.spawnSync(argv, { env: { ...process.env, ...opts.env }, stdin: opts.stdin !== undefined ? new TextEncoder().encode(opts.stdin) : "ignore" });
-  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
-}
-function must(argv: string[], stdin?: string): string {
-  const r = run(argv, stdin !== undefined ? { stdin } : {});
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
 function attach(file: string, bytes: number): string {
   must(["truncate", "-s", String(bytes), file]);
   const dev = must(["losetup", "-f", "--show", "-P", file]).trim();
