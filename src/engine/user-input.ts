@@ -62,7 +62,7 @@ export class UserInput {
     if (d.nonInteractive || !d.canAsk) {
       if (q.default === undefined || (q.destructive && !d.nonInteractive)) {
         throw new WorkflowError(
-          `Cannot ask "${q.prompt}" ${d.nonInteractive ? "in non-interactive mode" : "without a terminal"} and it has no safe default`,
+          `Cannot ask "${q.prompt.split("\n")[0]}" ${d.nonInteractive ? "in non-interactive mode" : "without a terminal"} and it has no safe default (USER_INPUT_${q.id} answers it)`,
           `answer it with USER_INPUT_${q.id}=… in the environment or /etc/rear/local.conf${q.choices ? ` (${q.choices.map((c, i) => `${i + 1}=${c}`).join(", ")})` : ""}`,
         );
       }

@@ -49,6 +49,8 @@ export interface TargetSize {
 }
 
 const mib = (n: number) => `${(n / MiB).toFixed(n % MiB === 0 ? 0 : 1)} MiB`;
+/** a size needed, in whole MiB rounded up */
+const needMib = (n: number) => `${Math.ceil(n / MiB)} MiB`;
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
@@ -99,7 +101,7 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
       return s.exclude.some((x) => k.has(x));
     };
     const tooSmall = () =>
-      errors.push(`${d.device} is too small: the saved partitions need ${mib(lastEnd + (t.sizeBytes - end))}, the disk has ${mib(t.sizeBytes)} (${mib(lastEnd - end)} short)`);
+      errors.push(`${d.device} is too small: the saved partitions need ${needMib(lastEnd + (t.sizeBytes - end))}, the disk has ${mib(t.sizeBytes)} (${mib(lastEnd - end)} short)`);
 
     if (s.mode === "none") {
       if (lastEnd > end) tooSmall();
@@ -123,7 +125,7 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
       }
       if (-pct > s.shrinkLimitPct) {
         errors.push(
-          `${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} (${(-pct).toFixed(1)}%) smaller than the saved disk, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct} allows: it needs at least ${mib(lastEnd + (t.sizeBytes - end))}`,
+          `${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} (${(-pct).toFixed(1)}%) smaller than the saved disk, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct} allows: it needs at least ${needMib(lastEnd + (t.sizeBytes - end))}`,
         );
         continue;
       }
