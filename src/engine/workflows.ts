@@ -66,7 +66,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["setup", "layout/prepare", "layout/recreate"],
   },
   {
-    name: "mountonly", description: "use ReaR as live media to mount and repair the system", placement: "rescue", implemented: false, forceVerbose: true,
+    name: "mountonly", description: "use ReaR as live media to mount and repair the system", placement: "rescue", implemented: true, forceVerbose: true,
     stages: () => ["setup", "check", "layout/prep-for-mount", "layout/do-mount", "final-mount", "wrapup"],
   },
   {

@@ -6,6 +6,7 @@ import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
 import { checkMissingPrograms } from "./init/950-check-missing-programs.ts";
 import { dumpVariables } from "./init/998-dump-variables.ts";
 import { checkLayoutFile, compareLayout } from "./layout/compare-layout.ts";
+import { MOUNT_ONLY_MODULES } from "./layout/mount-only.ts";
 import { PREPARE_RECREATE_MODULES } from "./layout/prepare-recreate.ts";
 import { RUN_RECREATE_MODULES } from "./layout/run-recreate.ts";
 import { saveLayout } from "./layout/save-layout.ts";
@@ -15,5 +16,5 @@ const recreating = (m: Module): Module => ({ ...m, when: (ctx) => ctx.workflow.n
 
 export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
-  ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating),
+  ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
 ];

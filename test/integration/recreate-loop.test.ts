@@ -168,6 +168,19 @@ describe.skipIf(!isRoot)("layoutonly on loop disks (root)", () => {
     expect(out).toContain("The recreated layout is the planned one");
   });
 
+  test("mountonly mounts a recreated machine again, in order, and a second run changes nothing", () => {
+    const { disk, varDir } = recreateOnto("mount", 700 * MiB);
+    unmountTarget();
+    const first = rear(varDir, ["-p", "-n", "mountonly"]);
+    const second = rear(varDir, ["-p", "-n", "mountonly"]);
+    const mounted = run(["findmnt", "-R", "-n", "-l", "-o", "TARGET", target()]).stdout.trim().split("\n");
+    checkAndRelease("mount", disk);
+    expect(first.code).toBe(0);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("0 steps run");
+    expect(mounted).toEqual([target(), join(target(), "data"), join(target(), "bt"), join(target(), "home")]);
+  });
+
   test("onto a 30% bigger disk: the last partition grows to the end", () => {
     const { disk } = recreateOnto("bigger", 910 * MiB);
     const now = checkAndRelease("bigger", disk, { ignoreLastPartSize: true });

@@ -123,7 +123,7 @@ function planBtrfsSubvolumes(c: PlanContext, e: FsEntry, entries: readonly Entry
 
 export function planMount(c: PlanContext, id: string, device: string, mountpoint: string, fstype: string, options: string | undefined): void {
   const dir = c.target(mountpoint);
-  c.add(id, "mkdir", `Make mountpoint ${dir}`, ["mkdir", "-p", dir]);
+  c.add(id, "mkdir", `Make mountpoint ${dir}`, ["mkdir", "-p", dir], { skipIf: ["test", "-d", dir] });
   c.add(id, "mount", `Mount ${device} at ${dir}`, ["mount", "-t", fstype, "-o", mountOptions(options), device, dir], { skipIf: ["mountpoint", "-q", dir] });
   c.mounts.push(mountpoint);
 }

@@ -66,16 +66,23 @@ function write(path: string, text: string, mode = 0o600): void {
   chmodSync(path, mode);
 }
 
+/** Reads the saved layout into ctx.state.recreate (recover, layoutonly, mountonly). */
+export function loadSavedLayout(ctx: Context): RecreateState {
+  const saved = readSavedLayout(ctx.paths.configDir, ctx.paths.varDir, ctx.config.str("DISKLAYOUT_FILE"));
+  for (const w of saved.warnings) ctx.log.warn(w);
+  ctx.log.logPrint(`Using the disk layout ${saved.file}`);
+  const s: RecreateState = { saved };
+  ctx.state.recreate = s;
+  return s;
+}
+
 const loadLayout: Module = {
   stage: "layout/prepare",
   order: 10,
   name: "load_layout",
   what: "layout/prepare/default/010_prepare_files.sh",
   run(ctx) {
-    const saved = readSavedLayout(ctx.paths.configDir, ctx.paths.varDir, ctx.config.str("DISKLAYOUT_FILE"));
-    for (const w of saved.warnings) ctx.log.warn(w);
-    ctx.log.logPrint(`Using the disk layout ${saved.file}`);
-    ctx.state.recreate = { saved } satisfies RecreateState;
+    loadSavedLayout(ctx);
   },
 };
 

@@ -15,6 +15,7 @@ import { activeEntries, type Entry } from "../../layout/model.ts";
 import { collectProbes } from "../../layout/probe/collect.ts";
 import { checkPlanSafety } from "../../layout/safety.ts";
 import { humanSize } from "../../layout/show.ts";
+import type { Plan } from "../../layout/plan/types.ts";
 import { applyPlan, type ApplyDeps } from "../../recreate/apply.ts";
 import { exec } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
@@ -89,25 +90,32 @@ const runPlan: Module = {
       return;
     }
     mkdirSync(plan.doneDir, { recursive: true, mode: 0o700 });
-    const secrets = new Map<string, string>();
-    const ui = userInputFor(ctx);
-    const deps: ApplyDeps = {
-      run: (argv, stdin) => exec(argv, { env: { ...ctx.env, LC_ALL: "C", LVM_SUPPRESS_FD_WARNINGS: "1" }, ...(stdin !== undefined ? { stdin } : {}) }),
-      isDone: (id) => existsSync(`${plan.doneDir}/${id}`),
-      markDone: (id) => writeFileSync(`${plan.doneDir}/${id}`, ""),
-      exists: (d) => existsSync(d),
-      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-      passphrase: (name, device) => {
-        if (!secrets.has(name)) secrets.set(name, luksPassphrase(ctx, ui, name, device, activeEntries(s.saved.doc)));
-        return secrets.get(name)!;
-      },
-      progress: (t) => ctx.log.logPrint(t),
-      log: (t) => ctx.log.log(t),
-    };
+    const deps = applyDepsFor(ctx, plan, activeEntries(s.saved.doc), true);
     const r = await applyPlan(plan, deps, (i) => `${i} of ${plan.steps.length} steps are done; ${hint}`);
     ctx.log.logUserOutput(`Disk layout created (${r.ran} steps run${r.skipped ? `, ${r.skipped} done before` : ""}${r.found ? `, ${r.found} found already done` : ""}).`);
   },
 };
+
+/** The side effects of applying a plan in a workflow: commands, done markers (or none: mountonly), passphrases. */
+export function applyDepsFor(ctx: Context, plan: Plan, entries: Entry[], markers: boolean): ApplyDeps {
+  const secrets = new Map<string, string>();
+  const ui = userInputFor(ctx);
+  return {
+    run: (argv, stdin) => exec(argv, { env: { ...ctx.env, LC_ALL: "C", LVM_SUPPRESS_FD_WARNINGS: "1" }, ...(stdin !== undefined ? { stdin } : {}) }),
+    isDone: (id) => markers && existsSync(`${plan.doneDir}/${id}`),
+    markDone: (id) => {
+      if (markers) writeFileSync(`${plan.doneDir}/${id}`, "");
+    },
+    exists: (d) => existsSync(d),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    passphrase: (name, device) => {
+      if (!secrets.has(name)) secrets.set(name, luksPassphrase(ctx, ui, name, device, entries));
+      return secrets.get(name)!;
+    },
+    progress: (t) => ctx.log.logPrint(t),
+    log: (t) => ctx.log.log(t),
+  };
+}
 
 /** ReaR: a `password=` option of the crypt entry, else asked (here also LUKS_PASSPHRASE_<name> from the environment). */
 function luksPassphrase(ctx: Context, ui: ReturnType<typeof userInputFor>, name: string, device: string, entries: Entry[]): string {
