@@ -90,7 +90,13 @@ const GiB = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
  * Maps the saved disks onto the disks present. `minSize` says how small a disk may be and still take a
  * saved disk (the resize rules decide); `userMap` comes from the mapping file.
  */
-export function mapDisks(sources: readonly SourceDisk[], targets: readonly TargetDisk[], opts: { userMap?: Record<string, string>; minSize?: (s: SourceDisk) => number } = {}): DiskMapping {
+export function mapDisks(
+  sources: readonly SourceDisk[],
+  allTargets: readonly TargetDisk[],
+  opts: { userMap?: Record<string, string>; minSize?: (s: SourceDisk) => number; protected?: ReadonlyMap<string, string> } = {},
+): DiskMapping {
+  // protected disks (rescue medium, backup, running root) are never candidates, but they are there
+  const targets = allTargets.filter((t) => !opts.protected?.has(t.device));
   const map: Record<string, string> = {};
   const how: Record<string, MapReason> = {};
   const used = new Set<string>();
@@ -100,7 +106,9 @@ export function mapDisks(sources: readonly SourceDisk[], targets: readonly Targe
   // identical hardware (250_compare_disks.sh), with the identity as tie-breaker where ReaR gives up
   for (const s of sources) {
     const t = byName.get(s.device);
-    if (!t) differences.push(`${s.device} (${GiB(s.sizeBytes)}) is not there`);
+    const why = opts.protected?.get(s.device);
+    if (why) differences.push(`${s.device} is there but must not be overwritten: ${why}`);
+    else if (!t) differences.push(`${s.device} (${GiB(s.sizeBytes)}) is not there`);
     else if (t.sizeBytes !== s.sizeBytes) differences.push(`${s.device} had size ${s.sizeBytes} (${GiB(s.sizeBytes)}) but is now ${t.sizeBytes} (${GiB(t.sizeBytes)})`);
     else if (t.readOnly) differences.push(`${s.device} is write-protected`);
   }

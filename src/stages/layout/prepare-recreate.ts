@@ -18,7 +18,7 @@ import { renderDiskrestore } from "../../layout/plan/render.ts";
 import { PLAN_FORMAT, type Plan } from "../../layout/plan/types.ts";
 import { randomUuids } from "../../layout/plan/uuids.ts";
 import { DEFAULT_RESIZE, resizeLayout, type ResizeSettings } from "../../layout/resize.ts";
-import { protectedDisks, REAR_LABELS } from "../../layout/safety.ts";
+import { checkPlanSafety, protectedDisks, REAR_LABELS } from "../../layout/safety.ts";
 import type { TargetProbe } from "../../layout/targets.ts";
 import { humanSize } from "../../layout/show.ts";
 import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
@@ -142,6 +142,9 @@ const probeDisks: Module = {
   },
 };
 
+/** ReaR's question id for a saved disk without a replacement: LAYOUT_MIGRATION_REPLACEMENT_SDA */
+const replacementId = (disk: string) => `LAYOUT_MIGRATION_REPLACEMENT_${disk.replace(/^\/dev\//, "").replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}`;
+
 function sourceDisks(doc: LayoutDoc, facts: Record<string, Record<string, unknown>>): SourceDisk[] {
   return activeEntries(doc).flatMap((e) => {
     if (e.kw !== "disk") return [];
@@ -176,7 +179,7 @@ const mapDisksModule: Module = {
     }
     const sources = sourceDisks(s.saved.doc, s.saved.facts);
     const resize = resizeSettings(ctx);
-    const m = mapDisks(sources, candidates, { ...(userMap ? { userMap } : {}), minSize: (x) => Math.floor(x.sizeBytes * (1 - resize.shrinkLimitPct / 100)) });
+    const m = mapDisks(sources, targets.disks, { ...(userMap ? { userMap } : {}), protected: s.protected!, minSize: (x) => Math.floor(x.sizeBytes * (1 - resize.shrinkLimitPct / 100)) });
     const mode = ctx.config.str("MIGRATION_MODE");
     if (m.identical) ctx.log.logPrint("Disk configuration looks identical");
     else {
@@ -184,12 +187,15 @@ const mapDisksModule: Module = {
       for (const d of m.differences) ctx.log.logUserOutput(`  ${d}`);
     }
     const ui = userInputFor(ctx);
-    for (const src of [...m.unmapped]) {
+    if (dryRun(ctx) && m.unmapped.length) {
+      for (const src of m.unmapped) ctx.log.logUserOutput(`Dry run: a real run would ask which disk takes the place of ${src} (USER_INPUT_${replacementId(src)}); left unmapped here`);
+    }
+    for (const src of dryRun(ctx) ? [] : [...m.unmapped]) {
       const free = candidatesFor(m, candidates);
       const sd = sources.find((x) => x.device === src)!;
       const choices = [...free.map((t) => `${t.device} (${humanSize(t.sizeBytes)})`), `Do not map ${src} (its components are not recreated)`];
       const a = ui.ask({
-        id: `LAYOUT_MIGRATION_REPLACEMENT_${src.replace(/^\/dev\//, "").replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}`,
+        id: replacementId(src),
         prompt: `Which disk takes the place of ${src} (${humanSize(sd.sizeBytes)})?`,
         choices,
       });
@@ -205,7 +211,7 @@ const mapDisksModule: Module = {
       for (const [a, b] of Object.entries(m.map)) ctx.log.logUserOutput(`  ${a} => ${b} (${m.how[a]})`);
       for (const u of m.unmapped) ctx.log.logUserOutput(`  ${u} => not mapped: not recreated`);
       if (moved.length || m.unmapped.length || mode === "true" || mode === "TRUE") {
-        const a = ui.ask({ id: "LAYOUT_MIGRATION_CONFIRM_MAPPINGS", prompt: "Confirm the disk mapping?", choices: ["Confirm disk mapping and continue", "Abort"], default: 0 });
+        const a = dryRun(ctx) ? { choice: 0 } : ui.ask({ id: "LAYOUT_MIGRATION_CONFIRM_MAPPINGS", prompt: "Confirm the disk mapping?", choices: ["Confirm disk mapping and continue", "Abort"], default: 0 });
         if (a.choice === 1) throw new WorkflowError("Aborted at the disk mapping: nothing was changed", `write the mapping you want into ${mapFile} ('<saved disk> <disk now>' per line) and run again`);
       }
     }
@@ -307,6 +313,8 @@ const makePlan: Module = {
     if (plan.wipe.length) ctx.log.logPrint(`Disks to be completely overwritten: ${plan.wipe.join(" ")}`);
     if (dryRun(ctx)) {
       ctx.log.logUserOutput(describePlan(plan));
+      const problems = checkPlanSafety(plan, s.targets!, s.protected!, { targetRoot: plan.targetRoot, resuming: false });
+      if (problems.length) ctx.log.logUserOutput(`A real run would refuse to start:\n  ${problems.join("\n  ")}`);
       ctx.log.logUserOutput(`Dry run: nothing was changed. The plan is in ${p.plan}, the script in ${p.script} (in the work area; -d keeps it).`);
       ctx.state.stopWorkflow = "dry run";
       return;
