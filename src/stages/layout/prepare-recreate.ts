@@ -34,6 +34,8 @@ export interface RecreateState {
   unmapped?: string[];
   identical?: boolean;
   doc?: LayoutDoc;
+  /** a partition was resized (then vgcfgrestore cannot be used) */
+  resized?: boolean;
   plan?: Plan;
   resuming?: boolean;
 }
@@ -252,7 +254,7 @@ const autoresize: Module = {
     if (r.errors.length) throw new WorkflowError(`The disk layout does not fit: ${r.errors.join("; ")}`, "give bigger disks, map the disks differently (/etc/rear/mappings/disk_mappings), or change AUTORESIZE_PARTITIONS / AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE");
     for (const c of r.changes) ctx.log.logUserOutput(`Resizing ${c.partition}: ${humanSize(c.fromBytes)} -> ${humanSize(c.toBytes)}${c.startTo !== undefined ? ` (moved from ${c.startFrom} to ${c.startTo})` : ""}`);
     s.doc = r.doc;
-    (ctx.state as { resized?: boolean }).resized = r.changes.length > 0;
+    s.resized = r.changes.length > 0;
   },
 };
 
@@ -285,7 +287,6 @@ const makePlan: Module = {
         const v = ctx.config.has(per) ? ctx.config.str(per) : ctx.config.str("MKFS_XFS_OPTIONS");
         return v ? v.split(/\s+/).filter(Boolean) : undefined;
       };
-      const resized = (ctx.state as { resized?: boolean }).resized === true;
       s.plan = buildPlan({
         doc: s.doc!,
         facts: mapFacts(s.saved.facts, s.mapping!),
@@ -294,7 +295,7 @@ const makePlan: Module = {
         wipe: disksToWipe(ctx, s.doc!, s.targets!),
         xfsInfo: mapFacts(s.saved.xfsInfo, s.mapping!),
         lvmCfg: s.saved.lvmCfg,
-        allowVgcfgrestore: s.identical === true && !resized,
+        allowVgcfgrestore: s.identical === true && s.resized !== true,
         uuids: randomUuids(),
         cryptsetupOptions: ctx.config.str("LUKS_CRYPTSETUP_OPTIONS").split(/\s+/).filter(Boolean),
         xfsOptions: xfsOpts,
