@@ -119,6 +119,8 @@ export function mapDisks(
       if (twins && !sameIdentity(s, t)) differences.push(`${s.device}: more than one disk has its size (${s.sizeBytes}) and nothing identifies which is which`);
     }
   }
+  // a mapping file that moves a disk is a migration, whatever disks happen to be there
+  for (const [from, to] of Object.entries(opts.userMap ?? {})) if (from !== to && sources.some((x) => x.device === from)) differences.push(`the mapping file puts ${from} on ${to}`);
   const identical = differences.length === 0;
 
   const take = (s: string, t: string, why: MapReason) => {

@@ -2,7 +2,7 @@
 // and reported as such (no image needed: SeaBIOS with no bootable disk waits for ever).
 
 import { expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runVm } from "../vm/lib/qemu.ts";
 
@@ -86,4 +86,37 @@ blkid() { if [ "$1" = -t ]; then echo /dev/vda3; else echo "U\${*: -1}"; fi; }
     "UUID=U/dev/vdb1 /srv ext4 defaults 0 2",
     "UUID=U/dev/vda3 none swap sw 0 0",
   ]);
+});
+
+import { recreateJob } from "../vm/lib/recreate.ts";
+
+test("the recreate job of every layout is valid bash, and its layout filter keeps only the source disks' lines", () => {
+  const parses = (text: string) => Bun.spawnSync(["bash", "-n"], { stdin: new TextEncoder().encode(text) }).stderr.toString();
+  for (const n of listLayouts()) {
+    const job = recreateJob(loadLayout(n), { rear27: true, migrate: true });
+    expect({ n, err: parses(job.script) }).toEqual({ n, err: "" });
+    expect(job.script).toContain(`NSRC=${loadLayout(n).sourceDisks.length} `);
+    const body = job.files?.["recreate.sh"];
+    expect(typeof body === "string" && parses(body)).toBe("");
+  }
+  // as_on_source of recreate.sh: the lines of the other disks commented out, /target taken off the mountpoints
+  const body = recreateJob(loadLayout("lvm-thin"), { rear27: false, migrate: false }).files!["recreate.sh"] as string;
+  const fn = body.slice(body.indexOf("as_on_source() {"), body.indexOf("\n}\n", body.indexOf("as_on_source() {")) + 3);
+  const dir = mkdtempSync("/tmp/rear-test-recreate.");
+  const file = join(dir, "disklayout.conf");
+  writeFileSync(file, "# a comment /dev/vdb\ndisk /dev/vda 100 gpt\ndisk /dev/vdb 100 gpt\npart /dev/vdb 10 1 p none /dev/vdb1\nlvmdev /dev/vg0 /dev/vdb1 U 9\nfs /dev/vdab / ext4 uuid=x\nfs /dev/vda2 /target ext4 uuid=y\nfs /dev/vda3 /target/home xfs uuid=z\nbtrfsmountedsubvol /dev/vda4 /target/var rw,subvol=/@var @var\n");
+  const p = Bun.spawnSync(["bash", "-c", `${fn}\nOTHERS=$'/dev/vdb\\n/dev/vdc'\nas_on_source "$1" /target && cat "$1"`, "bash", file]);
+  expect(p.stdout.toString().split("\n")).toEqual([
+    "# a comment /dev/vdb",
+    "disk /dev/vda 100 gpt",
+    "#disk /dev/vdb 100 gpt",
+    "#part /dev/vdb 10 1 p none /dev/vdb1",
+    "#lvmdev /dev/vg0 /dev/vdb1 U 9",
+    "fs /dev/vdab / ext4 uuid=x",
+    "fs /dev/vda2 / ext4 uuid=y",
+    "fs /dev/vda3 /home xfs uuid=z",
+    "btrfsmountedsubvol /dev/vda4 /var rw,subvol=/@var @var",
+    "",
+  ]);
+  rmSync(dir, { recursive: true });
 });

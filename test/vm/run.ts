@@ -7,6 +7,16 @@
 //                               layout fixtures: ReaR 2.7's savelayout/checklayout and our probes on a
 //                               machine built with a layout (test/vm/layouts/) or a scenario's machine,
 //                               into test/fixtures/machines/NAME/
+//   bun run test:vm recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate]
+//                               layout recreation in a builder guest: the layout is made, saved, unmounted
+//                               with its LVM/MD/LUKS stacks left active, recreated on the same disks with
+//                               `rear -p -n layoutonly`, saved again and compared with the original; a
+//                               REAR-000 "USB backup disk" beside it must keep its sha256 and label. Also
+//                               ReaR 2.7's own layoutonly on the same disks, timed (--no-rear27 skips it),
+//                               and a migration onto 30% bigger disks with a disk_mappings file after the
+//                               source disks were wiped (--no-migrate skips it). PASS/FAIL per layout;
+//                               result.json in $REAR_VM_CACHE/recreate/NAME-<time>/ (bench/recreate.sh
+//                               tabulates the times)
 // Results: a JSON per run in the run's work directory (under $REAR_VM_CACHE, default /var/cache/rear-vm);
 // with --record also in bench/results/<tool>-<scenario>.json and a line in bench/results/README.md.
 
@@ -16,6 +26,7 @@ import { parseArgs } from "node:util";
 import { runInBuilder } from "./lib/builder.ts";
 import { runCapture, type CaptureResult } from "./lib/capture.ts";
 import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
+import { printRecreate, runRecreate } from "./lib/recreate.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
 import { allCaptureNames, listLayouts, loadLayout, resolveLayout } from "./lib/layouts.ts";
 import { chooseAccel } from "./lib/qemu.ts";
@@ -78,10 +89,33 @@ async function capture(layout: string | undefined, keep: boolean): Promise<numbe
   return failed === 0 ? 0 : 1;
 }
 
+async function recreate(layout: string | undefined, o: { keep: boolean; rear27: boolean; migrate: boolean }): Promise<number> {
+  if (!layout) {
+    console.error("usage: bun run test:vm recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate]");
+    return 2;
+  }
+  const layouts = (layout === "all" ? listLayouts() : layout.split(",")).map(loadLayout); // every name checked before the first guest
+  const results = [];
+  for (const l of layouts) {
+    const r = await runRecreate(l, o);
+    printRecreate(r);
+    results.push(r);
+  }
+  if (results.length > 1) {
+    console.log("\nlayout               result  ours layoutonly  ReaR 2.7 layoutonly  migration");
+    const s = (ms: number | undefined) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)} s`);
+    for (const r of results) console.log(`${r.layout.padEnd(20)} ${(r.ok ? "PASS" : "FAIL").padEnd(7)} ${s(r.ours.ms).padStart(15)}  ${s(r.rear27?.ms).padStart(19)}  ${s(r.migration?.ms).padStart(9)}`);
+  }
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Bun.argv.slice(2),
-    options: { scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" } },
+    options: {
+      scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" },
+      "no-rear27": { type: "boolean" }, "no-migrate": { type: "boolean" },
+    },
     allowPositionals: true,
   });
   const cmd = positionals[0];
@@ -97,8 +131,9 @@ async function main(): Promise<number> {
     return 0;
   }
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
+  if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;

@@ -5,7 +5,7 @@
 // settings, xfs its saved geometry.
 // Pure.
 
-import type { BtrfsMountedSubvolEntry, Entry, FsEntry, SwapEntry } from "../model.ts";
+import type { BtrfsMountedSubvolEntry, BtrfsSubvolEntry, Entry, FsEntry, SwapEntry } from "../model.ts";
 import type { PlanContext } from "./context.ts";
 import { xfsGeometryOptions } from "./xfs.ts";
 
@@ -94,14 +94,21 @@ function mergeXfsMeta(base: string[], geometry: string[]): string[] {
  */
 function planBtrfsSubvolumes(c: PlanContext, e: FsEntry, entries: readonly Entry[]): void {
   const id = `fs:${e.mountpoint}`;
+  // Created in the order of their saved ids, as ReaR's 135_include_btrfs_subvolumes_generic_code.sh does
+  // (it follows the file, which lists them by id): btrfs hands out ids in creation order, so the
+  // subvolumes get their old ids back (an fstab or a mount with subvolid= still finds them), and a parent
+  // always comes before its children (it was made first). By path, @var_lib_machines would take
+  // @var_log's id.
+  const byId = (x: { subvolId: string }) => (/^\d+$/.test(x.subvolId) ? Number(x.subvolId) : Number.MAX_SAFE_INTEGER);
   const subvols = [
     ...new Set(
       entries
-        .filter((x) => x.kw === "btrfsnormalsubvol" && x.device === e.device && x.mountpoint === e.mountpoint)
-        .map((x) => (x as { path: string }).path)
+        .filter((x): x is BtrfsSubvolEntry => x.kw === "btrfsnormalsubvol" && x.device === e.device && x.mountpoint === e.mountpoint)
+        .sort((a, b) => byId(a) - byId(b) || a.path.localeCompare(b.path))
+        .map((x) => x.path)
         .filter((p) => p && p !== "/" && p !== "<FS_TREE>"),
     ),
-  ].sort();
+  ];
   const def = entries.find((x) => x.kw === "btrfsdefaultsubvol" && x.device === e.device && x.mountpoint === e.mountpoint) as { path: string; subvolId: string } | undefined;
   const nocow = new Set(entries.filter((x) => x.kw === "btrfsnocopyonwrite").map((x) => (x as { path: string }).path));
   const wantDefault = def && def.subvolId !== "5" && def.path !== "/" && def.path !== "<FS_TREE>" ? def.path : undefined;

@@ -87,10 +87,14 @@ export function planLv(c: PlanContext, e: LvmVolEntry, lastInVg: boolean): void 
   const vg = vgName(e.vg);
   const o = e.opts;
   const kinds = e.layout.split(",");
-  const argv = ["lvm", "lvcreate", "--yes", "--wipesignatures", "y"];
+  const pool = kinds.includes("thin") && kinds.includes("pool");
+  // lvcreate refuses --wipesignatures for a thin pool ("Option --wipesignatures is unsupported with thin
+  // pools", lvm2 tools/lvcreate.c): nothing reads signatures on a pool, and lvcreate zeroes its metadata
+  // LV itself. Every other LV gets it, so an old filesystem signature at the same offset cannot resurface.
+  const argv = ["lvm", "lvcreate", "--yes", ...(pool ? [] : ["--wipesignatures", "y"])];
   let fallback: string[] | undefined;
   let what = "";
-  if (kinds.includes("thin") && kinds.includes("pool")) {
+  if (pool) {
     argv.push("--type", "thin-pool", "-L", `${e.sizeBytes}b`);
     const chunk = kib(o.chunksize);
     if (chunk) argv.push("--chunksize", chunk);

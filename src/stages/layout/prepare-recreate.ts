@@ -117,6 +117,19 @@ const resumePlan: Module = {
       rmSync(doneDir, { recursive: true, force: true });
       return;
     }
+    // a mapping file written since the plan was made asks for another plan
+    const mapFile = `${ctx.paths.configDir}/mappings/disk_mappings`;
+    if (existsSync(mapFile)) {
+      let userMap: Record<string, string> = {};
+      try {
+        userMap = parseDiskMappings(readFileSync(mapFile, "utf8"), mapFile);
+      } catch {}
+      if (Object.entries(userMap).some(([from, to]) => plan.mapping[from] !== undefined && plan.mapping[from] !== to)) {
+        ctx.log.logPrint(`${mapFile} maps the disks differently than the previous plan: making a new one`);
+        rmSync(doneDir, { recursive: true, force: true });
+        return;
+      }
+    }
     const done = plan.steps.filter((x) => existsSync(`${plan.doneDir}/${x.id}`)).length;
     ctx.log.logUserOutput(`Resuming the plan of ${p.plan}: ${done} of ${plan.steps.length} steps are done ('rear ${ctx.workflow.name} --restart' starts over)`);
     s.plan = plan;

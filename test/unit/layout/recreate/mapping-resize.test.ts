@@ -57,6 +57,9 @@ describe("mapDisks", () => {
     const m = mapDisks([src("/dev/sda", GiB)], [disk("/dev/sda", GiB), disk("/dev/sdb", GiB)], { userMap: { "/dev/sda": "/dev/sdb" } });
     expect(m.map).toEqual({ "/dev/sda": "/dev/sdb" });
     expect(m.how["/dev/sda"]).toBe("mapping file");
+    // the disks look the same, but the file moves one: a migration (mapping shown, no vgcfgrestore)
+    expect(m.identical).toBe(false);
+    expect(m.differences).toContain("the mapping file puts /dev/sda on /dev/sdb");
     expect(mapDisks([src("/dev/sda", GiB)], [disk("/dev/sdb", GiB, { readOnly: true })]).unmapped).toEqual(["/dev/sda"]);
   });
 });
