@@ -23,7 +23,8 @@ type DiskIdentity = Record<string, { serial?: string; wwn?: string } | undefined
 
 const lineSet = (entries: Entry[]) => entries.map((e) => entryLine(e)).sort();
 
-function diffSets(a: string[], b: string[]): { removed: string[]; added: string[] } {
+/** Multiset difference of two line lists: what only `a` has, what only `b` has, both sorted. */
+export function diffSets(a: string[], b: string[]): { removed: string[]; added: string[] } {
   const count = new Map<string, number>();
   for (const x of b) count.set(x, (count.get(x) ?? 0) + 1);
   const removed: string[] = [];
@@ -34,7 +35,7 @@ function diffSets(a: string[], b: string[]): { removed: string[]; added: string[
   }
   const added: string[] = [];
   for (const [x, n] of count) for (let i = 0; i < n; i++) added.push(x);
-  return { removed, added: added.sort() };
+  return { removed: removed.sort(), added: added.sort() };
 }
 
 /** The partition device of disk `disk` number `n`: sda → sda1, nvme0n1 → nvme0n1p1, mmcblk0 → mmcblk0p1. */

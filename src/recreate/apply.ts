@@ -32,11 +32,17 @@ export class StepFailed extends WorkflowError {
     readonly step: Step,
     readonly index: number,
     readonly total: number,
-    readonly code: number,
+    /** the exit code, or the device that did not appear after the command succeeded */
+    readonly code: number | { missing: string },
     readonly stderrTail: string,
     hint: string,
   ) {
-    super(`Step ${index}/${total} '${step.summary}' failed: '${step.argv.join(" ")}' exited with ${code}${stderrTail ? `: ${stderrTail}` : ""}`, hint);
+    super(
+      typeof code === "number"
+        ? `Step ${index}/${total} '${step.summary}' failed: '${step.argv.join(" ")}' exited with ${code}${stderrTail ? `: ${stderrTail}` : ""}`
+        : `Step ${index}/${total} '${step.summary}': '${step.argv.join(" ")}' succeeded, but ${code.missing} did not appear within 10 seconds`,
+      hint,
+    );
     this.name = "StepFailed";
   }
 }
@@ -57,7 +63,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number
   const r: ApplyResult = { ran: 0, skipped: 0, found: 0 };
   for (const [i, s] of plan.steps.entries()) {
     const n = i + 1;
-    if (deps.isDone(s.id)) {
+    if (!s.always && deps.isDone(s.id)) {
       r.skipped++;
       deps.log(`[${n}/${total}] done before: ${s.summary}`);
       continue;
@@ -84,9 +90,9 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number
     }
     if (s.waitFor?.length) {
       const missing = await waitFor(s.waitFor, deps);
-      if (missing) throw new StepFailed(s, n, total, 0, `${missing} did not appear within 10 seconds`, hint(i));
+      if (missing) throw new StepFailed(s, n, total, { missing }, "", hint(i));
     }
-    deps.markDone(s.id);
+    if (!s.always) deps.markDone(s.id);
     r.ran++;
   }
   return r;

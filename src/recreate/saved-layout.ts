@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { UserError, WorkflowError } from "../engine/errors.ts";
 import { LayoutSyntaxError, readDisklayout } from "../layout/disklayout/read.ts";
+import { MappingFileError, parseDiskMappings } from "../layout/mapping.ts";
 import { activeEntries, LayoutJson, type LayoutDoc } from "../layout/model.ts";
 
 export interface SavedLayout {
@@ -63,4 +64,16 @@ export function readSavedLayout(configDir: string, varDir: string, configured: s
     }
   }
   return { file, doc, sha256: createHash("sha256").update(text).digest("hex"), facts, xfsInfo, lvmCfg, warnings };
+}
+
+/** The user's disk mapping file ($CONFIG_DIR/mappings/disk_mappings): saved disk → disk now, or undefined when there is none. */
+export function readMappingFile(configDir: string): { file: string; map?: Record<string, string> } {
+  const file = `${configDir}/mappings/disk_mappings`;
+  if (!existsSync(file)) return { file };
+  try {
+    return { file, map: parseDiskMappings(readFileSync(file, "utf8"), file) };
+  } catch (e) {
+    if (e instanceof MappingFileError) throw new UserError(e.message, "each line is '<saved disk> <disk now>', e.g. '/dev/sda /dev/nvme0n1'");
+    throw e;
+  }
 }

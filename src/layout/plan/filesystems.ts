@@ -66,8 +66,9 @@ export function planMkfs(c: PlanContext, e: FsEntry, entries: readonly Entry[]):
     // mkfs.btrfs refuses a UUID the kernel already knows (the old disk is still attached): then the
     // filesystem gets a new one, which verify_layout records in fs_uuid_mapping for the finalize stage
     // the kernel remembers the devices of every btrfs it scanned, also of the old disk that is gone:
-    // forget those, or mkfs.btrfs refuses the saved UUID as "non-unique"
-    c.add(id, "forget", "Make the kernel forget btrfs devices that are gone", ["btrfs", "device", "scan", "--forget"], { mutates: false, optional: true });
+    // forget those, or mkfs.btrfs refuses the saved UUID as "non-unique". Again on every pass: a run
+    // stopped after mkfs.btrfs but before its marker left this very device registered
+    c.add(id, "forget", "Make the kernel forget btrfs devices that are not mounted", ["btrfs", "device", "scan", "--forget"], { mutates: false, optional: true, always: true });
     c.add(id, "mkfs", `Make btrfs on ${e.device} for ${e.mountpoint} (uuid ${uuid})`, ["mkfs.btrfs", "-f", "-U", uuid, ...(label ? ["-L", label] : []), e.device], {
       fallback: ["mkfs.btrfs", "-f", ...(label ? ["-L", label] : []), e.device],
     });

@@ -23,7 +23,8 @@ function heredocTag(text: string): string {
 function stepBlock(s: Step): string[] {
   const out: string[] = [];
   const q = shellQuote(s.summary);
-  out.push(`if step ${s.id} ${q}; then`);
+  // a step that runs on every pass has no marker
+  out.push(s.always ? `if echo ${shellQuote(`Preparing: ${s.summary}`)}; then` : `if step ${s.id} ${q}; then`);
   let run = cmd(s.argv);
   if (s.secret) run = `luks_passphrase ${shellQuote(s.secret.name)} ${shellQuote(s.secret.device)} && luks_print ${shellQuote(s.secret.name)} | ${run}`;
   if (s.fallback) run = `${run} || { echo "  retrying: ${s.fallback.join(" ").replace(/["$`\\]/g, "")}"; ${cmd(s.fallback)}; }`;
@@ -37,7 +38,7 @@ function stepBlock(s: Step): string[] {
     out.push(tag);
   } else out.push(`  ${run} || ${fail}`);
   if (s.waitFor?.length) out.push(`  wait_for ${s.waitFor.map(shellQuote).join(" ")} || failed ${s.id}`);
-  out.push(`  done_step ${s.id}`);
+  if (!s.always) out.push(`  done_step ${s.id}`);
   out.push("fi");
   return out;
 }
@@ -46,12 +47,14 @@ export interface RenderInfo {
   hostname: string;
   layoutFile: string;
   version: string;
+  /** the first comment line's "name: what it does" (default: diskrestore.sh recreating the layout) */
+  title?: string;
 }
 
 export function renderDiskrestore(plan: Plan, info: RenderInfo): string {
   const L: string[] = [];
   L.push("#!/bin/bash");
-  L.push(`# diskrestore.sh: recreates the disk layout of ${info.hostname} from ${info.layoutFile}`);
+  L.push(`# ${info.title ?? "diskrestore.sh: recreates the disk layout"} of ${info.hostname} from ${info.layoutFile}`);
   L.push(`# Made by rear ${info.version} (plan ${plan.format}, layout sha256 ${plan.layoutSha256.slice(0, 16)}).`);
   L.push("#");
   L.push("# Each step runs once: when it succeeds its done marker is written to $DONE_DIR, and a step whose");

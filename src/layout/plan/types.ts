@@ -22,6 +22,8 @@ export interface Step {
   secret?: { kind: "luks-passphrase"; name: string; device: string };
   /** tried when argv fails (ReaR: lvcreate -l 100%FREE when the exact size no longer fits) */
   fallback?: string[];
+  /** runs on every pass and gets no done marker: it prepares the step after it, which may be redone */
+  always?: boolean;
   /** a failure does not stop the plan (waiting for udev where none runs) */
   optional?: boolean;
   /** a check that exits 0 when the step's effect is already there (a run killed after the command but

@@ -3,15 +3,16 @@
 // plan; layout/do-mount assembles RAID, opens LUKS (asking for passphrases), activates LVM and mounts
 // the filesystems under /mnt/local. Nothing is created or formatted.
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { UserError, WorkflowError } from "../../engine/errors.ts";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { applyMapping, MappingFileError, parseDiskMappings } from "../../layout/mapping.ts";
+import { applyMapping } from "../../layout/mapping.ts";
 import { activeEntries } from "../../layout/model.ts";
 import { buildMountPlan } from "../../layout/plan/mount.ts";
 import { renderDiskrestore } from "../../layout/plan/render.ts";
 import { applyPlan } from "../../recreate/apply.ts";
 import { probeTargets } from "../../recreate/probe-targets.ts";
+import { readMappingFile } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
 import { describePlan, loadSavedLayout, recreatePaths, recreateState } from "./prepare-recreate.ts";
 import { applyDepsFor } from "./run-recreate.ts";
@@ -24,14 +25,9 @@ const prepare: Module = {
   async run(ctx) {
     const s = loadSavedLayout(ctx);
     let doc = s.saved.doc;
-    const mapFile = `${ctx.paths.configDir}/mappings/disk_mappings`;
-    if (existsSync(mapFile)) {
-      try {
-        doc = applyMapping(doc, parseDiskMappings(readFileSync(mapFile, "utf8"), mapFile)).doc;
-      } catch (e) {
-        if (e instanceof MappingFileError) throw new UserError(e.message, "each line is '<saved disk> <disk now>'");
-        throw e;
-      }
+    const { file: mapFile, map } = readMappingFile(ctx.paths.configDir);
+    if (map) {
+      doc = applyMapping(doc, map).doc;
       ctx.log.logPrint(`Disk names mapped with ${mapFile}`);
     }
     const targets = await probeTargets(ctx.env);
@@ -41,7 +37,7 @@ const prepare: Module = {
     s.plan = buildMountPlan(doc, { targetRoot: ctx.config.str("TARGET_FS_ROOT") || "/mnt/local", workDir: p.workDir, layoutSha256: s.saved.sha256 });
     const script = `${p.workDir}/mount.sh`;
     mkdirSync(p.workDir, { recursive: true });
-    writeFileSync(script, renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION }), { mode: 0o700 });
+    writeFileSync(script, renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION, title: "mount.sh: opens and mounts the saved layout" }), { mode: 0o700 });
     chmodSync(script, 0o700);
     ctx.log.log(describePlan(s.plan));
     ctx.log.logPrint(`The mount plan: ${s.plan.steps.length} steps (${script})`);

@@ -11,7 +11,7 @@ import { userInputFor } from "../../engine/ask.ts";
 import type { Context } from "../../engine/context.ts";
 import { UserError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { applyMapping, candidatesFor, mapDisks, MappingFileError, mapFacts, parseDiskMappings, renderDiskMappings, type SourceDisk } from "../../layout/mapping.ts";
+import { applyMapping, candidatesFor, mapDisks, mapFacts, renderDiskMappings, type SourceDisk } from "../../layout/mapping.ts";
 import { activeEntries, type LayoutDoc } from "../../layout/model.ts";
 import { buildPlan } from "../../layout/plan/build.ts";
 import { renderDiskrestore } from "../../layout/plan/render.ts";
@@ -22,7 +22,7 @@ import { checkPlanSafety, protectedDisks, REAR_LABELS } from "../../layout/safet
 import type { TargetProbe } from "../../layout/targets.ts";
 import { humanSize } from "../../layout/show.ts";
 import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
-import { readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
+import { readMappingFile, readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
 
 /** What the layout modules hand each other in ctx.state.recreate. */
@@ -118,17 +118,11 @@ const resumePlan: Module = {
       return;
     }
     // a mapping file written since the plan was made asks for another plan
-    const mapFile = `${ctx.paths.configDir}/mappings/disk_mappings`;
-    if (existsSync(mapFile)) {
-      let userMap: Record<string, string> = {};
-      try {
-        userMap = parseDiskMappings(readFileSync(mapFile, "utf8"), mapFile);
-      } catch {}
-      if (Object.entries(userMap).some(([from, to]) => plan.mapping[from] !== undefined && plan.mapping[from] !== to)) {
-        ctx.log.logPrint(`${mapFile} maps the disks differently than the previous plan: making a new one`);
-        rmSync(doneDir, { recursive: true, force: true });
-        return;
-      }
+    const { file: mapFile, map: userMap } = readMappingFile(ctx.paths.configDir);
+    if (Object.entries(userMap ?? {}).some(([from, to]) => plan.mapping[from] !== undefined && plan.mapping[from] !== to)) {
+      ctx.log.logPrint(`${mapFile} maps the disks differently than the previous plan: making a new one`);
+      rmSync(doneDir, { recursive: true, force: true });
+      return;
     }
     const done = plan.steps.filter((x) => existsSync(`${plan.doneDir}/${x.id}`)).length;
     ctx.log.logUserOutput(`Resuming the plan of ${p.plan}: ${done} of ${plan.steps.length} steps are done ('rear ${ctx.workflow.name} --restart' starts over)`);
@@ -178,15 +172,8 @@ const mapDisksModule: Module = {
     if (s.resuming) return;
     const targets = s.targets!;
     const candidates = targets.disks.filter((d) => !s.protected!.has(d.device));
-    const mapFile = `${ctx.paths.configDir}/mappings/disk_mappings`;
-    let userMap: Record<string, string> | undefined;
-    if (existsSync(mapFile)) {
-      try {
-        userMap = parseDiskMappings(readFileSync(mapFile, "utf8"), mapFile);
-      } catch (e) {
-        if (e instanceof MappingFileError) throw new UserError(e.message, "each line is '<saved disk> <disk now>', e.g. '/dev/sda /dev/nvme0n1'");
-        throw e;
-      }
+    const { file: mapFile, map: userMap } = readMappingFile(ctx.paths.configDir);
+    if (userMap) {
       for (const [from, to] of Object.entries(userMap)) {
         if (s.protected!.has(to)) throw new UserError(`${mapFile}: ${from} is mapped to ${to}, which must not be overwritten: ${s.protected!.get(to)}`);
         if (!targets.disks.some((d) => d.device === to)) throw new UserError(`${mapFile}: ${from} is mapped to ${to}, which is not a disk here`, `the disks here: ${targets.disks.map((d) => d.device).join(" ")}`);

@@ -98,6 +98,15 @@ describe("applyPlan", () => {
     expect(f.ran).toEqual(["check 2", "check 3", "cmd 3"]);
     expect(r).toEqual({ ran: 1, skipped: 1, found: 1 });
   });
+  test("a step that prepares the next one runs on every pass and is never marked", async () => {
+    const f = fake({}, ["1", "2"]);
+    await applyPlan(plan([step("1", { always: true }), step("2")]), f.deps, () => "");
+    expect(f.ran).toEqual(["cmd 1"]);
+    expect(f.marks.has("1")).toBe(true); // only because it was given as done: apply never adds it
+    const g = fake();
+    await applyPlan(plan([step("1", { always: true })]), g.deps, () => "");
+    expect([...g.marks]).toEqual([]);
+  });
   test("the fallback is tried when the command fails; an optional failure goes on", async () => {
     const f = fake({ "cmd 1": 5, "cmd 2": 1 });
     await applyPlan(plan([step("1", { fallback: ["alt", "1"] }), step("2", { optional: true }), step("3")]), f.deps, () => "");

@@ -12,7 +12,7 @@
 //     sizes on them and the RAID member sizes — each must not have shrunk.
 // Pure.
 
-import { renameDevices, withoutRounded } from "../../../src/layout/compare.ts";
+import { diffSets, renameDevices, withoutRounded } from "../../../src/layout/compare.ts";
 import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
 import { entryLine } from "../../../src/layout/disklayout/write.ts";
 import { activeEntries, type Entry } from "../../../src/layout/model.ts";
@@ -46,19 +46,6 @@ export interface LayoutComparison {
   allowed: string[];
   /** relaxed values that broke their rule (a size that shrank, a PV off by more than an extent) */
   violations: string[];
-}
-
-function diff(a: string[], b: string[]): { removed: string[]; added: string[] } {
-  const left = new Map<string, number>();
-  for (const x of b) left.set(x, (left.get(x) ?? 0) + 1);
-  const removed: string[] = [];
-  for (const x of a) {
-    const n = left.get(x) ?? 0;
-    if (n > 0) left.set(x, n - 1);
-    else removed.push(x);
-  }
-  const added = [...left].flatMap(([x, n]) => Array.from({ length: n }, () => x));
-  return { removed: removed.sort(), added: added.sort() };
 }
 
 const KEEP = 2 * 1024 * 1024;
@@ -119,6 +106,6 @@ export function compareRecreated(before: Entry[], after: Entry[], opts: { map?: 
       if (b.kw === "part" && atEnd.has(b.device)) grew(`partition ${b.device} size`, b.sizeBytes, after.find((x): x is Extract<Entry, { kw: "part" }> => x.kw === "part" && x.device === b.device)?.sizeBytes);
     }
   }
-  const d = diff(norm(src), norm(after));
+  const d = diffSets(norm(src), norm(after));
   return { same: d.removed.length === 0 && d.added.length === 0 && violations.length === 0, entries: src.length, ...d, allowed, violations };
 }
