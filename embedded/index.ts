@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "455efe06a5ba773e456a7a711b1a467eaa6efd79def05916c935091552e59741";
-export const assetsCount = 25;
+export const assetsDigest = "834710deea1092b737f4b3c6745b1cfe4ba45b5358c601900f7e548a4cf38d99";
+export const assetsCount = 40;

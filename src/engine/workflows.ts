@@ -41,7 +41,7 @@ const isIsoBackup = (s: WorkflowSettings) => /^iso:/.test(s.BACKUP_URL ?? "") &&
 
 export const WORKFLOWS: readonly WorkflowDef[] = [
   {
-    name: "mkrescue", description: "create rescue media only", placement: "normal", implemented: false,
+    name: "mkrescue", description: "create rescue media only", placement: "normal", implemented: true,
     stages: () => ["prep", "layout/save", "rescue", "build", "pack", "output"],
   },
   {

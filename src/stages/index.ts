@@ -10,6 +10,10 @@ import { MOUNT_ONLY_MODULES } from "./layout/mount-only.ts";
 import { PREPARE_RECREATE_MODULES } from "./layout/prepare-recreate.ts";
 import { RUN_RECREATE_MODULES } from "./layout/run-recreate.ts";
 import { saveLayout } from "./layout/save-layout.ts";
+import { copyResultFiles, writeRescueMedium } from "./output/write-output.ts";
+import { copyLibraries, copyModules, createInitramfs, verifyRootfs } from "./rescue/build.ts";
+import { chooseRescueFeatures, populateRescueTree } from "./rescue/populate.ts";
+import { rescuePreflight } from "./rescue/preflight.ts";
 
 /** Recreating the layout belongs to recover and layoutonly (finalizeonly also runs layout/prepare, for the mapping only). */
 const recreating = (m: Module): Module => ({ ...m, when: (ctx) => ctx.workflow.name === "recover" || ctx.workflow.name === "layoutonly" });
@@ -17,4 +21,6 @@ const recreating = (m: Module): Module => ({ ...m, when: (ctx) => ctx.workflow.n
 export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
+  rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
+  writeRescueMedium, copyResultFiles,
 ];

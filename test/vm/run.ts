@@ -17,6 +17,12 @@
 //                               source disks were wiped (--no-migrate skips it). PASS/FAIL per layout;
 //                               result.json in $REAR_VM_CACHE/recreate/NAME-<time>/ (bench/recreate.sh
 //                               tabulates the times)
+//   bun run test:vm rescue [--firmware bios|uefi|all] [--rear27]
+//                               the rescue image: our mkrescue in a guest of that firmware whose layout has
+//                               MD, LUKS, LVM, xfs, btrfs, vfat and swap and whose NIC has a static address;
+//                               the ISO boots on a new machine with a blank disk and a check script typed
+//                               into its serial console runs every recovery tool and checks udev and the
+//                               network. --rear27: ReaR 2.7's mkrescue in the same guest (bench/mkrescue.sh)
 // Results: a JSON per run in the run's work directory (under $REAR_VM_CACHE, default /var/cache/rear-vm);
 // with --record also in bench/results/<tool>-<scenario>.json and a line in bench/results/README.md.
 
@@ -27,6 +33,7 @@ import { runInBuilder } from "./lib/builder.ts";
 import { runCapture, type CaptureResult } from "./lib/capture.ts";
 import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
 import { printRecreate, runRecreate } from "./lib/recreate.ts";
+import { printRescue, runRescue } from "./lib/rescue.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
 import { allCaptureNames, listLayouts, loadLayout, resolveLayout } from "./lib/layouts.ts";
 import { chooseAccel } from "./lib/qemu.ts";
@@ -109,12 +116,27 @@ async function recreate(layout: string | undefined, o: { keep: boolean; rear27: 
   return results.every((r) => r.ok) ? 0 : 1;
 }
 
+async function rescue(firmware: string | undefined, o: { rear27: boolean }): Promise<number> {
+  const fws: readonly ("bios" | "uefi")[] | undefined = firmware === undefined || firmware === "all" ? ["bios", "uefi"] : firmware === "bios" || firmware === "uefi" ? [firmware] : undefined;
+  if (!fws) {
+    console.error("usage: bun run test:vm rescue [--firmware bios|uefi|all] [--rear27]");
+    return 2;
+  }
+  let failed = 0;
+  for (const f of fws) {
+    const r = await runRescue(f, o);
+    printRescue(r);
+    if (!r.ok) failed++;
+  }
+  return failed === 0 ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Bun.argv.slice(2),
     options: {
       scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" },
-      "no-rear27": { type: "boolean" }, "no-migrate": { type: "boolean" },
+      "no-rear27": { type: "boolean" }, "no-migrate": { type: "boolean" }, firmware: { type: "string" }, rear27: { type: "boolean" },
     },
     allowPositionals: true,
   });
@@ -130,10 +152,11 @@ async function main(): Promise<number> {
     for (const n of listLayouts()) console.log(`layout ${n}: ${loadLayout(n).description}`);
     return 0;
   }
+  if (cmd === "rescue") return rescue(values.firmware, { rear27: values.rear27 ?? false });
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|all] [--rear27] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;

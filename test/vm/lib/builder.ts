@@ -23,6 +23,9 @@ export async function runInBuilder(opts: {
   timeoutSec: number;
   outSizeMiB?: number;
   say?: (m: string) => void;
+  /** UEFI: OVMF starts the kernel (a guest that sees /sys/firmware/efi); BIOS by default */
+  firmware?: "bios" | "uefi";
+  nic?: boolean;
 }): Promise<BuilderRun> {
   const overlay = join(opts.dir, `${opts.name}-root.qcow2`);
   await createOverlay(overlay, opts.image.rootImg);
@@ -30,7 +33,9 @@ export async function runInBuilder(opts: {
   const vm = await runVm(
     {
       name: opts.name,
-      firmware: "bios",
+      firmware: opts.firmware ?? "bios",
+      ...(opts.firmware === "uefi" ? { ovmfVars: join(opts.dir, `OVMF_VARS.${opts.name}.fd`) } : {}),
+      ...(opts.nic ? { nic: true } : {}),
       disks: [{ file: overlay, format: "qcow2", bus: "virtio", serial: "harness-root" }, ...ch.disks, ...(opts.extraDisks ?? [])],
       kernel: opts.image.kernel,
       initrd: opts.image.initrd,

@@ -38,7 +38,14 @@ export interface VmSpec {
   markers?: { text: string; timeoutSec: number }[];
   /** texts that end the run at once as failed (e.g. a recover that stopped with an error) */
   failMarkers?: string[];
+  /** a virtio NIC on QEMU's user network with restrict=on: the guest reaches nothing outside (DHCP from QEMU only) */
+  nic?: boolean;
+  /** typed into the serial console: each `send` once its `waitFor` text has appeared (after the previous one) */
+  interact?: { waitFor: string; send: string }[];
 }
+
+/** The MAC of the harness NIC, fixed so that a rescue system finds "its" interface again. */
+export const HARNESS_MAC = "52:54:00:12:34:56";
 
 export interface VmResult {
   exitCode: number | null;
@@ -60,7 +67,11 @@ export function qemuArgs(s: VmSpec): string[] {
   // TCG's default CPU (qemu64) has no AVX2, and our binary (Bun's x64 runtime) dies on it with SIGILL
   // (exit 132); "max" has every feature TCG emulates (AVX2, BMI2, FMA since QEMU 7.2)
   if (s.accel === "tcg") a.push("-cpu", "max");
-  a.push("-display", "none", "-monitor", "none", "-serial", `file:${s.serialLog}`, "-no-reboot", "-nic", "none");
+  a.push("-display", "none", "-monitor", "none");
+  // an interactive console is a socket QEMU serves (and logs to the same file)
+  if (s.interact?.length) a.push("-chardev", `socket,id=ser0,path=${s.serialLog}.sock,server=on,wait=off,logfile=${s.serialLog}`, "-serial", "chardev:ser0");
+  else a.push("-serial", `file:${s.serialLog}`);
+  a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}` : "none");
   if (s.firmware === "uefi") {
     if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);
     a.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
@@ -123,6 +134,9 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
   let failedOn: string | undefined;
   let timedOut = false;
   let tail = "";
+  const interact = [...(s.interact ?? [])];
+  let iseen = "";
+  let sock: Awaited<ReturnType<typeof Bun.connect>> | undefined;
   while (!exited) {
     await Promise.race([exitP, Bun.sleep(250)]);
     const more = readFrom(s.serialLog, offset);
@@ -131,6 +145,19 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
     tail = (tail + more).slice(-4096);
     failedOn = (s.failMarkers ?? []).find((f) => tail.includes(f));
     if (failedOn) break;
+    iseen = (iseen + more).slice(-65536);
+    if (interact.length && iseen.includes(interact[0]!.waitFor)) {
+      sock ??= await Bun.connect({ unix: `${s.serialLog}.sock`, socket: { data() {} } }).catch(() => undefined);
+      if (sock) {
+        const it = interact.shift()!;
+        iseen = iseen.slice(iseen.indexOf(it.waitFor) + it.waitFor.length);
+        // slowly: a guest's serial line has a small buffer and TCG guests read it late
+        for (const line of it.send.split(/(?<=\n)/)) {
+          sock.write(line);
+          await Bun.sleep(40);
+        }
+      }
+    }
     while (markers.length > 0 && seen.includes(markers[0]!.text)) {
       const m = markers.shift()!;
       markerTimesMs[m.text] = Date.now() - t0;
@@ -155,6 +182,7 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
     await exitP;
     if (missed) timedOut = true;
   }
+  sock?.end();
   const code = await exitP;
   const stderr = await new Response(p.stderr).text();
   if (code !== 0 && !timedOut && stderr.trim()) say(`${s.name}: qemu said: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);

@@ -1,0 +1,50 @@
+// What the rescue system must be able to do, read off the saved layout and the configuration: the
+// input of chooseFeatures(). Pure.
+
+import { activeEntries, type LayoutDoc } from "../layout/model.ts";
+import type { RescueNeeds } from "./features.ts";
+
+export interface NeedsConfig {
+  str(name: string): string;
+  arr(name: string): readonly string[];
+}
+
+/** The scheme of a URL as ReaR's url_scheme: the text before "://"; `host:/path` is rsync. */
+export function urlScheme(url: string): string {
+  const i = url.indexOf("://");
+  if (i < 0) return url.includes(":") ? "rsync" : "";
+  const s = url.slice(0, i);
+  return s.includes(":") ? "rsync" : s;
+}
+
+export function needsFromLayout(
+  doc: LayoutDoc,
+  host: { firmware?: string; bootloader?: string },
+  c: NeedsConfig,
+  o: { ssh: boolean },
+): RescueNeeds {
+  const e = activeEntries(doc);
+  const fsTypes = new Set(e.flatMap((x) => (x.kw === "fs" ? [x.fstype] : [])));
+  const lvs = e.flatMap((x) => (x.kw === "lvmvol" ? [x.layout] : []));
+  const mdLevels = new Set(e.flatMap((x) => (x.kw === "raidarray" && x.opts.level ? [x.opts.level] : [])));
+  const bl = host.bootloader ?? "";
+  return {
+    fsTypes,
+    lvm: e.some((x) => x.kw === "lvmgrp" || x.kw === "lvmdev"),
+    lvmThin: lvs.some((l) => /thin/.test(l)),
+    lvmRaid: lvs.some((l) => /^raid|mirror/.test(l)),
+    md: e.some((x) => x.kw === "raidarray"),
+    mdLevels,
+    luks: e.some((x) => x.kw === "crypt"),
+    multipath: e.some((x) => x.kw === "multipath"),
+    swap: e.some((x) => x.kw === "swap"),
+    ...(bl ? { bootloader: bl } : {}),
+    uefi: host.firmware === "uefi" || /EFI/.test(bl),
+    backup: c.str("BACKUP"),
+    backupScheme: urlScheme(c.str("BACKUP_URL")),
+    outputScheme: urlScheme(c.str("OUTPUT_URL")),
+    ssh: o.ssh,
+    progs: c.arr("PROGS").filter(Boolean),
+    requiredProgs: c.arr("REQUIRED_PROGS").filter(Boolean),
+  };
+}

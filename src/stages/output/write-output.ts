@@ -1,0 +1,156 @@
+// output: the rescue medium from kernel + initramfs — OUTPUT=ISO (output/ISO/Linux-i386/*) or
+// OUTPUT=RAMDISK (output/RAMDISK/default/900_copy_ramdisk.sh) — then the result files copied to
+// OUTPUT_URL (output/default/950_copy_result_files.sh) with ReaR's VERSION file and the log.
+
+import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, join } from "node:path";
+import type { Context } from "../../engine/context.ts";
+import { WorkflowError } from "../../engine/errors.ts";
+import type { Module } from "../../engine/module.ts";
+import { buildIso } from "../../output/iso.ts";
+import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
+import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
+import { PRODUCT, VERSION, versionLine } from "../../version.ts";
+import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
+import { rescueState } from "../rescue/preflight.ts";
+
+/** The kernel command line of the rescue system: KERNEL_CMDLINE plus the host's COPY_KERNEL_PARAMETERS and console= (ReaR's 290_kernel_cmdline). */
+export function rescueCmdline(kernelCmdline: string, copyParams: readonly string[], hostCmdline: string): string {
+  const words = kernelCmdline.split(/\s+/).filter(Boolean);
+  const has = (k: string) => words.some((w) => w === k || w.startsWith(`${k}=`));
+  const host = hostCmdline.split(/\s+/).filter(Boolean);
+  for (const p of copyParams) if (!has(p)) for (const w of host) if (w === p || w.startsWith(`${p}=`)) words.push(w);
+  // a serial console of the host is the rescue system's console too, unless the user chose consoles
+  if (!has("console")) for (const w of host) if (w.startsWith("console=")) words.push(w);
+  return words.join(" ");
+}
+
+function hostCmdline(): string {
+  try {
+    return readFileSync("/proc/cmdline", "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export const writeRescueMedium: Module = {
+  stage: "output",
+  order: 800,
+  name: "write_rescue_medium",
+  what: "output/ISO/Linux-i386/250–820 (ISO) or output/RAMDISK/default/900 (kernel + initrd)",
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name),
+  async run(ctx) {
+    const c = ctx.config;
+    const st = rescueState(ctx);
+    if (!st.initrd) throw new Error("output without an initramfs: pack/900 did not run");
+    const host = c.str("HOSTNAME") || hostname();
+    const t0 = performance.now();
+    if (st.output === "RAMDISK") {
+      const suffix = c.str("RAMDISK_SUFFIX") || host;
+      const dir = ctx.workArea!.tmpDir;
+      const k = join(dir, `kernel-${suffix}`);
+      const i = join(dir, `initramfs-${suffix}.img`);
+      copyFileSync(st.kernelFile, k);
+      chmodSync(k, 0o600);
+      renameSync(st.initrd.file, i);
+      st.initrd.file = i;
+      st.resultFiles.push(k, i);
+      ctx.log.logPrint(`Wrote the rescue kernel and initramfs: ${basename(k)}, ${basename(i)} (${Math.round(st.initrd.bytesOut / 1048576)} MiB)`);
+      return;
+    }
+    const isoDir = c.str("ISO_DIR") || `${ctx.paths.varDir}/output`;
+    mkdirSync(isoDir, { recursive: true, mode: 0o700 });
+    const out = join(isoDir, `${c.str("ISO_PREFIX") || `rear-${host}`}.iso`);
+    const cmdline = rescueCmdline(c.str("KERNEL_CMDLINE"), c.arr("COPY_KERNEL_PARAMETERS"), hostCmdline());
+    const serial = serialFromCmdline(cmdline);
+    ctx.log.print(`Making the ISO image ${out}`);
+    const r = await buildIso({
+      files: st.iso!,
+      workDir: join(ctx.workArea!.tmpDir, "iso"),
+      kernel: st.kernelFile,
+      initrd: st.initrd.file,
+      initrdName: st.initrd.name,
+      menu: {
+        host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"),
+        timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
+        ...(serial ? { serial } : {}),
+      },
+      volid: c.str("ISO_VOLID") || "REAR-ISO",
+      out,
+      extraFiles: c.arr("ISO_FILES").filter(Boolean),
+      extraOpts: c.str("ISO_MKISOFS_OPTS").split(/\s+/).filter(Boolean),
+      log: (m) => ctx.log.log(m),
+    });
+    const limit = Number(c.str("ISO_FILE_SIZE_LIMIT") || 2147483648);
+    if (st.initrd.bytesOut > limit) ctx.log.warn(`The initramfs (${st.initrd.bytesOut} bytes) is larger than ISO_FILE_SIZE_LIMIT (${limit}): some firmware cannot read it`);
+    st.resultFiles.push(out);
+    ctx.log.logPrint(`Wrote ISO image: ${out} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
+  },
+};
+
+/** ReaR's VERSION result file. */
+export function versionText(host: string, backup: string, output: string, date = new Date()): string {
+  return [
+    `${versionLine()}`,
+    `${PRODUCT} comes with ABSOLUTELY NO WARRANTY; for details see the GNU General Public License at: http://www.gnu.org/licenses/gpl.html`,
+    "",
+    `Host ${host} using Backup ${backup || "(none)"} and Output ${output}`,
+    `Build date: ${date.toUTCString()}`,
+    "",
+  ].join("\n");
+}
+
+export const copyResultFiles: Module = {
+  stage: "output",
+  order: 950,
+  name: "copy_result_files",
+  what: "output/default/950_copy_result_files.sh (file://, usb://, nfs://, cifs:// by mounting)",
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name),
+  async run(ctx) {
+    const c = ctx.config;
+    const st = rescueState(ctx);
+    // ReaR's 020_translate_url: OUTPUT_URL defaults to BACKUP_URL
+    const urlText = c.str("OUTPUT_URL") || (c.str("OUTPUT_MOUNTCMD") ? "" : c.str("BACKUP_URL"));
+    if (!urlText || urlText.startsWith("null")) {
+      ctx.log.log(`No OUTPUT_URL: the results stay in ${st.resultFiles.map((f) => f.replace(/\/[^/]*$/, "")).filter((d, i, a) => a.indexOf(d) === i).join(", ")}`);
+      return;
+    }
+    let u;
+    try {
+      u = parseUrl(urlText, c.str("OUTPUT_URL") ? "OUTPUT_URL" : "BACKUP_URL (the default of OUTPUT_URL)");
+    } catch (e) {
+      if (e instanceof UrlError) throw new WorkflowError(e.message);
+      throw e;
+    }
+    if (u.scheme === "iso") return; // the ISO is the result (BACKUP_URL=iso://: the backup went into it)
+    const host = c.str("HOSTNAME") || hostname();
+    const tmp = ctx.workArea!.tmpDir;
+    const version = join(tmp, "VERSION");
+    writeFileSync(version, versionText(host, c.str("BACKUP"), st.output), { mode: 0o600 });
+    const files = [...st.resultFiles, version];
+    const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), c.str("OUTPUT_OPTIONS"));
+    const undo = ctx.exitTasks.add(`unmount ${urlText}`, () => m.unmount());
+    try {
+      const dir = join(m.dir, c.str("OUTPUT_PREFIX") || host);
+      // KEEP_OLD_OUTPUT_COPY: the previous results become <prefix>.old (output/default/150_save_copy_of_prefix_dir)
+      if (c.isTrue("KEEP_OLD_OUTPUT_COPY") && existsSync(dir)) {
+        rmSync(`${dir}.old`, { recursive: true, force: true });
+        renameSync(dir, `${dir}.old`);
+      }
+      mkdirSync(dir, { recursive: true, mode: 0o750 });
+      for (const f of files) {
+        const dest = join(dir, basename(f));
+        if (f === dest) continue;
+        const tmpDest = `${dest}.tmp-${process.pid}`;
+        copyFileSync(f, tmpDest);
+        chmodSync(tmpDest, 0o600);
+        renameSync(tmpDest, dest);
+      }
+      ctx.log.logPrint(`Copied ${files.map((f) => basename(f)).join(", ")} to ${urlText.replace(/\/$/, "")}/${basename(dir)}`);
+    } finally {
+      ctx.exitTasks.remove(undo);
+      await m.unmount();
+    }
+  },
+};

@@ -1,0 +1,113 @@
+// prep: what mkrescue needs, checked before any work (DESIGN.md: mkosi's preflight), each with its reason:
+// the output method, the kernel, the boot loaders of the ISO, depmod. The programs of the rescue
+// system itself depend on the layout and are checked at rescue/005, still before anything is copied.
+
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { release } from "node:os";
+import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
+import type { Context } from "../../engine/context.ts";
+import type { Module } from "../../engine/module.ts";
+import { isoBootFiles, secureBootEnabled, type IsoBootFiles, type Need } from "../../output/iso.ts";
+import { findKernelFile, KernelNotFound } from "../../rescue/kernel.ts";
+import { which } from "../../sys/exec.ts";
+import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
+
+export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK"]);
+
+/** What the rescue build carries from one stage to the next. */
+export interface RescueState {
+  kv: string;
+  kernelFile: string;
+  output: string;
+  iso?: IsoBootFiles;
+  /** PATH for finding the host's programs */
+  searchPath: string;
+  initrd?: { file: string; name: string; compression: string; bytesIn: number; bytesOut: number; ms: number };
+  /** files for OUTPUT_URL (ReaR's RESULT_FILES) */
+  resultFiles: string[];
+}
+
+export function rescueState(ctx: Context): RescueState {
+  const s = ctx.state.rescue as RescueState | undefined;
+  if (!s) throw new Error("the rescue build has no state: prep/100 did not run");
+  return s;
+}
+
+/** ReaR's PATH for finding programs: the caller's, then the usual system directories. */
+export function programSearchPath(envPath: string | undefined): string {
+  return [...(envPath ?? "").split(":"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter((d, i, a) => d && a.indexOf(d) === i).join(":");
+}
+
+export function readHead(p: string, n = 65536): Uint8Array | undefined {
+  try {
+    const fd = openSync(p, "r");
+    try {
+      const b = new Uint8Array(n);
+      const got = readSync(fd, b, 0, n, 0);
+      return b.subarray(0, got);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatNeeds(needs: readonly Need[]): string[] {
+  return needs.map((n) => `${n.found ? "ok     " : n.required ? "MISSING" : "absent "} ${n.what}: ${n.why}${n.found ? ` (${n.found})` : ` — ${n.hint}`}`);
+}
+
+export const rescuePreflight: Module = {
+  stage: "prep",
+  order: 100,
+  name: "rescue_preflight",
+  what: "prep/default/036_valid_output_methods, prep/GNU/Linux/400_guess_kernel, prep/ISO/*, 320_include_uefi_env",
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name),
+  run(ctx) {
+    const c = ctx.config;
+    const output = c.str("OUTPUT") || "ISO";
+    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO and OUTPUT=RAMDISK)`);
+    const kv = c.str("KERNEL_VERSION") || ctx.cli.kernelVersion || release();
+    const searchPath = programSearchPath(ctx.env.PATH);
+    const needs: Need[] = [];
+    let kernelFile = "";
+    try {
+      const k = findKernelFile(c.str("KERNEL_FILE"), kv, (p) => readHead(p));
+      kernelFile = k.file;
+      ctx.log.logPrint(k.why);
+    } catch (e) {
+      if (!(e instanceof KernelNotFound)) throw e;
+      needs.push({ what: "the kernel", why: "the rescue system boots it", required: true, hint: `${e.message}: set KERNEL_FILE, or give the version with -r` });
+    }
+    const depmod = which("depmod", searchPath);
+    const modules = c.arr("MODULES");
+    if (!modules.includes("no_modules")) needs.push({ what: "depmod", why: "indexes the kernel modules of the rescue system (modules.dep, aliases)", required: true, ...(depmod ? { found: depmod } : {}), hint: "install kmod" });
+    let iso: IsoBootFiles | undefined;
+    if (output === "ISO") {
+      const uefiMachine = c.isTrue("USING_UEFI_BOOTLOADER") || (!c.isFalse("USING_UEFI_BOOTLOADER") && existsEfi());
+      iso = isoBootFiles({
+        path: searchPath, uefiMachine, isolinuxBin: c.str("ISO_ISOLINUX_BIN"), mkisofsBin: c.str("ISO_MKISOFS_BIN"),
+        secureBootLoader: c.str("SECURE_BOOT_BOOTLOADER"), secureBoot: uefiMachine && secureBootEnabled(),
+      });
+      needs.push(...iso.needs);
+    }
+    for (const l of formatNeeds(needs)) ctx.log.log(`preflight: ${l}`);
+    const missing = needs.filter((n) => n.required && !n.found);
+    if (missing.length) {
+      throw new WorkflowError(
+        `Cannot make the rescue system (OUTPUT=${output}): ${missing.map((n) => `${n.what} is missing (${n.why})`).join("; ")}`,
+        missing.map((n) => n.hint).join("; "),
+      );
+    }
+    for (const n of needs.filter((x) => !x.required && !x.found)) ctx.log.logPrint(`The rescue ISO will not boot by ${/UEFI|EFI|vfat|mcopy|shim|gcdx/.test(n.why + n.what) ? "UEFI" : "BIOS"}: ${n.what} is missing (${n.hint})`);
+    ctx.state.rescue = { kv, kernelFile, output, ...(iso ? { iso } : {}), searchPath, resultFiles: [] } satisfies RescueState;
+  },
+};
+
+function existsEfi(): boolean {
+  try {
+    return existsSync("/sys/firmware/efi");
+  } catch {
+    return false;
+  }
+}
