@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "834710deea1092b737f4b3c6745b1cfe4ba45b5358c601900f7e548a4cf38d99";
-export const assetsCount = 40;
+export const assetsDigest = "243511a2d36a28ccc2c8d7c0d6164fc33e2ba07c5af447298f0fd828572d3b6d";
+export const assetsCount = 42;

@@ -38,6 +38,8 @@ export function menuTimeout(isoDefault: string, syslinuxTimeout: string, userInp
   return Number.isFinite(n) && n >= 0 ? n : 300;
 }
 
+const words = (...parts: string[]): string => parts.map((p) => p.trim()).filter(Boolean).join(" ");
+
 function automaticArgs(m: MenuInput): string {
   return ["auto_recover", m.recoverMode].filter(Boolean).join(" ");
 }
@@ -63,13 +65,13 @@ export function isolinuxConfig(m: MenuInput): string {
     `  menu label ^Recover ${m.host}`,
     ...(def === "rear" ? ["  menu default"] : []),
     `  kernel ${m.kernel}`,
-    `  append initrd=${m.initrd} ${m.cmdline}`.trimEnd(),
+    `  append ${words(`initrd=${m.initrd}`, m.cmdline)}`,
     "",
     "label rear-automatic",
     `  menu label ^Automatic Recover ${m.host}`,
     ...(def === "rear-automatic" ? ["  menu default"] : []),
     `  kernel ${m.kernel}`,
-    `  append initrd=${m.initrd} ${m.cmdline} ${automaticArgs(m)}`.replace(/\s+$/, "").replace(/ {2,}/g, " "),
+    `  append ${words(`initrd=${m.initrd}`, m.cmdline, automaticArgs(m))}`,
     "",
     "label boothd0",
     "  menu label Boot First ^Local disk (hd0)",
@@ -96,12 +98,12 @@ export function grubConfig(m: MenuInput): string {
     "",
     `menuentry "Recover ${m.host}" --id rear {`,
     `  echo "Loading the Relax-and-Recover rescue system ..."`,
-    `  linux ${m.kernel} ${m.cmdline}`.trimEnd(),
+    `  linux ${words(m.kernel, m.cmdline)}`,
     `  initrd ${m.initrd}`,
     "}",
     `menuentry "Automatic Recover ${m.host}" --id rear-automatic {`,
     `  echo "Loading the Relax-and-Recover rescue system ..."`,
-    `  linux ${m.kernel} ${m.cmdline} ${automaticArgs(m)}`.replace(/\s+$/, "").replace(/ {2,}/g, " "),
+    `  linux ${words(m.kernel, m.cmdline, automaticArgs(m))}`,
     `  initrd ${m.initrd}`,
     "}",
     // on UEFI "the local disk" is the firmware's next boot entry: leave GRUB and let it go on

@@ -59,7 +59,7 @@ export const FEATURES: readonly Feature[] = [
     optional: () => [
       // coreutils, util-linux and friends the recovery and a person at the console use (ReaR's PROGS)
       "sh", "dash", "ls", "cp", "mv", "rm", "ln", "mkdir", "rmdir", "chmod", "chown", "chgrp", "cat", "echo", "printf", "touch",
-      "head", "tail", "cut", "tr", "sort", "uniq", "wc", "tee", "date", "sleep", "sync", "stat", "readlink", "realpath", "basename",
+      "head", "tail", "cut", "tr", "truncate", "fallocate", "sort", "uniq", "wc", "tee", "date", "sleep", "sync", "stat", "readlink", "realpath", "basename",
       "dirname", "env", "uname", "id", "true", "false", "test", "[", "expr", "seq", "du", "df", "dd", "od", "md5sum", "sha256sum",
       "sha1sum", "mktemp", "mknod", "mkfifo", "chroot", "nproc", "timeout", "nohup", "stty", "tty", "yes", "pwd", "cmp", "diff",
       "grep", "egrep", "sed", "awk", "gawk", "mawk", "find", "xargs", "less", "more", "vi", "vim", "vim.tiny", "nano", "gzip", "gunzip",

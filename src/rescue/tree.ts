@@ -6,7 +6,7 @@
 // the right place through those links. Files are copied as they are: never stripped (our own binary
 // loses its embedded program when stripped), never rewritten.
 
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, utimesSync, chmodSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, symlinkSync, utimesSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 
 export interface CopyStats {
@@ -72,33 +72,69 @@ export class RescueTree {
     try {
       if (st.isSymbolicLink()) {
         const target = readlinkSync(this.hostPath(path));
+        const resolved = target.startsWith("/") ? target : posix.join(posix.dirname(path), target);
+        // /usr/sbin/ip → /bin/ip on a merged-/usr host: both names are one /bin/ip in the flat tree, where
+        // the link would point at itself. The tree gets the file the link leads to instead.
+        if (this.placeOf(resolved) === this.placeOf(path)) {
+          if (!this.exists(dest)) this.copyFile(realpathSync(this.hostPath(path)), dest, path);
+          return true;
+        }
         if (!this.exists(dest)) {
           mkdirSync(dirname(dest), { recursive: true });
           symlinkSync(target, dest);
           this.stats.links++;
         }
-        const resolved = target.startsWith("/") ? target : posix.join(posix.dirname(path), target);
         this.add(resolved, o);
       } else if (st.isDirectory()) {
         this.ensureDir(path, st.mode & 0o7777);
         if (o.recursive) for (const n of readdirSync(this.hostPath(path)).sort()) this.add(posix.join(path, n), o);
       } else if (st.isFile()) {
-        if (!this.exists(dest)) {
-          mkdirSync(dirname(dest), { recursive: true });
-          copyFileSync(this.hostPath(path), dest);
-          chmodSync(dest, st.mode & 0o7777);
-          utimesSync(dest, st.atime, st.mtime);
-          this.stats.files++;
-          this.copied.push(path);
-          this.stats.bytes += st.size;
-          if (this.stats.files % 500 === 0) this.onProgress?.(this.stats);
-        }
+        if (!this.exists(dest)) this.copyFile(this.hostPath(path), dest, path);
       }
       // sockets, fifos and device nodes are not copied: the rescue system makes its own /dev
     } catch (e) {
       this.failed.push({ path, reason: (e as Error).message });
     }
     return true;
+  }
+
+  private copyFile(from: string, dest: string, path: string): void {
+    const st = statSync(from);
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(from, dest);
+    chmodSync(dest, st.mode & 0o7777);
+    utimesSync(dest, st.atime, st.mtime);
+    this.stats.files++;
+    this.copied.push(path);
+    this.stats.bytes += st.size;
+    if (this.stats.files % 500 === 0) this.onProgress?.(this.stats);
+  }
+
+  /** Where a path's entry lives in the tree: its directory with the tree's links followed, and its name. */
+  placeOf(path: string): string {
+    const parts = posix.normalize(path).split("/").filter(Boolean);
+    const name = parts.pop() ?? "";
+    let dir = "/";
+    for (let i = 0, hops = 0; i < parts.length; i++) {
+      const next = posix.join(dir, parts[i]!);
+      let st;
+      try {
+        st = lstatSync(this.at(next));
+      } catch {
+        return posix.join(next, ...parts.slice(i + 1), name);
+      }
+      if (st.isSymbolicLink() && hops++ < 40) {
+        const t = readlinkSync(this.at(next));
+        const rest = parts.slice(i + 1);
+        const base = posix.normalize(t.startsWith("/") ? t : posix.join(dir, t));
+        parts.splice(0, parts.length, ...base.split("/").filter(Boolean), ...rest);
+        dir = "/";
+        i = -1;
+        continue;
+      }
+      dir = next;
+    }
+    return posix.join(dir, name);
   }
 
   /** Copies a host file to another path of the tree (our binary → /usr/sbin/rear); its libraries are resolved like the others'. */
@@ -110,6 +146,23 @@ export class RescueTree {
     this.stats.files++;
     this.stats.bytes += statSync(dest).size;
     this.copied.push(hostPath);
+  }
+
+  /** Copies a host directory's contents to another directory of the tree, links dereferenced (ReaR's `cp -r -L $CONFIG_DIR/. rootfs/etc/rear/`). */
+  addDirAs(hostDir: string, path: string, exclude?: (p: string) => boolean): void {
+    mkdirSync(this.at(path), { recursive: true });
+    for (const n of readdirSync(hostDir).sort()) {
+      const h = join(hostDir, n);
+      if (exclude?.(h)) continue;
+      let st;
+      try {
+        st = statSync(h);
+      } catch {
+        continue;
+      }
+      if (st.isDirectory()) this.addDirAs(h, posix.join(path, n), exclude);
+      else if (st.isFile()) this.addAs(h, posix.join(path, n), st.mode & 0o7777);
+    }
   }
 
   private exists(p: string): boolean {

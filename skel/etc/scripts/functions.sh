@@ -1,7 +1,8 @@
 # Helpers of the rescue system's boot scripts (sourced by system-setup and the setup steps).
 
-# The kernel command line, read once.
-KERNEL_CMDLINE_WORDS=" $(cat /proc/cmdline 2>/dev/null) "
+# The kernel command line, read once. REAR_CMDLINE, when set, stands for it: the tests run the
+# setup steps with the kernel options they need (noip, ip=…) on a machine booted with others.
+KERNEL_CMDLINE_WORDS=" ${REAR_CMDLINE-$(cat /proc/cmdline 2>/dev/null)} "
 
 # cmdline_has WORD: the kernel command line has WORD alone or as WORD=… (e.g. noip, unattended, debug)
 cmdline_has() {

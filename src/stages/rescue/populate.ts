@@ -12,6 +12,7 @@ import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
 import { needsFromLayout } from "../../rescue/needs.ts";
+import { networkFilesForRescue, type NetworkFiles } from "../../rescue/network/index.ts";
 import { unpackSkel } from "../../rescue/skel.ts";
 import { makeExcluder, RescueTree } from "../../rescue/tree.ts";
 import { exec, which } from "../../sys/exec.ts";
@@ -22,6 +23,7 @@ import { rescueState } from "./preflight.ts";
 
 export interface RescueContent {
   choice: FeatureChoice;
+  network: NetworkFiles;
   /** program name → host path */
   programs: Map<string, string>;
   tree: RescueTree;
@@ -51,12 +53,20 @@ export const chooseRescueFeatures: Module = {
   name: "choose_features",
   what: "prep/GNU/Linux/2xx_include_* and 950_check_missing_programs, decided by the layout",
   when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name),
-  run(ctx) {
+  async run(ctx) {
     const st = rescueState(ctx);
     const layout = ctx.state.layout as SavedLayout | undefined;
     if (!layout) throw new Error("rescue/005 needs the layout of layout/save");
+    // the network of this machine, replayed at rescue boot (ReaR's 310_network_devices, 350_routing, 210_include_dhclient)
+    const network = await networkFilesForRescue(ctx.config, ctx.paths.configDir, { note: (m) => ctx.log.log(m) });
+    for (const w of network.warnings) ctx.log.warn(w);
+    for (const n of network.notes) ctx.log.log(`rescue network: ${n}`);
     const needs = needsFromLayout(layout.doc, layout.json.host, ctx.config, { ssh: sshWanted(ctx) });
     const choice = chooseFeatures(needs);
+    choice.features.push({ name: "network", why: "the network of this machine at rescue boot (ip, DHCP client)" });
+    for (const p of network.programs) if (!choice.required.has(p)) choice.required.set(p, ["network"]);
+    for (const p of network.optionalPrograms) if (!choice.required.has(p)) choice.optional.set(p, ["network"]);
+    for (const m of network.modules) choice.modules.set(m, [...(choice.modules.get(m) ?? []), "network"]);
     for (const f of choice.features) ctx.log.log(`Rescue feature ${f.name}: ${f.why}`);
     const programs = new Map<string, string>();
     const missing: string[] = [];
@@ -74,7 +84,7 @@ export const chooseRescueFeatures: Module = {
     }
     if (needs.lvm) for (const p of LVM_COMMANDS) programs.set(p, "lvm");
     const tree = new RescueTree(ctx.workArea!.rootfsDir, "/", (s) => ctx.log.print(`Copying into the rescue system: ${s.files} files, ${Math.round(s.bytes / 1048576)} MiB`));
-    ctx.state.rescueContent = { choice, programs, tree, modules: [...choice.modules.keys()] } satisfies RescueContent;
+    ctx.state.rescueContent = { choice, network, programs, tree, modules: [...choice.modules.keys()] } satisfies RescueContent;
   },
 };
 
@@ -127,7 +137,8 @@ export const populateRescueTree: Module = {
       for (const q of paths) tree.add(q, { recursive: true, exclude });
     }
     // the configuration, and our binary as /usr/sbin/rear (copied whole: never stripped)
-    tree.add(ctx.paths.configDir, { recursive: true, exclude: makeExcluder(["*.iso", "*~"]) });
+    // the configuration becomes the rescue system's /etc/rear, wherever it came from (-c)
+    tree.addDirAs(ctx.paths.configDir, "/etc/rear", makeExcluder(["*.iso", "*~"]));
     const self = process.execPath;
     if (/\/bun(-[a-z0-9-]+)?$/.test(self)) throw new WorkflowError(`mkrescue must run from the compiled rear binary, not from ${self}`, "build it with `bun run build` and run dist/rear");
     tree.addAs(self, "/usr/sbin/rear", 0o755);
@@ -150,7 +161,9 @@ export const populateRescueTree: Module = {
       shellAssign("HOSTNAME", host),
       shellAssign("USER_INPUT_INTERRUPT_TIMEOUT", c.str("USER_INPUT_INTERRUPT_TIMEOUT") || "30"),
       ...(c.str("TTY_ROOT_PASSWORD") ? ["TTY_ROOT_PASSWORD_SET=1"] : []),
+      ...rc.network.setupConf,
     ];
+    for (const [path, f] of Object.entries(rc.network.files)) write(tree, path, f.text, f.mode);
     write(tree, "/etc/scripts/setup.conf", `${setup.join("\n")}\n`);
     write(tree, "/etc/rear/rescue.conf", `# written by rear mkrescue ${new Date().toISOString()}\n${ctx.state.rescueConf ? String(ctx.state.rescueConf) : ""}`);
     if (rc.choice.features.some((f) => f.name === "sshd")) configureSshd(ctx, tree);

@@ -26,7 +26,8 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     const r = await runRear([], { uid: 1000 });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Usage: rear");
-    expect(r.stdout).toContain(" mkrescue        create rescue media only (not implemented yet)");
+    expect(r.stdout).toContain(" mkrescue        create rescue media only\n");
+    expect(r.stdout).toContain(" mkbackup        create rescue media and backup system (not implemented yet)");
     expect(r.stdout).toContain(" dump            dump configuration and system information\n");
     expect(r.stdout).toContain("Exit codes:");
     const v = await runRear(["-v", "help"], { uid: 1000 });
@@ -66,16 +67,22 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     expect((await runRear(["-c", "/nonexistent", "dump"], { env: sb.env })).stderr).toContain("-c /nonexistent: not a directory");
   });
   test("workflows not built yet say so and exit 3", async () => {
-    const r = await rear(["mkrescue"]);
+    const r = await rear(["mkbackuponly"]);
     expect(r).toMatchObject({ code: 3, stdout: "" });
-    expect(r.stderr).toBe("ERROR: The workflow 'mkrescue' is not implemented yet in this version of rear\n");
+    expect(r.stderr).toBe("ERROR: The workflow 'mkbackuponly' is not implemented yet in this version of rear\n");
   });
   test("-s lists the modules in order without running them", async () => {
     const r = await rear(["-s", "mkrescue"]);
     expect(r.code).toBe(0);
     const sources = r.stdout.split("\n").filter((l) => l.startsWith("Source "));
-    expect(sources).toEqual(["Source init/100_check_stale_nfs_mounts", "Source init/950_check_missing_programs", "Source layout/save/100_save_layout"]);
-    expect(r.stdout).toContain("NOTE: the workflow 'mkrescue' is not implemented yet");
+    expect(sources).toEqual([
+      "Source init/100_check_stale_nfs_mounts", "Source init/950_check_missing_programs", "Source prep/100_rescue_preflight", "Source layout/save/100_save_layout",
+      "Source rescue/005_choose_features", "Source rescue/100_populate_rootfs", "Source build/390_copy_libraries", "Source build/400_copy_modules",
+      "Source build/990_verify_rootfs", "Source pack/900_create_initramfs", "Source output/800_write_rescue_medium", "Source output/950_copy_result_files",
+    ]);
+    expect(r.stdout).not.toContain("not implemented");
+    const b = await rear(["-s", "mkbackuponly"]);
+    expect(b.stdout).toContain("NOTE: the workflow 'mkbackuponly' is not implemented yet");
   });
   test("-s merges hook scripts from the config dir into the order", async () => {
     conf.write("stages/init/500_mine.sh", "echo hi\n");

@@ -58,8 +58,9 @@ D() { readlink -f /dev/disk/by-id/virtio-$1; }
 mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.2 $(D md1) $(D md2) || exit 10
 printf 'harness-passphrase' | cryptsetup luksFormat --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --batch-mode /dev/md0 - || exit 11
 printf 'harness-passphrase' | cryptsetup open /dev/md0 cr_md0 - || exit 12
-pvcreate -ff -y /dev/mapper/cr_md0 && vgcreate vgr /dev/mapper/cr_md0 && lvcreate -y -L 80M -n data vgr || exit 13
-mkfs.xfs -q -f /dev/vgr/data && mkdir -p /mnt/data && mount /dev/vgr/data /mnt/data || exit 14
+pvcreate -ff -y /dev/mapper/cr_md0 && vgcreate vgr /dev/mapper/cr_md0 && lvcreate -y -L 320M -n data vgr || exit 13
+# not below /mnt: ReaR's AUTOEXCLUDE_PATH leaves /mnt, /media, /run, /tmp out of the layout
+mkfs.xfs -q -f /dev/vgr/data && mkdir -p /data && mount /dev/vgr/data /data || exit 14
 sfdisk $(D misc) <<'EOF' || exit 15
 label: gpt
 size=40MiB, type=uefi
@@ -68,7 +69,7 @@ type=swap
 EOF
 udevadm settle
 mkfs.vfat $(D misc)1 && mkdir -p /boot/efi && mount $(D misc)1 /boot/efi || exit 16
-mkfs.btrfs -q -f $(D misc)2 && mkdir -p /mnt/btr && mount $(D misc)2 /mnt/btr || exit 17
+mkfs.btrfs -q -f $(D misc)2 && mkdir -p /srv/btr && mount $(D misc)2 /srv/btr || exit 17
 mkswap $(D misc)3 && swapon $(D misc)3 || exit 18
 # the network the rescue system must bring up again
 nic=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
@@ -98,7 +99,7 @@ for run in default lean; do
   stat -c %s /var/lib/rear/output/*.iso > $HARNESS_OUT/rear27-$run-iso-bytes 2>/dev/null
   step "rear27 $run done"
 done
-` : ""}swapoff -a; umount /mnt/btr /boot/efi /mnt/data; vgchange -an vgr; cryptsetup close cr_md0; mdadm --stop /dev/md0
+` : ""}swapoff -a; umount /srv/btr /boot/efi /data; vgchange -an vgr; cryptsetup close cr_md0; mdadm --stop /dev/md0
 test "$(cat $HARNESS_OUT/ours-rc)" = 0
 `,
   };
@@ -150,7 +151,7 @@ export async function runRescue(firmware: Firmware, o: { rear27: boolean; say?: 
   const r: RescueResult = { firmware, ok: false, accel, startedAt: new Date().toISOString(), ours: {}, checks: [], workDir: dir };
   const save = () => writeFileSync(join(dir, "result.json"), JSON.stringify(r, null, 2));
   const disks: VmDisk[] = [];
-  for (const [serial, mib] of [["md1", 160], ["md2", 160], ["misc", 512]] as const) {
+  for (const [serial, mib] of [["md1", 420], ["md2", 420], ["misc", 512]] as const) {
     const file = join(dir, `${serial}.img`);
     await createDisk(file, mib);
     disks.push({ file, bus: "virtio", serial });

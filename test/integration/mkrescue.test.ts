@@ -1,0 +1,100 @@
+// `rear mkrescue` on this machine with the compiled binary: the preflight, the rescue tree, the
+// initramfs and the ISO for real. This host has no kernel of its own in /boot (nor /lib/modules), so
+// KERNEL_FILE names a placeholder and MODULES=(no_modules); booting real images is the VM tier's job
+// (`bun run test:vm rescue`). What is checked: the ISO's files and boot records, mode 0600, the
+// initramfs unpacked by the real cpio, and programs of it run chrooted into it (ReaR's 990_verify_rootfs
+// does `chroot rootfs bash -c true`): bash, our binary, lvm-free tools with their libraries.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { must, run } from "./sys.ts";
+
+const DIST = join(import.meta.dir, "../../dist/rear");
+let base: string;
+let out: string;
+let conf: string;
+let unpacked: string;
+let mk: { code: number | null; stdout: string; stderr: string };
+
+beforeAll(() => {
+  if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
+  base = mkdtempSync("/tmp/rear-test-mkrescue.");
+  out = join(base, "out");
+  conf = join(base, "etc-rear");
+  mkdirSync(conf);
+  const kernel = join(base, "vmlinuz-placeholder");
+  writeFileSync(kernel, "not a kernel: the integration tier does not boot\n");
+  writeFileSync(
+    join(conf, "local.conf"),
+    [`OUTPUT=ISO`, `KERNEL_FILE=${kernel}`, `MODULES=( no_modules )`, `ISO_DIR=${out}`, `BOOTLOADER=GRUB2`, `ISO_DEFAULT=automatic`, `ISO_RECOVER_MODE=unattended`, `KERNEL_CMDLINE="console=ttyS0,115200"`, ""].join("\n"),
+  );
+  mk = run([DIST, "-c", conf, "-v", "mkrescue"]);
+  unpacked = join(base, "initramfs");
+  mkdirSync(unpacked);
+}, 300_000);
+
+afterAll(() => {
+  for (const d of ["proc", "dev"]) run(["umount", "-l", join(unpacked, d)]);
+  rmSync(base, { recursive: true, force: true });
+});
+
+describe("mkrescue on this machine", () => {
+  test("it succeeds and says what it made", () => {
+    if (mk.code !== 0) throw new Error(`mkrescue exited ${mk.code}:\n${mk.stdout}\n${mk.stderr}`);
+    expect(mk.stdout).toMatch(/Created initrd\.(zst|cgz) with (zstd|gzip)/);
+    expect(mk.stdout).toMatch(/Wrote ISO image: .*rear-.*\.iso \(\d+ MiB; boots by BIOS and UEFI\)/);
+  });
+
+  test("the ISO is private and has isolinux, GRUB's config, the EFI image and the rescue system", () => {
+    const iso = must(["sh", "-c", `ls ${out}/*.iso`]).trim();
+    expect(statSync(iso).mode & 0o777).toBe(0o600);
+    const files = must(["xorriso", "-indev", iso, "-find", "/", "-type", "f"]).replace(/'/g, "");
+    for (const f of ["/isolinux/isolinux.bin", "/isolinux/ldlinux.c32", "/isolinux/menu.c32", "/isolinux/isolinux.cfg", "/isolinux/kernel", "/boot/grub/grub.cfg", "/boot/efiboot.img"]) expect(files).toContain(f);
+    expect(files).toMatch(/\/isolinux\/initrd\.(zst|cgz)/);
+    // El Torito: a BIOS entry and a UEFI entry; the hybrid MBR for USB sticks
+    const report = must(["xorriso", "-indev", iso, "-report_el_torito", "plain"]);
+    expect(report).toMatch(/El Torito boot img : +1 +BIOS/);
+    expect(report).toMatch(/El Torito boot img : +2 +UEFI/);
+    const mbr = readFileSync(iso).subarray(510, 512);
+    expect([...mbr]).toEqual([0x55, 0xaa]);
+    // the menus: unattended automatic recovery as the default, on the serial console
+    must(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/isolinux/isolinux.cfg", join(base, "isolinux.cfg")]);
+    const cfg = readFileSync(join(base, "isolinux.cfg"), "utf8");
+    expect(cfg).toContain("default rear-automatic");
+    expect(cfg).toMatch(/append initrd=initrd\.\S+ console=ttyS0,115200 auto_recover unattended/);
+    // the EFI image holds GRUB, which finds this ISO by its volume date
+    must(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/boot/efiboot.img", join(base, "efiboot.img")]);
+    expect(must(["mdir", "-i", join(base, "efiboot.img"), "::/EFI/BOOT"])).toMatch(/BOOTX64\s+EFI/);
+  });
+
+  test("the initramfs unpacks with the real cpio and its programs run chrooted into it", () => {
+    const iso = must(["sh", "-c", `ls ${out}/*.iso`]).trim();
+    const name = must(["sh", "-c", `xorriso -indev ${iso} -find /isolinux -name 'initrd*' 2>/dev/null`]).trim().replace(/'/g, "");
+    const initrd = join(base, "initrd");
+    must(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", name, initrd]);
+    chmodSync(initrd, 0o600);
+    const decompress = name.endsWith(".zst") ? "zstd -dc" : "gzip -dc";
+    must(["sh", "-c", `cd ${unpacked} && ${decompress} ${initrd} | cpio -idm --quiet`]);
+    const want = ["init", "etc/rear-release", "etc/scripts/system-setup", "usr/sbin/rear", "bin/bash", "bin/sfdisk", "bin/udevadm", "dev/console", "etc/rear/local.conf", "var/lib/rear/layout/disklayout.conf"];
+    expect(want.filter((p) => !existsSync(join(unpacked, p)))).toEqual([]);
+    expect(statSync(join(unpacked, "dev/console")).isCharacterDevice()).toBe(true);
+    // no host private keys, no hardware database
+    expect(existsSync(join(unpacked, "lib/udev/hwdb.bin"))).toBe(false);
+    const bash = run(["chroot", unpacked, "/bin/bash", "-c", "echo chrooted-ok"]);
+    expect(bash.stdout.trim()).toBe("chrooted-ok");
+    for (const argv of [["sfdisk", "--version"], ["blkid", "--version"], ["tar", "--version"], ["udevadm", "--version"], ["mkfs.ext4", "-V"]]) {
+      const r = run(["chroot", unpacked, ...argv]);
+      if (r.code !== 0) throw new Error(`${argv.join(" ")} in the rescue tree exited ${r.code}: ${r.stderr}`);
+    }
+    // our binary needs /proc (Bun's runtime): mounted as the rescue system's /init does
+    mkdirSync(join(unpacked, "proc"), { recursive: true });
+    must(["mount", "-t", "proc", "proc", join(unpacked, "proc")]);
+    try {
+      const v = run(["chroot", unpacked, "/usr/sbin/rear", "--version"]);
+      expect(v.stdout).toMatch(/^Relax-and-Recover \S+/);
+    } finally {
+      run(["umount", join(unpacked, "proc")]);
+    }
+  });
+});

@@ -1,0 +1,230 @@
+// The pure parts of mkrescue: features chosen by the layout, kernel detection, the boot menus, the
+// xorriso command, URLs, the rescue kernel command line, and the rescue tree's copy rules (on temp dirs).
+
+import { describe, expect, test } from "bun:test";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
+import { grubConfig, grubEarlyConfig, isoDateStamp, isolinuxConfig, menuTimeout, serialFromCmdline, xorrisoArgs, type MenuInput } from "../../../src/output/iso-config.ts";
+import { mountArgv, parseUrl, UrlError } from "../../../src/output/url.ts";
+import { chooseFeatures } from "../../../src/rescue/features.ts";
+import { bzImageVersion, kernelCandidates } from "../../../src/rescue/kernel.ts";
+import { needsFromLayout, urlScheme } from "../../../src/rescue/needs.ts";
+import { makeExcluder, RescueTree } from "../../../src/rescue/tree.ts";
+import { rescueCmdline } from "../../../src/stages/output/write-output.ts";
+import { shellAssign } from "../../../src/stages/rescue/populate.ts";
+
+const cfg = (v: Record<string, string | string[]>) => ({
+  str: (n: string) => {
+    const x = v[n];
+    return x === undefined ? "" : typeof x === "string" ? x : (x[0] ?? "");
+  },
+  arr: (n: string) => {
+    const x = v[n];
+    return x === undefined ? [] : typeof x === "string" ? [x] : x;
+  },
+});
+
+const LAYOUT = `disk /dev/vda 10737418240 gpt
+part /dev/vda 536870912 1048576 rear-noname boot /dev/vda1
+part /dev/vda 10199498752 537919488 rear-noname none /dev/vda2
+raidarray /dev/md0 metadata=1.2 level=raid1 raid-devices=2 uuid=a:b:c:d name=0 devices=/dev/vdb,/dev/vdc
+crypt /dev/mapper/cr /dev/md0 type=luks2 cipher=aes-xts-plain64 key_size=512 hash=sha256 uuid=11111111-2222-3333-4444-555555555555
+lvmdev /dev/vg /dev/mapper/cr aaaa 2000000
+lvmgrp /dev/vg 4096 500 2048000
+lvmvol /dev/vg pool 104857600b thin-pool
+lvmvol /dev/vg data 104857600b thin thinpool:pool
+fs /dev/vda1 /boot/efi vfat uuid=1234-ABCD label= options=rw
+fs /dev/vg/data / xfs uuid=22222222-2222-2222-2222-222222222222 label= options=rw
+swap /dev/vda3 uuid=33333333-3333-3333-3333-333333333333 label=
+`;
+
+describe("features chosen by the layout", () => {
+  const doc = readDisklayout(LAYOUT, "disklayout.conf").doc;
+  const needs = needsFromLayout(doc, { firmware: "uefi", bootloader: "EFI" }, cfg({ BACKUP: "NETFS", BACKUP_URL: "nfs://srv/export", REQUIRED_PROGS: ["bash", "tar"] }), { ssh: false });
+
+  test("the layout's stacks, file systems and boot firmware are read off", () => {
+    expect(needs.lvm).toBe(true);
+    expect(needs.lvmThin).toBe(true);
+    expect(needs.md).toBe(true);
+    expect([...needs.mdLevels]).toEqual(["raid1"]);
+    expect(needs.luks).toBe(true);
+    expect(needs.swap).toBe(true);
+    expect(needs.uefi).toBe(true);
+    expect([...needs.fsTypes].sort()).toEqual(["vfat", "xfs"]);
+    expect(needs.backupScheme).toBe("nfs");
+  });
+
+  test("each feature comes with why, its required programs and its modules", () => {
+    const c = chooseFeatures(needs);
+    const names = c.features.map((f) => f.name);
+    expect(names).toEqual(expect.arrayContaining(["base", "partitioning", "lvm", "mdraid", "luks", "xfs", "vfat", "swap", "grub-efi", "netfs-nfs", "backup-tar", "config"]));
+    expect(names).not.toContain("btrfs");
+    expect(names).not.toContain("ext");
+    expect(names).not.toContain("grub-bios");
+    expect(c.required.get("mdadm")).toEqual(["mdraid"]);
+    expect(c.required.get("thin_check")).toEqual(["lvm"]);
+    expect(c.required.get("mount.nfs")).toEqual(["netfs-nfs"]);
+    expect(c.required.get("tar")).toEqual(expect.arrayContaining(["base", "backup-tar", "config"]));
+    expect(c.required.get("efibootmgr")).toEqual(["grub-efi"]);
+    expect([...c.modules.keys()]).toEqual(expect.arrayContaining(["dm_thin_pool", "md_mod", "raid1", "dm_crypt", "xfs", "vfat", "nfs"]));
+    // a required program is not also listed as optional
+    for (const p of c.required.keys()) expect(c.optional.has(p)).toBe(false);
+  });
+
+  test("a BIOS GRUB machine with ext4 and no LVM gets neither LVM nor the EFI tools", () => {
+    const d = readDisklayout("disk /dev/sda 1000000000 msdos\npart /dev/sda 999000000 1048576 primary boot /dev/sda1\nfs /dev/sda1 / ext4 uuid=x label= options=rw\n", "x").doc;
+    const c = chooseFeatures(needsFromLayout(d, { firmware: "bios", bootloader: "GRUB2" }, cfg({}), { ssh: false }));
+    const names = c.features.map((f) => f.name);
+    expect(names).toEqual(["base", "partitioning", "ext", "grub-bios"]);
+    expect(c.modules.get("ext4")).toEqual(["ext"]);
+  });
+});
+
+describe("kernel", () => {
+  test("ReaR's candidates in its order", () => {
+    expect(kernelCandidates("6.1.0-27-amd64").slice(0, 2)).toEqual(["/boot/vmlinuz-6.1.0-27-amd64", "/boot/vmlinux-6.1.0-27-amd64"]);
+  });
+  test("the version string of a bzImage setup header", () => {
+    const b = new Uint8Array(0x400);
+    b.set([0x48, 0x64, 0x72, 0x53], 0x202); // HdrS
+    const off = 0x100; // pointer + 0x200 = 0x300
+    b[0x20e] = off & 0xff;
+    b[0x20f] = off >> 8;
+    b.set(new TextEncoder().encode("6.1.0-27-amd64 (debian-kernel@lists.debian.org) #1 SMP"), 0x300);
+    expect(bzImageVersion(b)).toBe("6.1.0-27-amd64");
+    expect(bzImageVersion(new Uint8Array(0x400))).toBeUndefined();
+  });
+});
+
+describe("boot menus and the ISO command", () => {
+  const m: MenuInput = { host: "web1", kernel: "kernel", initrd: "initrd.zst", cmdline: "console=ttyS0,115200", isoDefault: "automatic", recoverMode: "unattended", timeoutSec: 5, serial: { unit: 0, speed: 115200 }, version: "3" };
+
+  test("isolinux: ReaR's labels, the default entry, the automatic options, a serial line", () => {
+    const c = isolinuxConfig(m);
+    expect(c).toContain("serial 0 115200\n");
+    expect(c).toContain("default rear-automatic\n");
+    expect(c).toContain("timeout 50\n");
+    expect(c).toContain("  append initrd=initrd.zst console=ttyS0,115200 auto_recover unattended\n");
+    expect(c).toContain("  append initrd=initrd.zst console=ttyS0,115200\n");
+    expect(c).toMatch(/label boothd0\n.*\n  localboot 0x80/);
+    // exactly one menu default, under the default label
+    expect(c.match(/menu default/g)?.length).toBe(1);
+    expect(c).toMatch(/label rear-automatic\n.*\n  menu default/);
+  });
+
+  test("GRUB: the same entries, the default by index, serial terminal", () => {
+    const c = grubConfig({ ...m, isoDefault: "boothd", kernel: "/isolinux/kernel", initrd: "/isolinux/initrd.zst" });
+    expect(c).toContain("set default=2\n");
+    expect(c).toContain("terminal_output serial console");
+    expect(c).toContain("  linux /isolinux/kernel console=ttyS0,115200 auto_recover unattended\n");
+    expect(c).toContain("  initrd /isolinux/initrd.zst\n");
+    expect(grubEarlyConfig("2026-11-23-01-02-03-00")).toContain("search --no-floppy --set=root --fs-uuid 2026-11-23-01-02-03-00");
+  });
+
+  test("timeouts as ReaR: 5 s for the automatic entry, else ISO_SYSLINUX_TIMEOUT or USER_INPUT_TIMEOUT", () => {
+    expect(menuTimeout("automatic", "", "300")).toBe(5);
+    expect(menuTimeout("boothd", "", "30")).toBe(30);
+    expect(menuTimeout("manual", "2", "30")).toBe(2);
+  });
+
+  test("the serial console of the command line", () => {
+    expect(serialFromCmdline("quiet console=tty0 console=ttyS1,9600n8")).toEqual({ unit: 1, speed: 9600 });
+    expect(serialFromCmdline("console=tty0")).toBeUndefined();
+  });
+
+  test("the ISO's date is GRUB's volume UUID", () => {
+    expect(isoDateStamp(new Date(Date.UTC(2026, 10, 23, 1, 2, 3, 450)))).toEqual({ modificationDate: "2026112301020345", uuid: "2026-11-23-01-02-03-45" });
+  });
+
+  test("xorriso: El Torito for isolinux and the EFI image, hybrid MBR and GPT", () => {
+    const a = xorrisoArgs({ xorriso: "/usr/bin/xorriso", out: "/o.iso", volid: "REAR-ISO", dir: "/t/isofs", modificationDate: "2026112301020345", bios: { isolinuxBin: "isolinux/isolinux.bin", bootCat: "isolinux/boot.cat", hybridMbr: "/usr/lib/ISOLINUX/isohdpfx.bin" }, efiImage: "boot/efiboot.img", extraOpts: [] });
+    const s = a.join(" ");
+    expect(s).toContain("-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table -isohybrid-mbr /usr/lib/ISOLINUX/isohdpfx.bin");
+    expect(s).toContain("-eltorito-alt-boot -e boot/efiboot.img -no-emul-boot -isohybrid-gpt-basdat");
+    expect(a.at(-1)).toBe("/t/isofs");
+    const uefiOnly = xorrisoArgs({ xorriso: "x", out: "o", volid: "V", dir: "d", modificationDate: "1", efiImage: "boot/efiboot.img", extraOpts: ["-quiet"] }).join(" ");
+    expect(uefiOnly).not.toContain("eltorito-alt-boot");
+    expect(uefiOnly).toContain("-e boot/efiboot.img -no-emul-boot -quiet d");
+  });
+});
+
+describe("URLs", () => {
+  test("ReaR's url helpers and the three-slash rule", () => {
+    expect(parseUrl("file:///var/lib/rear/output")).toEqual({ scheme: "file", host: "", path: "/var/lib/rear/output" });
+    expect(parseUrl("nfs://srv/export/rear")).toEqual({ scheme: "nfs", host: "srv", path: "/export/rear" });
+    expect(parseUrl("backup@srv:/data")).toEqual({ scheme: "rsync", host: "backup@srv", path: "/data" });
+    expect(() => parseUrl("file://var/lib")).toThrow(UrlError);
+    expect(() => parseUrl("usb://dev/disk/by-label/REAR-000")).toThrow(/three slashes/);
+    expect(urlScheme("usb:///dev/sdb1")).toBe("usb");
+  });
+  test("mount commands", () => {
+    expect(mountArgv(parseUrl("file:///x"), "/mnt", "")).toBeUndefined();
+    expect(mountArgv(parseUrl("nfs://srv/export"), "/m", "")).toEqual(["mount", "-t", "nfs", "-o", "rw,noatime", "srv:/export", "/m"]);
+    expect(mountArgv(parseUrl("cifs://srv/share"), "/m", "")).toEqual(["mount", "-t", "cifs", "-o", "rw,guest", "//srv/share", "/m"]);
+    expect(mountArgv(parseUrl("usb:///dev/disk/by-label/REAR-000"), "/m", "")).toEqual(["mount", "-o", "rw,noatime", "/dev/disk/by-label/REAR-000", "/m"]);
+  });
+});
+
+describe("the rescue kernel command line", () => {
+  test("KERNEL_CMDLINE, then the host's COPY_KERNEL_PARAMETERS and consoles", () => {
+    expect(rescueCmdline("quiet", ["net.ifnames", "biosdevname"], "BOOT_IMAGE=/vmlinuz root=UUID=x net.ifnames=0 console=ttyS0,115200")).toBe("quiet net.ifnames=0 console=ttyS0,115200");
+    expect(rescueCmdline("console=tty0 net.ifnames=1", ["net.ifnames"], "net.ifnames=0 console=ttyS0")).toBe("console=tty0 net.ifnames=1");
+  });
+  test("shell assignments are quoted", () => {
+    expect(shellAssign("X", "it's $HOME")).toBe(`X='it'\\''s $HOME'`);
+  });
+});
+
+describe("the rescue tree", () => {
+  test("files at their paths, symlink chains kept and followed, excludes, broken links found", () => {
+    const t = mkdtempSync(join(tmpdir(), "rear-tree-"));
+    try {
+      const host = join(t, "host");
+      const root = join(t, "root");
+      mkdirSync(join(host, "usr/lib/x"), { recursive: true });
+      mkdirSync(join(host, "etc/alternatives"), { recursive: true });
+      mkdirSync(join(host, "usr/bin"), { recursive: true });
+      writeFileSync(join(host, "usr/lib/x/libfoo.so.1.2"), "lib");
+      symlinkSync("libfoo.so.1.2", join(host, "usr/lib/x/libfoo.so.1"));
+      writeFileSync(join(host, "usr/bin/mawk"), "awk");
+      symlinkSync("/etc/alternatives/awk", join(host, "usr/bin/awk"));
+      symlinkSync("/usr/bin/mawk", join(host, "etc/alternatives/awk"));
+      mkdirSync(join(host, "etc/skip/sub"), { recursive: true });
+      writeFileSync(join(host, "etc/skip/keep.conf"), "k");
+      writeFileSync(join(host, "etc/skip/sub/x.bak"), "b");
+      // the skeleton's flat /bin
+      mkdirSync(join(root, "bin"), { recursive: true });
+      mkdirSync(join(root, "usr"), { recursive: true });
+      symlinkSync("../bin", join(root, "usr/bin"));
+      const tree = new RescueTree(root, host);
+      expect(tree.add("/usr/lib/x/libfoo.so.1")).toBe(true);
+      expect(readlinkSync(join(root, "usr/lib/x/libfoo.so.1"))).toBe("libfoo.so.1.2");
+      expect(readFileSync(join(root, "usr/lib/x/libfoo.so.1.2"), "utf8")).toBe("lib");
+      tree.add("/usr/bin/awk");
+      expect(readlinkSync(join(root, "bin/awk"))).toBe("/etc/alternatives/awk");
+      expect(readFileSync(join(root, "bin/mawk"), "utf8")).toBe("awk");
+      expect(lstatSync(join(root, "usr/bin")).isSymbolicLink()).toBe(true);
+      expect(tree.add("/nonexistent")).toBe(false);
+      tree.add("/etc/skip", { recursive: true, exclude: makeExcluder(["*.bak"]) });
+      expect(readFileSync(join(root, "etc/skip/keep.conf"), "utf8")).toBe("k");
+      expect(() => lstatSync(join(root, "etc/skip/sub/x.bak"))).toThrow();
+      expect(tree.brokenLinks()).toEqual([]);
+      symlinkSync("/usr/lib/x/gone", join(root, "bin/dangling"));
+      expect(tree.brokenLinks()).toEqual([["/bin/dangling", "/usr/lib/x/gone"]]);
+      expect(tree.copied).toEqual(["/usr/lib/x/libfoo.so.1.2", "/usr/bin/mawk", "/etc/skip/keep.conf"]);
+    } finally {
+      rmSync(t, { recursive: true, force: true });
+    }
+  });
+
+  test("tar-like excludes match a path or any tail of it", () => {
+    const ex = makeExcluder(["/var/lib/rear/output/*", "dev/shm", "udev/hwdb.d"]);
+    expect(ex("/var/lib/rear/output/rear-x.iso")).toBe(true);
+    expect(ex("/var/lib/rear/layout/disklayout.conf")).toBe(false);
+    expect(ex("/dev/shm")).toBe(true);
+    expect(ex("/usr/lib/udev/hwdb.d")).toBe(true);
+    expect(ex("/usr/lib/udev/rules.d")).toBe(false);
+  });
+});
