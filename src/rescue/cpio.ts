@@ -20,7 +20,7 @@
 //   data (GNU cpio's way: the kernel links each later name to the first and the last one's data fills
 //   the shared inode; cpio -i defers the links until the data arrives).
 
-import { closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
+import { type BigIntStats, closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { WorkflowError } from "../engine/errors.ts";
 
@@ -119,7 +119,7 @@ function entryLength(nameLen: number, size: number): number {
   return align4(HEADER_LEN + nameLen + 1) + align4(size);
 }
 
-function kindOf(st: Stats): EntryKind | undefined {
+function kindOf(st: BigIntStats): EntryKind | undefined {
   if (st.isDirectory()) return "dir";
   if (st.isFile()) return "file";
   if (st.isSymbolicLink()) return "symlink";
@@ -130,13 +130,20 @@ function kindOf(st: Stats): EntryKind | undefined {
   return undefined;
 }
 
-/** Linux's 64-bit dev_t as glibc splits it (gnu_dev_major/gnu_dev_minor): major 12+20 bits, minor 8+12+12 bits. */
-function splitDev(rdev: number): [number, number] {
-  const hi = Math.floor(rdev / 2 ** 32) >>> 0;
-  const lo = rdev >>> 0;
-  const major = ((lo >>> 8) & 0xfff) | (hi & 0xfffff000);
-  const minor = (lo & 0xff) | ((lo >>> 20) << 8) | ((hi & 0xfff) << 20);
-  return [major >>> 0, minor >>> 0];
+/** Linux's 64-bit dev_t as glibc splits it (gnu_dev_major, gnu_dev_minor). */
+function splitDev(rdev: bigint): [number, number] {
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n);
+  return [Number(major), Number(minor)];
+}
+
+/**
+ * Whole seconds of the mtime, from the nanoseconds: mtimeMs is a double, which rounds a time in the
+ * last ~250 ns of a second up to the next one. (Stats are BigInt for the same reason: inode numbers
+ * beyond 2^53 would collide as doubles and make false hard links.)
+ */
+function seconds(st: BigIntStats): number {
+  return Number(st.mtimeNs / 1_000_000_000n) - (st.mtimeNs < 0n && st.mtimeNs % 1_000_000_000n !== 0n ? 1 : 0);
 }
 
 /** Seconds, within the 32-bit field (the kernel reads it unsigned: "breaks in y2106"), at most the clamp. */
@@ -158,7 +165,7 @@ function extraName(path: string): Buffer {
 interface Walked {
   name: Buffer;
   abs: Buffer;
-  st: Stats;
+  st: BigIntStats;
   kind: EntryKind;
 }
 
@@ -176,9 +183,9 @@ function walkTree(root: Buffer, skip: (name: Buffer) => boolean): Walked[] {
       if (skip(n)) continue;
       const abs = Buffer.concat([absDir, Buffer.from("/"), n]);
       const name = relDir ? Buffer.concat([relDir, Buffer.from("/"), n]) : n;
-      let st: Stats;
+      let st: BigIntStats;
       try {
-        st = lstatSync(abs);
+        st = lstatSync(abs, { bigint: true });
       } catch (e) {
         throw new WorkflowError(`cannot read ${abs.toString()} for the initramfs: ${(e as Error).message}`);
       }
@@ -215,27 +222,23 @@ function extraEntry(x: ExtraEntry, name: Buffer, defaultMtime: number, clamp: nu
   }
 }
 
-/**
- * Walks the tree and decides every header: order, inode numbers, link counts, which hard link carries
- * the data. Reads metadata only (and symlink targets).
- */
-export function planCpio(root: string, opts: CpioOptions = {}): CpioPlan {
-  const clamp = opts.mtimeClamp;
-  const rootBuf = Buffer.from(root.replace(/\/+$/, "") || "/");
-  const rootSt = statSync(rootBuf);
-  if (!rootSt.isDirectory()) throw new WorkflowError(`initramfs tree ${root} is not a directory`);
-  const owner = (st: Stats) => (opts.keepOwner ? { uid: st.uid, gid: st.gid } : { uid: 0, gid: 0 });
+const key = (name: Buffer) => name.toString("latin1");
 
-  const byName = new Map<string, CpioEntry>();
-  const diskLinks = new Map<CpioEntry, string>(); // entry -> "dev:ino" of a multiply linked inode
-  const key = (b: Buffer) => b.toString("latin1");
-  for (const w of walkTree(rootBuf, opts.skip ?? editorBackup)) {
+/** Archive entries keyed by name; multiply linked inodes noted by "dev:ino". */
+interface Entries {
+  byName: Map<string, CpioEntry>;
+  diskLinks: Map<CpioEntry, string>;
+}
+
+function treeEntries(root: Buffer, opts: CpioOptions): Entries {
+  const out: Entries = { byName: new Map(), diskLinks: new Map() };
+  for (const w of walkTree(root, opts.skip ?? editorBackup)) {
     const e: CpioEntry = {
       name: w.name,
       kind: w.kind,
-      mode: w.st.mode,
-      ...owner(w.st),
-      mtime: clampMtime(w.st.mtimeMs / 1000, clamp),
+      mode: Number(w.st.mode),
+      ...ownerOf(w.st, opts),
+      mtime: clampMtime(seconds(w.st), opts.mtimeClamp),
       nlink: w.kind === "dir" ? 2 : 1,
       ino: 0,
       rdevMajor: 0,
@@ -243,7 +246,7 @@ export function planCpio(root: string, opts: CpioOptions = {}): CpioPlan {
       size: 0,
     };
     if (w.kind === "file") {
-      e.size = w.st.size;
+      e.size = Number(w.st.size);
       e.source = w.abs;
     } else if (w.kind === "symlink") {
       e.data = readlinkSync(w.abs, { encoding: "buffer" });
@@ -252,41 +255,37 @@ export function planCpio(root: string, opts: CpioOptions = {}): CpioPlan {
       [e.rdevMajor, e.rdevMinor] = splitDev(w.st.rdev);
     }
     // the kernel hard-links regular files and device nodes (maybe_link), never symlinks or directories
-    if (w.st.nlink > 1 && w.kind !== "dir" && w.kind !== "symlink") diskLinks.set(e, `${w.st.dev}:${w.st.ino}`);
-    byName.set(key(w.name), e);
+    if (w.st.nlink > 1n && w.kind !== "dir" && w.kind !== "symlink") out.diskLinks.set(e, `${w.st.dev}:${w.st.ino}`);
+    out.byName.set(key(w.name), e);
   }
+  return out;
+}
 
-  const rootMtime = clampMtime(rootSt.mtimeMs / 1000, clamp);
-  for (const x of opts.extra ?? []) {
+function ownerOf(st: BigIntStats, opts: CpioOptions): { uid: number; gid: number } {
+  return opts.keepOwner ? { uid: Number(st.uid), gid: Number(st.gid) } : { uid: 0, gid: 0 };
+}
+
+/** Extras replace tree entries of the same name; parents the tree lacks are added, or the kernel could not create them. */
+function addExtras(entries: Entries, extras: readonly ExtraEntry[], defaultMtime: number, clamp: number | undefined): void {
+  const { byName, diskLinks } = entries;
+  for (const x of extras) {
     const name = extraName(x.path);
-    const e = extraEntry(x, name, rootMtime, clamp);
+    const e = extraEntry(x, name, defaultMtime, clamp);
     const old = byName.get(key(name));
     if (old?.kind === "dir" && e.kind !== "dir") throw new WorkflowError(`initramfs extra entry '${x.path}' would replace a directory of the tree`);
     if (old) diskLinks.delete(old);
     byName.set(key(name), e);
-    // parents the tree lacks: without them the kernel could not create the entry
     for (let i = name.indexOf(0x2f); i > 0; i = name.indexOf(0x2f, i + 1)) {
-      const parent = name.subarray(0, i);
-      if (!byName.has(key(parent))) byName.set(key(parent), extraEntry({ path: parent.toString(), type: "dir" }, Buffer.from(parent), rootMtime, clamp));
-      else if (byName.get(key(parent))!.kind !== "dir") throw new WorkflowError(`initramfs extra entry '${x.path}': ${parent.toString()} is not a directory`);
+      const parent = Buffer.from(name.subarray(0, i));
+      const have = byName.get(key(parent));
+      if (!have) byName.set(key(parent), extraEntry({ path: parent.toString(), type: "dir" }, parent, defaultMtime, clamp));
+      else if (have.kind !== "dir") throw new WorkflowError(`initramfs extra entry '${x.path}': ${parent.toString()} is not a directory`);
     }
   }
+}
 
-  const entries = [...byName.values()].sort((a, b) => Buffer.compare(a.name, b.name));
-  entries.unshift({
-    name: Buffer.from("."),
-    kind: "dir",
-    mode: rootSt.mode,
-    ...owner(rootSt),
-    mtime: rootMtime,
-    nlink: 2,
-    ino: 0,
-    rdevMajor: 0,
-    rdevMinor: 0,
-    size: 0,
-  });
-
-  // inode numbers in archive order; the members of a hard-link set share the first one's
+/** Inode numbers in archive order; a hard-link set shares the first one's, counts its members, and only the last carries the data. */
+function assignInodes(entries: CpioEntry[], diskLinks: Map<CpioEntry, string>): void {
   const groups = new Map<string, CpioEntry[]>();
   let ino = 1;
   for (const e of entries) {
@@ -304,15 +303,48 @@ export function planCpio(root: string, opts: CpioOptions = {}): CpioPlan {
     for (const e of group) e.nlink = group.length;
     for (const e of group.slice(0, -1)) e.size = 0;
   }
-  // a directory's link count as a filesystem has it: itself, its "." and each subdirectory's ".."
-  const dirs = new Map<string, CpioEntry>();
-  for (const e of entries) if (e.kind === "dir") dirs.set(e === entries[0] ? "" : key(e.name), e);
-  for (const e of entries) {
-    if (e.kind !== "dir" || e === entries[0]) continue;
+}
+
+/** A directory's link count as a filesystem has it: its name, its "." and each subdirectory's "..". */
+function countDirLinks(root: CpioEntry, rest: CpioEntry[]): void {
+  const dirs = new Map<string, CpioEntry>([["", root]]);
+  for (const e of rest) if (e.kind === "dir") dirs.set(key(e.name), e);
+  for (const e of rest) {
+    if (e.kind !== "dir") continue;
     const slash = e.name.lastIndexOf(0x2f);
     const parent = dirs.get(slash < 0 ? "" : key(e.name.subarray(0, slash)));
     if (parent) parent.nlink++;
   }
+}
+
+/**
+ * Walks the tree and decides every header: order, inode numbers, link counts, which hard link carries
+ * the data. Reads metadata only (and symlink targets).
+ */
+export function planCpio(root: string, opts: CpioOptions = {}): CpioPlan {
+  const rootBuf = Buffer.from(root.replace(/\/+$/, "") || "/");
+  const rootSt = statSync(rootBuf, { bigint: true });
+  if (!rootSt.isDirectory()) throw new WorkflowError(`initramfs tree ${root} is not a directory`);
+  const rootMtime = clampMtime(seconds(rootSt), opts.mtimeClamp);
+
+  const found = treeEntries(rootBuf, opts);
+  addExtras(found, opts.extra ?? [], rootMtime, opts.mtimeClamp);
+  const rest = [...found.byName.values()].sort((a, b) => Buffer.compare(a.name, b.name));
+  const top: CpioEntry = {
+    name: Buffer.from("."),
+    kind: "dir",
+    mode: Number(rootSt.mode),
+    ...ownerOf(rootSt, opts),
+    mtime: rootMtime,
+    nlink: 2,
+    ino: 0,
+    rdevMajor: 0,
+    rdevMinor: 0,
+    size: 0,
+  };
+  const entries = [top, ...rest];
+  assignInodes(entries, found.diskLinks);
+  countDirLinks(top, rest);
 
   let totalBytes = entryLength(TRAILER.length, 0);
   for (const e of entries) {
