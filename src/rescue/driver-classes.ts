@@ -20,6 +20,8 @@ export interface DriverClass {
   dirs: readonly string[];
   /** module names (normalised or not) */
   modules: readonly string[];
+  /** path prefixes inside `dirs` that the class leaves out (a loaded module of them still comes with the loaded modules) */
+  skip?: readonly string[];
 }
 
 /**
@@ -49,6 +51,15 @@ export const STORAGE: DriverClass = {
     "kernel/drivers/s390/scsi/",
   ],
   modules: [],
+  // Fibre Channel, FCoE and iSCSI-offload HBAs (~13 MiB of drivers/scsi): a machine that boots from a
+  // SAN has its HBA driver loaded, so it comes with the loaded modules; a replacement machine for a
+  // local-disk server does not grow a SAN. Software iSCSI (iscsi_tcp) and the RAID/SAS HBAs stay.
+  skip: [
+    "kernel/drivers/scsi/lpfc/", "kernel/drivers/scsi/qla2xxx/", "kernel/drivers/scsi/qla4xxx/", "kernel/drivers/scsi/bfa/",
+    "kernel/drivers/scsi/csiostor/", "kernel/drivers/scsi/cxgbi/", "kernel/drivers/scsi/be2iscsi/", "kernel/drivers/scsi/bnx2fc/",
+    "kernel/drivers/scsi/bnx2i/", "kernel/drivers/scsi/qedf/", "kernel/drivers/scsi/qedi/", "kernel/drivers/scsi/fnic/",
+    "kernel/drivers/scsi/snic/", "kernel/drivers/scsi/fcoe/", "kernel/drivers/scsi/libfc/", "kernel/drivers/scsi/elx/",
+  ],
 };
 
 /**

@@ -297,7 +297,7 @@ export function resolveModule(index: ModuleIndex, name: string): Resolved {
 /** The modules of a driver class in this index: those under its directories and those it names. */
 export function classMembers(index: ModuleIndex, cls: DriverClass): string[] {
   const out = new Set<string>();
-  for (const m of index.modules.values()) if (cls.dirs.some((d) => m.path.startsWith(d))) out.add(m.name);
+  for (const m of index.modules.values()) if (cls.dirs.some((d) => m.path.startsWith(d)) && !cls.skip?.some((d) => m.path.startsWith(d))) out.add(m.name);
   for (const n of cls.modules) for (const m of resolveModule(index, n).modules) out.add(m);
   return [...out].sort();
 }

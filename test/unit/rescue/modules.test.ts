@@ -215,6 +215,15 @@ describe("MODULES modes", () => {
     expect(s.warnings).toEqual([]);
   });
 
+  test("SAN HBAs (Fibre Channel, FCoE, iSCSI offload) only when loaded", () => {
+    const s = selectModules(index, { modules: [], loaded, classes: defaultDriverClasses({ luks: false }) });
+    for (const n of ["lpfc", "qla2xxx", "bfa", "bnx2fc", "qedf", "fnic"]) expect(s.names).not.toContain(n);
+    for (const n of ["megaraid_sas", "mpt3sas", "hpsa", "smartpqi", "iscsi_tcp"]) expect(s.names).toContain(n);
+    const san = selectModules(index, { modules: [], loaded: [...loaded, "qla2xxx"], classes: defaultDriverClasses({ luks: false }) });
+    expect(san.names).toContain("qla2xxx");
+    expect(san.names).toContain("scsi_transport_fc");
+  });
+
   test("the crypto class comes with LUKS: algorithms the crypto API loads by name", () => {
     const s = selectModules(index, { modules: [], needed: ["dm_crypt"], classes: defaultDriverClasses({ luks: true }) });
     for (const n of ["xts", "serpent_generic", "aesni_intel", "essiv", "algif_skcipher", "dm_crypt", "dm_mod"]) expect(s.names).toContain(n);
