@@ -98,3 +98,25 @@ describe("mkrescue on this machine", () => {
     }
   });
 });
+
+describe("OUTPUT=RAMDISK to a file:// OUTPUT_URL", () => {
+  test("kernel and initramfs files, private, with VERSION, under OUTPUT_PREFIX; KEEP_OLD_OUTPUT_COPY keeps the previous ones", () => {
+    const url = join(base, "results");
+    const c = join(base, "etc-rear-ramdisk");
+    mkdirSync(c);
+    writeFileSync(
+      join(c, "local.conf"),
+      [`OUTPUT=RAMDISK`, `KERNEL_FILE=${join(base, "vmlinuz-placeholder")}`, `MODULES=( no_modules )`, `BOOTLOADER=GRUB2`, `OUTPUT_URL=file://${url}`, `OUTPUT_PREFIX=box`, `RAMDISK_SUFFIX=box`, `KEEP_OLD_OUTPUT_COPY=yes`, `REAR_INITRD_COMPRESSION=gzip`, ""].join("\n"),
+    );
+    for (let i = 0; i < 2; i++) {
+      const r = run([DIST, "-c", c, "-v", "mkrescue"]);
+      if (r.code !== 0) throw new Error(`mkrescue (RAMDISK) exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      expect(r.stdout).toContain("Wrote the rescue kernel and initramfs: kernel-box, initramfs-box.img");
+    }
+    for (const f of ["kernel-box", "initramfs-box.img", "VERSION"]) expect(statSync(join(url, "box", f)).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(url, "box.old", "initramfs-box.img"))).toBe(true);
+    expect(readFileSync(join(url, "box", "VERSION"), "utf8")).toMatch(/using Backup .* and Output RAMDISK/);
+    // gzip, as asked: the kernel's gzip magic
+    expect([...readFileSync(join(url, "box", "initramfs-box.img")).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+  }, 120_000);
+});
