@@ -17,7 +17,7 @@
 //                               source disks were wiped (--no-migrate skips it). PASS/FAIL per layout;
 //                               result.json in $REAR_VM_CACHE/recreate/NAME-<time>/ (bench/recreate.sh
 //                               tabulates the times)
-//   bun run test:vm rescue [--firmware bios|uefi|all] [--rear27]
+//   bun run test:vm rescue [--firmware bios|uefi|uefi-sb|all] [--rear27]
 //                               the rescue image: our mkrescue in a guest of that firmware whose layout has
 //                               MD, LUKS, LVM, xfs, btrfs, vfat and swap and whose NIC has a static address;
 //                               the ISO boots on a new machine with a blank disk and a check script typed
@@ -33,7 +33,7 @@ import { runInBuilder } from "./lib/builder.ts";
 import { runCapture, type CaptureResult } from "./lib/capture.ts";
 import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
 import { printRecreate, runRecreate } from "./lib/recreate.ts";
-import { printRescue, runRescue } from "./lib/rescue.ts";
+import { printRescue, runRescue, type Firmware } from "./lib/rescue.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
 import { allCaptureNames, listLayouts, loadLayout, resolveLayout } from "./lib/layouts.ts";
 import { chooseAccel } from "./lib/qemu.ts";
@@ -117,9 +117,9 @@ async function recreate(layout: string | undefined, o: { keep: boolean; rear27: 
 }
 
 async function rescue(firmware: string | undefined, o: { rear27: boolean }): Promise<number> {
-  const fws: readonly ("bios" | "uefi")[] | undefined = firmware === undefined || firmware === "all" ? ["bios", "uefi"] : firmware === "bios" || firmware === "uefi" ? [firmware] : undefined;
+  const fws: readonly Firmware[] | undefined = firmware === undefined || firmware === "all" ? ["bios", "uefi", "uefi-sb"] : firmware === "bios" || firmware === "uefi" || firmware === "uefi-sb" ? [firmware] : undefined;
   if (!fws) {
-    console.error("usage: bun run test:vm rescue [--firmware bios|uefi|all] [--rear27]");
+    console.error("usage: bun run test:vm rescue [--firmware bios|uefi|uefi-sb|all] [--rear27]");
     return 2;
   }
   let failed = 0;
@@ -156,7 +156,7 @@ async function main(): Promise<number> {
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|all] [--rear27] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;

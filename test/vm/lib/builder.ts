@@ -25,6 +25,7 @@ export async function runInBuilder(opts: {
   say?: (m: string) => void;
   /** UEFI: OVMF starts the kernel (a guest that sees /sys/firmware/efi); BIOS by default */
   firmware?: "bios" | "uefi";
+  secureBoot?: boolean;
   nic?: boolean;
 }): Promise<BuilderRun> {
   const overlay = join(opts.dir, `${opts.name}-root.qcow2`);
@@ -36,6 +37,7 @@ export async function runInBuilder(opts: {
       firmware: opts.firmware ?? "bios",
       ...(opts.firmware === "uefi" ? { ovmfVars: join(opts.dir, `OVMF_VARS.${opts.name}.fd`) } : {}),
       ...(opts.nic ? { nic: true } : {}),
+      ...(opts.secureBoot ? { secureBoot: true } : {}),
       disks: [{ file: overlay, format: "qcow2", bus: "virtio", serial: "harness-root" }, ...ch.disks, ...(opts.extraDisks ?? [])],
       kernel: opts.image.kernel,
       initrd: opts.image.initrd,

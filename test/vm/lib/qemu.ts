@@ -38,6 +38,8 @@ export interface VmSpec {
   markers?: { text: string; timeoutSec: number }[];
   /** texts that end the run at once as failed (e.g. a recover that stopped with an error) */
   failMarkers?: string[];
+  /** UEFI with Secure Boot enforced: OVMF's SMM build with Microsoft's keys enrolled (Debian's shim is signed by them) */
+  secureBoot?: boolean;
   /** a virtio NIC on QEMU's user network with restrict=on: the guest reaches nothing outside (DHCP from QEMU only) */
   nic?: boolean;
   /** typed into the serial console: each `send` once its `waitFor` text has appeared (after the previous one) */
@@ -60,10 +62,12 @@ export interface VmResult {
 
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 export const OVMF_VARS_TEMPLATE = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+export const OVMF_CODE_SECBOOT = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+export const OVMF_VARS_MS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 
 export function qemuArgs(s: VmSpec): string[] {
   // TCG: one host thread per vCPU (MTTCG); x86 guests on x86 hosts support it
-  const a = ["qemu-system-x86_64", "-machine", "q35", "-accel", s.accel === "tcg" ? "tcg,thread=multi" : "kvm", "-m", String(s.memMiB ?? 2048), "-smp", String(s.cpus ?? 2)];
+  const a = ["qemu-system-x86_64", "-machine", s.secureBoot ? "q35,smm=on" : "q35", "-accel", s.accel === "tcg" ? "tcg,thread=multi" : "kvm", "-m", String(s.memMiB ?? 2048), "-smp", String(s.cpus ?? 2)];
   // TCG's default CPU (qemu64) has no AVX2, and our binary (Bun's x64 runtime) dies on it with SIGILL
   // (exit 132); "max" has every feature TCG emulates (AVX2, BMI2, FMA since QEMU 7.2)
   if (s.accel === "tcg") a.push("-cpu", "max");
@@ -74,7 +78,9 @@ export function qemuArgs(s: VmSpec): string[] {
   a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}` : "none");
   if (s.firmware === "uefi") {
     if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);
-    a.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+    // the Secure Boot build keeps its variables in SMM-protected flash
+    if (s.secureBoot) a.push("-global", "driver=cfi.pflash01,property=secure,value=on");
+    a.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${s.secureBoot ? OVMF_CODE_SECBOOT : OVMF_CODE}`);
     a.push("-drive", `if=pflash,format=raw,unit=1,file=${s.ovmfVars}`);
   }
   let scsi = false;
@@ -115,7 +121,7 @@ function readFrom(file: string, offset: number): string {
 
 /** Runs a guest until it powers off, a marker is late, or the overall timeout passes. */
 export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Promise<VmResult> {
-  if (s.firmware === "uefi" && s.ovmfVars && !existsSync(s.ovmfVars)) copyFileSync(OVMF_VARS_TEMPLATE, s.ovmfVars);
+  if (s.firmware === "uefi" && s.ovmfVars && !existsSync(s.ovmfVars)) copyFileSync(s.secureBoot ? OVMF_VARS_MS : OVMF_VARS_TEMPLATE, s.ovmfVars);
   const args = qemuArgs(s);
   const t0 = Date.now();
   const p = Bun.spawn(args, { stdin: "ignore", stdout: "ignore", stderr: "pipe" });

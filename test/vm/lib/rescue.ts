@@ -18,7 +18,8 @@ import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 
 const DIST = join(VM_DIR, "../../dist/rear");
 
-export type Firmware = "bios" | "uefi";
+/** uefi-sb: the ISO made with the host's signed shim and GRUB (SECURE_BOOT_BOOTLOADER), booted with Secure Boot enforced */
+export type Firmware = "bios" | "uefi" | "uefi-sb";
 
 export interface RescueCheck {
   name: string;
@@ -49,8 +50,9 @@ KERNEL_CMDLINE="console=tty0 console=ttyS0,115200"
 
 /** Job: the layout with every stack, a static address, our mkrescue; optionally ReaR 2.7's twice. */
 export function rescueJob(firmware: Firmware, o: { rear27: boolean }): Job {
+  const conf = firmware === "uefi-sb" ? `${LOCAL_CONF}SECURE_BOOT_BOOTLOADER=/usr/lib/shim/shimx64.efi.signed\n` : LOCAL_CONF;
   return {
-    files: { "rear-ours": { copy: DIST }, "local.conf": LOCAL_CONF },
+    files: { "rear-ours": { copy: DIST }, "local.conf": conf },
     script: `set -x
 step() { echo "rescue-job: $* ($(date +%T))" > /dev/ttyS0 2>/dev/null || true; }
 D() { readlink -f /dev/disk/by-id/virtio-$1; }
@@ -110,7 +112,9 @@ export function checkScript(firmware: Firmware): string {
   const tools = [
     "rear --version", "lvm version", "mdadm --version", "cryptsetup --version", "sfdisk --version", "wipefs --version", "parted --version",
     "mkfs.ext4 -F -q /tmp/img.ext4", "mkfs.xfs -q -f /tmp/img.xfs", "mkfs.btrfs -q -f /tmp/img.btrfs", "mkfs.vfat /tmp/img.vfat", "mkswap /tmp/img.swap",
-    "grub-install --version", ...(firmware === "uefi" ? ["efibootmgr --version"] : []), "tar --version", "blkid --version", "modprobe -V",
+    "grub-install --version", ...(firmware !== "bios" ? ["efibootmgr --version"] : []),
+    // the 5th byte of the SecureBoot variable (after 4 bytes of attributes) is 1 when the firmware enforces it
+    ...(firmware === "uefi-sb" ? ["test \"$(od -An -j4 -N1 -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | tr -d \" \")\" = 1"] : []), "tar --version", "blkid --version", "modprobe -V",
     "test -e /dev/disk/by-id/virtio-tgt1", `ip -4 addr show | grep -q ${GUEST_ADDRESS}/24`, "test -e /etc/rear-release", "test -s /var/lib/rear/layout/disklayout.conf",
   ];
   const lines = [
@@ -159,7 +163,7 @@ export async function runRescue(firmware: Firmware, o: { rear27: boolean; say?: 
   say(`rescue/${firmware}: making the layout and running mkrescue in a ${firmware} guest`);
   const built = await runInBuilder({
     image, dir, name: "mkrescue", accel, timeoutSec: o.rear27 ? 3600 : 1500, say, job: rescueJob(firmware, o), extraDisks: disks,
-    outSizeMiB: o.rear27 ? 1024 : 600, firmware, nic: true,
+    outSizeMiB: o.rear27 ? 1024 : 600, firmware: firmware === "bios" ? "bios" : "uefi", nic: true,
   });
   writeFileSync(join(dir, "mkrescue.log"), built.job.log);
   const out = (n: string) => (existsSync(join(built.job.dir, n)) ? readFileSync(join(built.job.dir, n), "utf8").trim() : undefined);
@@ -184,7 +188,8 @@ export async function runRescue(firmware: Firmware, o: { rear27: boolean; say?: 
   const serialLog = join(dir, "rescue.serial.log");
   const vm = await runVm(
     {
-      name: "rescue", firmware, ovmfVars: join(dir, "OVMF_VARS.rescue.fd"), accel, serialLog, timeoutSec: 900, cdrom: iso, boot: "d", nic: true,
+      name: "rescue", firmware: firmware === "bios" ? "bios" : "uefi", ...(firmware === "uefi-sb" ? { secureBoot: true } : {}),
+      ovmfVars: join(dir, "OVMF_VARS.rescue.fd"), accel, serialLog, timeoutSec: 900, cdrom: iso, boot: "d", nic: true,
       disks: [{ file: tgt, bus: "virtio", serial: "tgt1" }],
       markers: [{ text: "Relax-and-Recover rescue system is ready", timeoutSec: 600 }, { text: "RESCUE-CHECK done", timeoutSec: 300 }],
       interact: [{ waitFor: "Relax-and-Recover rescue system is ready", send: `\n${checkScript(firmware)}` }],
