@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "243511a2d36a28ccc2c8d7c0d6164fc33e2ba07c5af447298f0fd828572d3b6d";
+export const assetsDigest = "48a23f70696ab771be5a7e8f8aa085c963afb8d36467ec7ec4204f63b2c05c8f";
 export const assetsCount = 42;

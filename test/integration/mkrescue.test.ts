@@ -27,7 +27,7 @@ beforeAll(() => {
   writeFileSync(kernel, "not a kernel: the integration tier does not boot\n");
   writeFileSync(
     join(conf, "local.conf"),
-    [`OUTPUT=ISO`, `KERNEL_FILE=${kernel}`, `MODULES=( no_modules )`, `ISO_DIR=${out}`, `BOOTLOADER=GRUB2`, `ISO_DEFAULT=automatic`, `ISO_RECOVER_MODE=unattended`, `KERNEL_CMDLINE="console=ttyS0,115200"`, ""].join("\n"),
+    [`OUTPUT=ISO`, `KERNEL_FILE=${kernel}`, `MODULES=( no_modules )`, `ISO_DIR=${out}`, `BOOTLOADER=GRUB2`, `ISO_DEFAULT=automatic`, `ISO_RECOVER_MODE=unattended`, `KERNEL_CMDLINE="console=ttyS0,115200"`, `{ TTY_ROOT_PASSWORD='s3cret-console-pw' ; } 2>>/dev/$SECRET_OUTPUT_DEV`, ""].join("\n"),
   );
   mk = run([DIST, "-c", conf, "-v", "mkrescue"]);
   unpacked = join(base, "initramfs");
@@ -79,8 +79,16 @@ describe("mkrescue on this machine", () => {
     const want = ["init", "etc/rear-release", "etc/scripts/system-setup", "usr/sbin/rear", "bin/bash", "bin/sfdisk", "bin/udevadm", "dev/console", "etc/rear/local.conf", "var/lib/rear/layout/disklayout.conf"];
     expect(want.filter((p) => !existsSync(join(unpacked, p)))).toEqual([]);
     expect(statSync(join(unpacked, "dev/console")).isCharacterDevice()).toBe(true);
-    // no host private keys, no hardware database
+    // no hardware database; root's console password only as a SHA-512 hash in a private shadow, never in the log
     expect(existsSync(join(unpacked, "lib/udev/hwdb.bin"))).toBe(false);
+    expect(statSync(join(unpacked, "etc/shadow")).mode & 0o777).toBe(0o600);
+    const rootLine = readFileSync(join(unpacked, "etc/shadow"), "utf8").split("\n").find((l) => l.startsWith("root:"))!;
+    const hash = rootLine.split(":")[1]!;
+    expect(hash).toMatch(/^\$6\$/);
+    expect(must(["openssl", "passwd", "-6", "-salt", hash.split("$")[2]!, "s3cret-console-pw"]).trim()).toBe(hash);
+    expect(readFileSync(join(unpacked, "etc/scripts/setup.conf"), "utf8")).toContain("TTY_ROOT_PASSWORD_SET=1");
+    const logs = must(["sh", "-c", "cat /var/log/rear/rear-*.log"]);
+    expect(logs).not.toContain("s3cret-console-pw");
     const bash = run(["chroot", unpacked, "/bin/bash", "-c", "echo chrooted-ok"]);
     expect(bash.stdout.trim()).toBe("chrooted-ok");
     for (const argv of [["sfdisk", "--version"], ["blkid", "--version"], ["tar", "--version"], ["udevadm", "--version"], ["mkfs.ext4", "-V"]]) {

@@ -136,8 +136,8 @@ export const populateRescueTree: Module = {
       const paths = /[*?[]/.test(p) ? [...new Bun.Glob(p.replace(/^\//, "")).scanSync({ cwd: "/", onlyFiles: false, followSymlinks: false })].map((x) => `/${x}`) : [p];
       for (const q of paths) tree.add(q, { recursive: true, exclude });
     }
-    // the configuration, and our binary as /usr/sbin/rear (copied whole: never stripped)
-    // the configuration becomes the rescue system's /etc/rear, wherever it came from (-c)
+    // the configuration becomes the rescue system's /etc/rear, wherever it came from (-c); our binary
+    // becomes /usr/sbin/rear (copied whole: never stripped)
     tree.addDirAs(ctx.paths.configDir, "/etc/rear", makeExcluder(["*.iso", "*~"]));
     const self = process.execPath;
     if (/\/bun(-[a-z0-9-]+)?$/.test(self)) throw new WorkflowError(`mkrescue must run from the compiled rear binary, not from ${self}`, "build it with `bun run build` and run dist/rear");
@@ -165,7 +165,9 @@ export const populateRescueTree: Module = {
     ];
     for (const [path, f] of Object.entries(rc.network.files)) write(tree, path, f.text, f.mode);
     write(tree, "/etc/scripts/setup.conf", `${setup.join("\n")}\n`);
-    write(tree, "/etc/rear/rescue.conf", `# written by rear mkrescue ${new Date().toISOString()}\n${ctx.state.rescueConf ? String(ctx.state.rescueConf) : ""}`);
+    // what mkrescue learned that recover needs (ReaR's rescue.conf; 320_include_uefi_env writes USING_UEFI_BOOTLOADER)
+    const uefi = rc.choice.features.some((f) => f.name === "grub-efi");
+    write(tree, "/etc/rear/rescue.conf", `# written by rear mkrescue ${new Date().toISOString()}\n${uefi ? "USING_UEFI_BOOTLOADER=1\n" : ""}`);
     if (rc.choice.features.some((f) => f.name === "sshd")) configureSshd(ctx, tree);
     ctx.log.log(`Copied ${tree.stats.files} files (${Math.round(tree.stats.bytes / 1048576)} MiB) and ${tree.stats.links} links into the rescue system in ${Math.round(performance.now() - t0)} ms`);
     for (const f of tree.failed) ctx.log.warn(`Could not copy ${f.path}: ${f.reason}`);
