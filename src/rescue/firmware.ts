@@ -8,6 +8,8 @@
 // linux-firmware (rear#2869 budgets "~500M firmware"). A deliberate difference: our empty FIRMWARE_FILES
 // takes only what the chosen modules declare; 'yes' still takes everything.
 
+import { escapeRegExp, globRegExp } from "./glob-regexp.ts";
+
 export type FirmwareMode = "all" | "none" | "patterns" | "declared";
 
 export interface FirmwareSelection {
@@ -43,29 +45,7 @@ export function firmwareMode(setting: readonly string[]): FirmwareMode {
  * case-folded; '\' quotes the next character.
  */
 export function ipathRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === "\\" && i + 1 < pattern.length) re += escapeRe(pattern[++i]!);
-    else if (ch === "*") re += ".*";
-    else if (ch === "?") re += ".";
-    else if (ch === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end < 0) {
-        re += "\\[";
-        continue;
-      }
-      let body = pattern.slice(i + 1, end).replace(/\\/g, "\\\\");
-      if (body.startsWith("!")) body = `^${body.slice(1)}`;
-      re += `[${body}]`;
-      i = end;
-    } else re += escapeRe(ch);
-  }
-  return new RegExp(`^${re}$`, "is");
-}
-
-function escapeRe(ch: string): string {
-  return ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  return globRegExp(pattern, { slashes: true, ignoreCase: true });
 }
 
 /**
@@ -75,7 +55,7 @@ function escapeRe(ch: string): string {
 function declaredGlob(name: string): string {
   return name
     .split("")
-    .map((ch) => (ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : escapeRe(ch)))
+    .map((ch) => (ch === "*" ? "[^/]*" : ch === "?" ? "[^/]" : escapeRegExp(ch)))
     .join("");
 }
 
@@ -109,7 +89,7 @@ export function selectFirmware(setting: readonly string[], declared: readonly st
     const have = new Set(available);
     for (const name of new Set(declared.map((d) => d.replace(/^\/+/, "")).filter(Boolean))) {
       if (/[*?]/.test(name)) {
-        const dirs = opts.kernelVersion ? `(updates/${escapeRe(opts.kernelVersion)}/|updates/|${escapeRe(opts.kernelVersion)}/)?` : "(updates/)?";
+        const dirs = opts.kernelVersion ? `(updates/${escapeRegExp(opts.kernelVersion)}/|updates/|${escapeRegExp(opts.kernelVersion)}/)?` : "(updates/)?";
         const re = new RegExp(`^${dirs}${declaredGlob(name)}(\\.zst|\\.xz)?$`);
         const hits = available.filter((f) => re.test(f));
         for (const f of hits) chosen.add(f);

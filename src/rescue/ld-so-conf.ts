@@ -10,6 +10,7 @@
 
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
+import { globRegExp } from "./glob-regexp.ts";
 import { RootFs } from "./root-path.ts";
 
 export interface LdSoConfIo {
@@ -51,32 +52,8 @@ function readConf(path: string, io: LdSoConfIo, reading: Set<string>, dirs: stri
   reading.delete(path);
 }
 
-/** glob(3) without flags on one path component: * ? [a-z] [!x] and \-escapes; a leading dot is matched only by a dot. */
-function componentRegex(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "\\" && i + 1 < pattern.length) re += escapeRegex(pattern[++i] as string);
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let body = pattern.slice(i + 1, end);
-        const negate = body.startsWith("!") || body.startsWith("^");
-        if (negate) body = body.slice(1);
-        re += `[${negate ? "^" : ""}${body.replace(/[\\\]^]/g, "\\$&")}]`;
-        i = end;
-      }
-    } else re += escapeRegex(c);
-  }
-  return new RegExp(`^${re}$`);
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
+/** glob(3) without flags on one path component (a leading dot is matched only by a dot: see the caller). */
+const componentRegex = (pattern: string): RegExp => globRegExp(pattern, { slashes: false });
 
 const MAGIC = /[*?[]/;
 

@@ -11,6 +11,7 @@
 // is needed.
 
 import type { DriverClass } from "./driver-classes.ts";
+import { globRegExp } from "./glob-regexp.ts";
 
 /** A loadable module: its file relative to /lib/modules/<kv> and the modules it needs (names), from modules.dep. */
 export interface ModuleFile {
@@ -242,27 +243,8 @@ export function buildModuleIndex(src: ModuleSources): ModuleIndex {
   return { modules, builtin, aliases, aliasPatterns, softdeps };
 }
 
-/** fnmatch(3) without flags, as kmod matches modules.alias patterns: * ? and [...] ([!...] negates). */
-function fnmatchRegExp(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === "*") re += ".*";
-    else if (ch === "?") re += ".";
-    else if (ch === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end < 0) {
-        re += "\\[";
-        continue;
-      }
-      let body = pattern.slice(i + 1, end);
-      if (body.startsWith("!")) body = `^${body.slice(1)}`;
-      re += `[${body.replace(/\\/g, "\\\\")}]`;
-      i = end;
-    } else re += ch.replace(/[.+^${}()|\\/]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`, "s");
-}
+/** fnmatch(3) without flags, as kmod matches modules.alias patterns. */
+const fnmatchRegExp = (pattern: string): RegExp => globRegExp(pattern, { slashes: true });
 
 export interface Resolved {
   /** loadable modules the name stands for (several when an alias is shared: crypto-crc32c) */
