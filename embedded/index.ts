@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "48a23f70696ab771be5a7e8f8aa085c963afb8d36467ec7ec4204f63b2c05c8f";
-export const assetsCount = 42;
+export const assetsDigest = "6c40154b6618f248537b1de2d31da522b935a76a44700386c88144150549f294";
+export const assetsCount = 43;

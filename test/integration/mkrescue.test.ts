@@ -87,6 +87,8 @@ describe("mkrescue on this machine", () => {
     expect(hash).toMatch(/^\$6\$/);
     expect(must(["openssl", "passwd", "-6", "-salt", hash.split("$")[2]!, "s3cret-console-pw"]).trim()).toBe(hash);
     expect(readFileSync(join(unpacked, "etc/scripts/setup.conf"), "utf8")).toContain("TTY_ROOT_PASSWORD_SET=1");
+    // the console keyboard of this machine, when there is a console to read it from
+    if (run(["dumpkeys", "-f"]).code === 0) expect(readFileSync(join(unpacked, "etc/dumpkeys.out"), "utf8")).toContain("keycode");
     const logs = must(["sh", "-c", "cat /var/log/rear/rear-*.log"]);
     expect(logs).not.toContain("s3cret-console-pw");
     const bash = run(["chroot", unpacked, "/bin/bash", "-c", "echo chrooted-ok"]);

@@ -164,6 +164,7 @@ export const populateRescueTree: Module = {
       ...rc.network.setupConf,
     ];
     for (const [path, f] of Object.entries(rc.network.files)) write(tree, path, f.text, f.mode);
+    await saveKeyboard(ctx, tree, setup);
     write(tree, "/etc/scripts/setup.conf", `${setup.join("\n")}\n`);
     // what mkrescue learned that recover needs (ReaR's rescue.conf; 320_include_uefi_env writes USING_UEFI_BOOTLOADER)
     const uefi = rc.choice.features.some((f) => f.name === "grub-efi");
@@ -173,6 +174,25 @@ export const populateRescueTree: Module = {
     for (const f of tree.failed) ctx.log.warn(`Could not copy ${f.path}: ${f.reason}`);
   },
 };
+
+/**
+ * The console keyboard (ReaR's rescue/GNU/Linux/500_clone_keyboard_mappings.sh): KEYMAP names a keymap
+ * loadkeys finds (its files are copied), else this machine's current mapping is saved with dumpkeys.
+ * Without a console to ask (a job with no terminal), the rescue system keeps the kernel's US keyboard.
+ */
+async function saveKeyboard(ctx: Context, tree: RescueTree, setup: string[]): Promise<void> {
+  const keymap = ctx.config.str("KEYMAP");
+  if (keymap) {
+    for (const d of ["/usr/share/keymaps", "/usr/share/kbd/keymaps", "/lib/kbd/keymaps"]) tree.add(d, { recursive: true });
+    setup.push(shellAssign("KEYMAP", keymap));
+    return;
+  }
+  const dumpkeys = which("dumpkeys", rescueState(ctx).searchPath);
+  if (!dumpkeys) return;
+  const r = await exec([dumpkeys, "-f"], { quiet: true });
+  if (r.code === 0 && r.stdout.includes("keycode")) write(tree, "/etc/dumpkeys.out", r.stdout);
+  else ctx.log.log(`dumpkeys could not read this machine's keyboard (exit ${r.code}): the rescue system's console keeps the kernel's US keyboard (set KEYMAP to choose one)`);
+}
 
 /** ReaR's build/default/500_ssh_setup.sh: root may log in (with the password when one was set, else by key), no PAM in the rescue system. */
 function configureSshd(ctx: Context, tree: RescueTree): void {
