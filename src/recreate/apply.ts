@@ -61,6 +61,9 @@ async function waitFor(devices: readonly string[], deps: ApplyDeps): Promise<str
 export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number) => string): Promise<ApplyResult> {
   const total = plan.steps.length;
   const r: ApplyResult = { ran: 0, skipped: 0, found: 0 };
+  // skipIf checks only count when resuming this plan: on a first run, a filesystem or mount already
+  // there is not ours (the same disks recreated without a wipe still carry the old filesystems)
+  const resuming = plan.steps.some((s) => !s.always && deps.isDone(s.id));
   for (const [i, s] of plan.steps.entries()) {
     const n = i + 1;
     if (!s.always && deps.isDone(s.id)) {
@@ -68,7 +71,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number
       deps.log(`[${n}/${total}] done before: ${s.summary}`);
       continue;
     }
-    if (s.skipIf && (await deps.run(s.skipIf)).code === 0) {
+    if (resuming && s.skipIf && (await deps.run(s.skipIf)).code === 0) {
       deps.progress(`[${n}/${total}] ${s.summary}: already done`);
       deps.markDone(s.id);
       r.found++;

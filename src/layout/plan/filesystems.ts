@@ -69,8 +69,12 @@ export function planMkfs(c: PlanContext, e: FsEntry, entries: readonly Entry[]):
     // forget those, or mkfs.btrfs refuses the saved UUID as "non-unique". Again on every pass: a run
     // stopped after mkfs.btrfs but before its marker left this very device registered
     c.add(id, "forget", "Make the kernel forget btrfs devices that are not mounted", ["btrfs", "device", "scan", "--forget"], { mutates: false, optional: true, always: true });
+    // A run stopped while mkfs.btrfs ran leaves the finished filesystem (its superblocks are written
+    // last) without the marker; mkfs.btrfs -U then refuses its own UUID, found on this very device, and
+    // the fallback would change it: when resuming, that filesystem is recognised instead.
     c.add(id, "mkfs", `Make btrfs on ${e.device} for ${e.mountpoint} (uuid ${uuid})`, ["mkfs.btrfs", "-f", "-U", uuid, ...(label ? ["-L", label] : []), e.device], {
       fallback: ["mkfs.btrfs", "-f", ...(label ? ["-L", label] : []), e.device],
+      skipIf: ["sh", "-c", '[ "$(blkid -p -s TYPE -o value "$1")" = btrfs ] && [ "$(blkid -p -s UUID -o value "$1")" = "$2" ]', "btrfs-uuid", e.device, uuid],
     });
     planBtrfsSubvolumes(c, e, entries);
   } else {

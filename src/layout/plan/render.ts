@@ -30,7 +30,7 @@ function stepBlock(s: Step): string[] {
   if (s.fallback) run = `${run} || { echo "  retrying: ${s.fallback.join(" ").replace(/["$`\\]/g, "")}"; ${cmd(s.fallback)}; }`;
   const fail = s.optional ? "true" : `failed ${s.id}`;
   // already there (a run stopped after the command but before its marker): only the marker is missing
-  if (s.skipIf) run = `${cmd(s.skipIf)} >/dev/null 2>&1 || ${s.fallback || s.secret ? `{ ${run}; }` : run}`;
+  if (s.skipIf) run = `{ [ -n "$RESUMING" ] && ${cmd(s.skipIf)} >/dev/null 2>&1; } || ${s.fallback || s.secret ? `{ ${run}; }` : run}`;
   if (s.stdin !== undefined) {
     const tag = heredocTag(s.stdin);
     out.push(`  ${run} <<'${tag}' || ${fail}`);
@@ -77,6 +77,9 @@ export function renderDiskrestore(plan: Plan, info: RenderInfo): string {
   L.push("set -o pipefail");
   L.push(`DONE_DIR=\${DONE_DIR:-${plan.doneDir}}`);
   L.push('mkdir -p "$DONE_DIR"');
+  L.push("# a step whose effect is there although its marker is not (a run stopped between the two) is only");
+  L.push("# recognised when resuming: on a first run, what is on the disks is not ours");
+  L.push('RESUMING=; [ -n "$(ls -A "$DONE_DIR")" ] && RESUMING=1');
   L.push('step() { if [ -e "$DONE_DIR/$1" ]; then echo "Skipping (done): $2"; return 1; fi; echo "Running: $2"; }');
   L.push('done_step() { : > "$DONE_DIR/$1"; }');
   L.push('failed() { echo "diskrestore.sh: step $1 failed; fix the cause (or edit this file) and run it again" >&2; exit 1; }');

@@ -27,7 +27,7 @@ export interface Step {
   /** a failure does not stop the plan (waiting for udev where none runs) */
   optional?: boolean;
   /** a check that exits 0 when the step's effect is already there (a run killed after the command but
-   *  before its marker): then the step only gets its marker */
+   *  before its marker): then the step only gets its marker. Checked only when resuming the plan. */
   skipIf?: string[];
   /** device nodes that must exist afterwards (partitions after sfdisk); apply waits for them */
   waitFor?: string[];

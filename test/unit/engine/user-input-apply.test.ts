@@ -98,6 +98,12 @@ describe("applyPlan", () => {
     expect(f.ran).toEqual(["check 2", "check 3", "cmd 3"]);
     expect(r).toEqual({ ran: 1, skipped: 1, found: 1 });
   });
+  test("on a first run the checks are not asked: what is on the disks then is not this plan's doing", async () => {
+    const f = fake();
+    const r = await applyPlan(plan([step("1", { skipIf: ["check", "1"] }), step("2")]), f.deps, () => "");
+    expect(f.ran).toEqual(["cmd 1", "cmd 2"]);
+    expect(r).toEqual({ ran: 2, skipped: 0, found: 0 });
+  });
   test("a step that prepares the next one runs on every pass and is never marked", async () => {
     const f = fake({}, ["1", "2"]);
     await applyPlan(plan([step("1", { always: true }), step("2")]), f.deps, () => "");

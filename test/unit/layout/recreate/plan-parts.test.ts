@@ -147,10 +147,12 @@ describe("diskrestore.sh", () => {
   const script = renderDiskrestore(plan, { hostname: "h", layoutFile: "/l", version: "t" });
   test("a LUKS passphrase is asked in the script's shell (not in a pipe's subshell) and never written into it", () => {
     expect(script).toContain("luks_passphrase secret /dev/sda2 && luks_print secret | cryptsetup luksFormat");
-    expect(script).toMatch(/test -b \/dev\/mapper\/secret >\/dev\/null 2>&1 \|\| \{ luks_passphrase secret \/dev\/sda2 && luks_print secret \| cryptsetup open/);
+    expect(script).toMatch(/test -b \/dev\/mapper\/secret >\/dev\/null 2>&1; \} \|\| \{ luks_passphrase secret \/dev\/sda2 && luks_print secret \| cryptsetup open/);
   });
   test("a step whose effect is there only gets its marker; the sfdisk script is a quoted here-document", () => {
-    expect(script).toContain("mountpoint -q /mnt/local >/dev/null 2>&1 || mount -t ext4 -o rw /dev/sda1 /mnt/local || failed");
+    // only when resuming (some marker existed when the script started): on a first run nothing on the disks is ours
+    expect(script).toContain('RESUMING=; [ -n "$(ls -A "$DONE_DIR")" ] && RESUMING=1');
+    expect(script).toContain('{ [ -n "$RESUMING" ] && mountpoint -q /mnt/local >/dev/null 2>&1; } || mount -t ext4 -o rw /dev/sda1 /mnt/local || failed');
     expect(script).toMatch(/sfdisk --wipe always --wipe-partitions always \/dev\/sda <<'EOF' \|\| failed [0-9]+-partition-sda\nlabel: gpt\n/);
   });
   test("the plan has the wipe, the partitions, LUKS, both filesystems and mounts in dependency order", () => {
