@@ -58,12 +58,17 @@ async function waitFor(devices: readonly string[], deps: ApplyDeps): Promise<str
   return undefined;
 }
 
-export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number) => string): Promise<ApplyResult> {
+/**
+ * Runs the plan's steps in order. `checks`: when the steps' skipIf checks count — "resume" (layout
+ * recreation: only when resuming this plan; on a first run what is on the disks is not ours) or
+ * "always" (mountonly: every step brings up what is not up yet).
+ */
+export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number) => string, checks: "resume" | "always" = "resume"): Promise<ApplyResult> {
   const total = plan.steps.length;
   const r: ApplyResult = { ran: 0, skipped: 0, found: 0 };
   // skipIf checks only count when resuming this plan: on a first run, a filesystem or mount already
   // there is not ours (the same disks recreated without a wipe still carry the old filesystems)
-  const resuming = plan.steps.some((s) => !s.always && deps.isDone(s.id));
+  const resuming = checks === "always" || plan.steps.some((s) => !s.always && deps.isDone(s.id));
   for (const [i, s] of plan.steps.entries()) {
     const n = i + 1;
     if (!s.always && deps.isDone(s.id)) {

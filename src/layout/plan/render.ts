@@ -49,6 +49,8 @@ export interface RenderInfo {
   version: string;
   /** the first comment line's "name: what it does" (default: diskrestore.sh recreating the layout) */
   title?: string;
+  /** when the steps' "already there" checks count: only when resuming (default), or always (mount.sh) */
+  checks?: "resume" | "always";
 }
 
 export function renderDiskrestore(plan: Plan, info: RenderInfo): string {
@@ -77,9 +79,14 @@ export function renderDiskrestore(plan: Plan, info: RenderInfo): string {
   L.push("set -o pipefail");
   L.push(`DONE_DIR=\${DONE_DIR:-${plan.doneDir}}`);
   L.push('mkdir -p "$DONE_DIR"');
-  L.push("# a step whose effect is there although its marker is not (a run stopped between the two) is only");
-  L.push("# recognised when resuming: on a first run, what is on the disks is not ours");
-  L.push('RESUMING=; [ -n "$(ls -A "$DONE_DIR")" ] && RESUMING=1');
+  if (info.checks === "always") {
+    L.push("# a step whose effect is there already (mounted, open, active) is only marked done");
+    L.push("RESUMING=1");
+  } else {
+    L.push("# a step whose effect is there although its marker is not (a run stopped between the two) is only");
+    L.push("# recognised when resuming: on a first run, what is on the disks is not ours");
+    L.push('RESUMING=; [ -n "$(ls -A "$DONE_DIR")" ] && RESUMING=1');
+  }
   L.push('step() { if [ -e "$DONE_DIR/$1" ]; then echo "Skipping (done): $2"; return 1; fi; echo "Running: $2"; }');
   L.push('done_step() { : > "$DONE_DIR/$1"; }');
   L.push('failed() { echo "diskrestore.sh: step $1 failed; fix the cause (or edit this file) and run it again" >&2; exit 1; }');

@@ -37,7 +37,7 @@ const prepare: Module = {
     s.plan = buildMountPlan(doc, { targetRoot: ctx.config.str("TARGET_FS_ROOT") || "/mnt/local", workDir: p.workDir, layoutSha256: s.saved.sha256 });
     const script = `${p.workDir}/mount.sh`;
     mkdirSync(p.workDir, { recursive: true });
-    writeFileSync(script, renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION, title: "mount.sh: opens and mounts the saved layout" }), { mode: 0o700 });
+    writeFileSync(script, renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION, title: "mount.sh: opens and mounts the saved layout", checks: "always" }), { mode: 0o700 });
     chmodSync(script, 0o700);
     ctx.log.log(describePlan(s.plan));
     ctx.log.logPrint(`The mount plan: ${s.plan.steps.length} steps (${script})`);
@@ -52,7 +52,7 @@ const doMount: Module = {
   async run(ctx) {
     const s = recreateState(ctx);
     const plan = s.plan!;
-    const r = await applyPlan(plan, applyDepsFor(ctx, plan, activeEntries(s.saved.doc), false), () => "fix the cause (or mount the rest by hand) and run 'rear mountonly' again: what is mounted stays");
+    const r = await applyPlan(plan, applyDepsFor(ctx, plan, activeEntries(s.saved.doc), false), () => "fix the cause (or mount the rest by hand) and run 'rear mountonly' again: what is mounted stays", "always");
     ctx.log.logUserOutput(`The filesystems of the machine are mounted at ${plan.targetRoot} (${r.ran} steps run, ${r.found} were already done). Repair it there (chroot ${plan.targetRoot}); unmount with 'umount -R ${plan.targetRoot}'.`);
   },
 };
