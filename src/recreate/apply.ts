@@ -76,7 +76,7 @@ export async function applyPlan(plan: Plan, deps: ApplyDeps, hint: (done: number
       deps.log(`[${n}/${total}] done before: ${s.summary}`);
       continue;
     }
-    if (resuming && s.skipIf && (await deps.run(s.skipIf)).code === 0) {
+    if ((resuming || s.checkAlways) && s.skipIf && (await deps.run(s.skipIf)).code === 0) {
       deps.progress(`[${n}/${total}] ${s.summary}: already done`);
       deps.markDone(s.id);
       r.found++;

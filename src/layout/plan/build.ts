@@ -24,7 +24,8 @@ function planRelease(c: PlanContext, disk: TargetDisk, released: Set<string>): v
     if (released.has(n.device)) continue;
     released.add(n.device);
     const name = n.device.replace(/^\/dev\/mapper\//, "").replace(/^\/dev\//, "");
-    const gone = { skipIf: ["sh", "-c", '! test -b "$1"', "sh", n.device] };
+    // releasing one device may take others with it: a device already gone needs no release, first run or not
+    const gone = { skipIf: ["sh", "-c", '! test -b "$1"', "sh", n.device], checkAlways: true };
     if (/^(raid|md|linear)/.test(n.type)) c.add(disk.device, "release", `Stop RAID array ${n.device} found on ${disk.device}`, ["mdadm", "--stop", n.device], gone);
     else if (n.type === "crypt") c.add(disk.device, "release", `Close LUKS mapping ${name} found on ${disk.device}`, ["cryptsetup", "close", name], gone);
     else c.add(disk.device, "release", `Remove device-mapper device ${name} found on ${disk.device}`, ["dmsetup", "remove", "--retry", name], gone);

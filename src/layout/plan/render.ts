@@ -30,7 +30,10 @@ function stepBlock(s: Step): string[] {
   if (s.fallback) run = `${run} || { echo "  retrying: ${s.fallback.join(" ").replace(/["$`\\]/g, "")}"; ${cmd(s.fallback)}; }`;
   const fail = s.optional ? "true" : `failed ${s.id}`;
   // already there (a run stopped after the command but before its marker): only the marker is missing
-  if (s.skipIf) run = `{ [ -n "$RESUMING" ] && ${cmd(s.skipIf)} >/dev/null 2>&1; } || ${s.fallback || s.secret ? `{ ${run}; }` : run}`;
+  if (s.skipIf) {
+    const check = s.checkAlways ? `${cmd(s.skipIf)} >/dev/null 2>&1` : `{ [ -n "$RESUMING" ] && ${cmd(s.skipIf)} >/dev/null 2>&1; }`;
+    run = `${check} || ${s.fallback || s.secret ? `{ ${run}; }` : run}`;
+  }
   if (s.stdin !== undefined) {
     const tag = heredocTag(s.stdin);
     out.push(`  ${run} <<'${tag}' || ${fail}`);

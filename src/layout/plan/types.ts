@@ -27,8 +27,12 @@ export interface Step {
   /** a failure does not stop the plan (waiting for udev where none runs) */
   optional?: boolean;
   /** a check that exits 0 when the step's effect is already there (a run killed after the command but
-   *  before its marker): then the step only gets its marker. Checked only when resuming the plan. */
+   *  before its marker): then the step only gets its marker. Checked only when resuming the plan,
+   *  unless `checkAlways`. */
   skipIf?: string[];
+  /** skipIf says a precondition is gone rather than that this plan did it (a stacked device that
+   *  releasing another one already removed): checked on every run */
+  checkAlways?: boolean;
   /** device nodes that must exist afterwards (partitions after sfdisk); apply waits for them */
   waitFor?: string[];
 }

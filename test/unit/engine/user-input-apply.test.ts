@@ -103,6 +103,10 @@ describe("applyPlan", () => {
     const r = await applyPlan(plan([step("1", { skipIf: ["check", "1"] }), step("2")]), f.deps, () => "");
     expect(f.ran).toEqual(["cmd 1", "cmd 2"]);
     expect(r).toEqual({ ran: 2, skipped: 0, found: 0 });
+    // a precondition check (a stacked device another release already removed) counts on every run
+    const g = fake();
+    await applyPlan(plan([step("1", { skipIf: ["check", "1"], checkAlways: true }), step("2")]), g.deps, () => "");
+    expect(g.ran).toEqual(["check 1", "cmd 2"]);
   });
   test("a step that prepares the next one runs on every pass and is never marked", async () => {
     const f = fake({}, ["1", "2"]);
