@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, parseDatedArchive, restoreChain, stampDate } from "../../../src/backup/netfs-plan.ts";
+
+const base = {
+  mountpoints: ["/", "/boot/efi", "/home", "/.snapshots", "/scratch"],
+  excludeMountpoints: ["/scratch"],
+  include: ["/srv/extra"],
+  exclude: ["/tmp/*", "/dev/shm/*"],
+  onlyInclude: false,
+  onlyExclude: false,
+  manualInclude: false,
+  alwaysExclude: ["/var/tmp/rear.XYZ", "/backup/host"],
+};
+
+describe("include and exclude lists (ReaR's 400_create_include_exclude_files.sh)", () => {
+  test("the layout's mountpoints, not the excluded ones nor snapper's, plus BACKUP_PROG_INCLUDE", () => {
+    const l = includeExcludeLists(base);
+    expect(l.include).toEqual(["/", "/boot/efi", "/home", "/srv/extra"]);
+    expect(l.exclude).toEqual(["/tmp/*", "/dev/shm/*", "/scratch/", "/var/tmp/rear.XYZ", "/backup/host"]);
+    expect(l.notes.join("\n")).toMatch(/\/scratch is not backed up \(EXCLUDE_MOUNTPOINTS\)/);
+    expect(l.notes.join("\n")).toMatch(/\/\.snapshots is not backed up/);
+  });
+  test("BACKUP_ONLY_INCLUDE / MANUAL_INCLUDE: only the given list; BACKUP_ONLY_EXCLUDE: only the given excludes (the work area still)", () => {
+    expect(includeExcludeLists({ ...base, onlyInclude: true }).include).toEqual(["/srv/extra"]);
+    expect(includeExcludeLists({ ...base, manualInclude: true }).include).toEqual(["/srv/extra"]);
+    expect(includeExcludeLists({ ...base, onlyExclude: true }).exclude).toEqual(["/tmp/*", "/dev/shm/*", "/var/tmp/rear.XYZ", "/backup/host"]);
+  });
+});
+
+describe("archive names and the restore chain", () => {
+  test("the fixed name and BACKUP_TYPE", () => {
+    expect(archiveName("backup", ".tar", ".gz")).toBe("backup.tar.gz");
+    expect(archiveName("", ".tar", "")).toBe("backup.tar");
+    expect(backupType("")).toBeUndefined();
+    expect(backupType("Incremental")).toBe("incremental");
+    expect(() => backupType("weekly")).toThrow(/BACKUP_TYPE='weekly'/);
+  });
+  test("dated names as ReaR's date +%Y-%m-%d-%H%M, parsed back", () => {
+    const n = datedArchiveName(new Date(2026, 10, 23, 4, 5), "I", ".tar", ".gz");
+    expect(n).toBe("2026-11-23-0405-I.tar.gz");
+    expect(parseDatedArchive(n)).toEqual({ name: n, kind: "I", stamp: "2026-11-23-0405" });
+    expect(parseDatedArchive("backup.tar.gz")).toBeUndefined();
+    expect(stampDate("2026-11-23-0405").getTime()).toBe(new Date(2026, 10, 23, 4, 5).getTime());
+  });
+  const files = ["2026-11-01-0100-F.tar.gz", "2026-11-02-0100-I.tar.gz", "2026-11-08-0100-F.tar.gz", "2026-11-09-0100-I.tar.gz", "2026-11-09-0200-D.tar.gz", "2026-11-10-0100-I.tar.gz", "2026-11-11-0100-D.tar.gz", "backup.log"];
+  test("incremental: the latest full and every incremental after it, in order", () => {
+    expect(restoreChain(files, "incremental")).toEqual(["2026-11-08-0100-F.tar.gz", "2026-11-09-0100-I.tar.gz", "2026-11-10-0100-I.tar.gz"]);
+  });
+  test("differential: the latest full and the latest differential after it", () => {
+    expect(restoreChain(files, "differential")).toEqual(["2026-11-08-0100-F.tar.gz", "2026-11-11-0100-D.tar.gz"]);
+    expect(restoreChain(["2026-11-08-0100-F.tar.gz"], "differential")).toEqual(["2026-11-08-0100-F.tar.gz"]);
+    expect(restoreChain(["2026-11-09-0100-I.tar.gz"], "incremental")).toEqual([]);
+  });
+  test("a new full backup: none yet, a FULLBACKUPDAY, or the last one too old", () => {
+    const monday = new Date(2026, 10, 23, 12); // 2026-11-23 is a Monday
+    expect(fullBackupDue({ now: monday, fullBackupDays: [], outdatedDays: 7 }).due).toBe(true);
+    expect(fullBackupDue({ now: monday, latestFull: new Date(2026, 10, 22), fullBackupDays: ["Mon"], outdatedDays: 7 })).toEqual({ due: true, why: "today is a FULLBACKUPDAY (Mon)" });
+    expect(fullBackupDue({ now: monday, latestFull: new Date(2026, 10, 22), fullBackupDays: ["Sat", "Sun"], outdatedDays: 7 }).due).toBe(false);
+    expect(fullBackupDue({ now: monday, latestFull: new Date(2026, 10, 14), fullBackupDays: [], outdatedDays: 7 }).why).toMatch(/9 days old/);
+  });
+});
