@@ -50,7 +50,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: (s) => ["prep", "layout/save", "rescue", "build", "pack", ...(isIsoBackup(s) ? (["backup", "output"] as const) : (["output", "backup"] as const))],
   },
   {
-    name: "mkbackuponly", description: "backup system without creating rescue media", placement: "normal", implemented: false,
+    name: "mkbackuponly", description: "backup system without creating rescue media", placement: "normal", implemented: true,
     stages: () => ["prep", "layout/save", "backup"],
   },
   {

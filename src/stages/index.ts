@@ -2,6 +2,7 @@
 // The engine receives this list; it never imports stages itself.
 
 import type { Module } from "../engine/module.ts";
+import { makeNetfsBackup } from "./backup/netfs-backup.ts";
 import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
 import { checkMissingPrograms } from "./init/950-check-missing-programs.ts";
 import { dumpVariables } from "./init/998-dump-variables.ts";
@@ -22,5 +23,5 @@ export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
-  writeRescueMedium, copyResultFiles,
+  writeRescueMedium, copyResultFiles, makeNetfsBackup,
 ];

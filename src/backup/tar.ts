@@ -1,0 +1,68 @@
+// The GNU tar command lines of BACKUP=NETFS (ReaR's backup/NETFS/default/500_make_backup.sh and
+// restore/NETFS/default/400_restore_backup.sh), as argv. Unlike ReaR 2.7, every extended attribute is
+// kept (`--xattrs-include='*'`: ReaR's two include patterns drop user.* attributes, see
+// bench/results/findings.md) and owners are numeric (the rescue system's /etc/passwd is not the
+// restored one). Pure.
+
+export interface TarFeatures {
+  /** what `tar --usage` offers */
+  xattrs: boolean;
+  acls: boolean;
+  selinux: boolean;
+}
+
+/** The capabilities of this tar from its `--usage` text (ReaR's 205_inspect_tar_capabilities.sh). */
+export function tarFeatures(usage: string): TarFeatures {
+  return { xattrs: usage.includes("--xattrs"), acls: usage.includes("--acls"), selinux: usage.includes("--selinux") };
+}
+
+/** Options both directions use: the file metadata tar keeps. */
+export function metadataOptions(f: TarFeatures): string[] {
+  return [...(f.xattrs ? ["--xattrs", "--xattrs-include=*"] : []), ...(f.acls ? ["--acls"] : []), ...(f.selinux ? ["--selinux"] : []), "--numeric-owner"];
+}
+
+export interface TarCreate {
+  tar: string;
+  features: TarFeatures;
+  /** BACKUP_PROG_OPTIONS (ReaR's default --anchored) */
+  options: readonly string[];
+  /** BACKUP_PROG_COMPRESS_OPTIONS (--gzip, --zstd, or none) */
+  compress: readonly string[];
+  excludeFile: string;
+  include: readonly string[];
+  archive: string;
+}
+
+export function tarCreateArgv(t: TarCreate): string[] {
+  return [
+    t.tar, "--create", "--sparse", "--one-file-system", "--ignore-failed-read", "--totals", "--warning=no-xdev", "--warning=no-file-ignored",
+    ...metadataOptions(t.features), ...t.options, ...t.compress,
+    "--exclude-from", t.excludeFile, "--directory", "/", "--file", t.archive, "--", ...t.include,
+  ];
+}
+
+export interface TarExtract {
+  tar: string;
+  features: TarFeatures;
+  options: readonly string[];
+  compress: readonly string[];
+  /** EXCLUDE_RESTORE as a file, when there is one */
+  excludeFile?: string;
+  archive: string;
+  target: string;
+}
+
+export function tarExtractArgv(t: TarExtract): string[] {
+  return [
+    t.tar, "--extract", "--totals", "--same-permissions", ...metadataOptions(t.features), ...t.options, ...t.compress,
+    ...(t.excludeFile ? ["--exclude-from", t.excludeFile] : []), "--directory", t.target, "--file", t.archive,
+  ];
+}
+
+/**
+ * GNU tar's exit status: 1 is "some files differ" (changed while read: a warning, as ReaR), 2 and
+ * more a fatal error.
+ */
+export function tarOutcome(code: number): "ok" | "changed" | "failed" {
+  return code === 0 ? "ok" : code === 1 ? "changed" : "failed";
+}

@@ -1,0 +1,135 @@
+// backup (BACKUP=NETFS): the archive of the layout's filesystems at BACKUP_URL, made safely — GNU tar
+// writes a temporary name in the target directory, the SHA-256 of the finished archive is written
+// beside it, and only then does the archive take its name (a failed, killed or disk-full backup leaves
+// the previous one as it was). ReaR: backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files,
+// 500_make_backup, 970_remove_lock, 980_umount_NETFS_dir. Issue 7 in progress: full backups to
+// file://, usb://, nfs://, cifs://, sshfs:// (mounted); incremental, encryption and restore come next.
+
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname, join } from "node:path";
+import { archiveName, backupType, includeExcludeLists } from "../../backup/netfs-plan.ts";
+import { tarCreateArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
+import type { Context } from "../../engine/context.ts";
+import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
+import type { Module } from "../../engine/module.ts";
+import { activeEntries } from "../../layout/model.ts";
+import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
+import { exec, which } from "../../sys/exec.ts";
+import type { SavedLayout } from "../layout/save-layout.ts";
+import { programSearchPath } from "../rescue/preflight.ts";
+
+const NETFS_SCHEMES = new Set(["file", "usb", "nfs", "nfs4", "cifs", "sshfs"]);
+
+/** SHA-256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = new Bun.CryptoHasher("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** The nearest existing directory at or above `p`. */
+function existingAncestor(p: string): string {
+  let d = p;
+  while (!existsSync(d) && d !== "/") d = dirname(d);
+  return d;
+}
+
+export const makeNetfsBackup: Module = {
+  stage: "backup",
+  order: 500,
+  name: "make_backup",
+  what: "backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files, 500_make_backup, 980_umount_NETFS_dir",
+  when: (ctx) => ctx.config.str("BACKUP") === "NETFS" && (ctx.workflow.name === "mkbackup" || ctx.workflow.name === "mkbackuponly"),
+  async run(ctx: Context) {
+    const c = ctx.config;
+    const urlText = c.str("BACKUP_URL");
+    if (!urlText) throw new WorkflowError("BACKUP=NETFS needs BACKUP_URL", "set BACKUP_URL in /etc/rear/local.conf, e.g. BACKUP_URL=nfs://server/export or usb:///dev/disk/by-label/REAR-000");
+    let u;
+    try {
+      u = parseUrl(urlText, "BACKUP_URL");
+    } catch (e) {
+      if (e instanceof UrlError) throw new WorkflowError(e.message);
+      throw e;
+    }
+    if (!NETFS_SCHEMES.has(u.scheme)) {
+      if (u.scheme === "iso" || u.scheme === "tape") throw new NotImplementedError(`BACKUP_URL=${u.scheme}:// (this version writes NETFS backups to file://, usb://, nfs://, cifs:// and sshfs://)`);
+      throw new WorkflowError(`BACKUP_URL=${urlText}: the scheme ${u.scheme} is not one NETFS can write to`, "use file://, usb://, nfs://, cifs:// or sshfs://");
+    }
+    const type = backupType(c.str("BACKUP_TYPE"));
+    if (type) throw new NotImplementedError(`BACKUP_TYPE=${c.str("BACKUP_TYPE")} (this version makes full backups only)`);
+    if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) throw new NotImplementedError("BACKUP_PROG_CRYPT_ENABLED (encrypted NETFS backups)");
+    const path = programSearchPath(ctx.env.PATH);
+    const tar = which(c.str("BACKUP_PROG") || "tar", path);
+    if (!tar) throw new WorkflowError(`Cannot find ${c.str("BACKUP_PROG") || "tar"} (BACKUP_PROG)`, "install GNU tar");
+    const layout = ctx.state.layout as SavedLayout | undefined;
+    if (!layout) throw new Error("backup needs the layout of layout/save");
+    const mountpoints = activeEntries(layout.doc).flatMap((e) => (e.kw === "fs" ? [e.mountpoint] : []));
+
+    const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), c.str("BACKUP_OPTIONS"));
+    const undo = ctx.exitTasks.add(`unmount ${urlText}`, () => m.unmount());
+    try {
+      const dir = join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
+      // a backup on the filesystem it backs up contains itself and fills it (ReaR's 050_check_NETFS_requirements Error)
+      if (u.scheme === "file" && statSync(existingAncestor(dir)).dev === statSync("/").dev && mountpoints.includes("/")) {
+        throw new WorkflowError(`BACKUP_URL=${urlText} is on the root filesystem, which is being backed up`, "use a directory on another filesystem (a second disk, a USB disk, NFS)");
+      }
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const lists = includeExcludeLists({
+        mountpoints, excludeMountpoints: c.arr("EXCLUDE_MOUNTPOINTS").filter(Boolean), include: c.arr("BACKUP_PROG_INCLUDE").filter(Boolean),
+        exclude: c.arr("BACKUP_PROG_EXCLUDE").filter(Boolean), onlyInclude: c.isTrue("BACKUP_ONLY_INCLUDE"), onlyExclude: c.isTrue("BACKUP_ONLY_EXCLUDE"),
+        manualInclude: c.isTrue("MANUAL_INCLUDE"), alwaysExclude: [ctx.workArea!.buildDir, dir],
+      });
+      for (const n of lists.notes) ctx.log.log(n);
+      if (!lists.include.length) throw new WorkflowError("Nothing to back up: the include list is empty", "check BACKUP_PROG_INCLUDE and EXCLUDE_MOUNTPOINTS");
+      if (!lists.include.includes("/") && ctx.workflow.name === "mkbackup") ctx.log.warn("/ is not in the backup: a recovery from it will not boot");
+      const excludeFile = join(ctx.workArea!.tmpDir, "backup-exclude.txt");
+      writeFileSync(join(ctx.workArea!.tmpDir, "backup-include.txt"), `${lists.include.join("\n")}\n`);
+      writeFileSync(excludeFile, lists.exclude.length ? `${lists.exclude.join("\n")}\n` : "");
+      const name = archiveName(c.str("BACKUP_PROG_ARCHIVE"), c.str("BACKUP_PROG_SUFFIX") || ".tar", c.str("BACKUP_PROG_COMPRESS_SUFFIX"));
+      const archive = join(dir, name);
+      const partial = join(dir, `.${name}.partial-${process.pid}`);
+      const usage = await exec([tar, "--usage"]);
+      const argv = tarCreateArgv({
+        tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
+        excludeFile, include: lists.include, archive: partial,
+      });
+      ctx.log.logPrint(`Creating ${c.str("BACKUP_PROG") || "tar"} archive '${archive}'`);
+      const t0 = performance.now();
+      writeFileSync(partial, "", { mode: 0o600 });
+      const r = await exec(argv, { what: "making the backup archive" });
+      const secs = (performance.now() - t0) / 1000;
+      writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
+      const outcome = tarOutcome(r.code);
+      if (outcome === "failed") {
+        // tar says "No space left on device", or only "Wrote only N of M bytes" (a short write): look at the target
+        let free = Number.POSITIVE_INFINITY;
+        try {
+          const fs = statfsSync(dir);
+          free = fs.bavail * fs.bsize;
+        } catch {}
+        const full = /No space left on device/.test(r.stderr) || (/Wrote only \d+ of \d+ bytes/.test(r.stderr) && free < 1 << 20);
+        rmSync(partial, { force: true });
+        throw new WorkflowError(
+          `${full ? "The backup target is full: " : ""}tar failed (exit ${r.code}) making ${archive}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`,
+          `${full ? "free space at BACKUP_URL or back up less (BACKUP_PROG_EXCLUDE); " : ""}the previous backup there is unchanged; tar's messages are in ${join(dir, "backup.log")}`,
+        );
+      }
+      if (outcome === "changed") ctx.log.warn("Some files changed while they were archived (tar exit 1): the backup holds them as they were read");
+      const sum = await sha256File(partial);
+      const bytes = statSync(partial).size;
+      // the previous archive: kept as .old when asked (NETFS_KEEP_OLD_BACKUP_COPY), replaced otherwise — only now
+      if (c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY") && existsSync(archive)) {
+        renameSync(archive, `${archive}.old`);
+        if (existsSync(`${archive}.sha256`)) renameSync(`${archive}.sha256`, `${archive}.old.sha256`);
+      }
+      writeFileSync(`${archive}.sha256.partial`, `${sum}  ${name}\n`, { mode: 0o600 });
+      renameSync(partial, archive);
+      renameSync(`${archive}.sha256.partial`, `${archive}.sha256`);
+      ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; sha256 ${sum.slice(0, 16)}… in ${name}.sha256`);
+    } finally {
+      ctx.exitTasks.remove(undo);
+      await m.unmount();
+    }
+  },
+};

@@ -1,0 +1,115 @@
+// `rear mkbackuponly` with BACKUP=NETFS to a file:// target on its own filesystem (a loop-mounted ext4
+// image, as a second disk would be): the archive holds every kind of file with its metadata, its
+// SHA-256 is beside it, a full target fails clearly and leaves the previous backup intact, and a target
+// on the root filesystem is refused. (Issue 7 in progress: restore and the rest come next.)
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { must, run } from "./sys.ts";
+
+const DIST = join(import.meta.dir, "../../dist/rear");
+let base: string;
+let src: string;
+let target: string;
+let loop = "";
+
+function conf(name: string, lines: string[]): string {
+  const d = join(base, name);
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, "local.conf"), [...lines, ""].join("\n"));
+  return d;
+}
+
+beforeAll(() => {
+  if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
+  base = mkdtempSync("/var/tmp/rear-it-netfs.");
+  src = join(base, "src");
+  mkdirSync(join(src, "dir"), { recursive: true });
+  writeFileSync(join(src, "text"), "hello\n");
+  must(["ln", join(src, "text"), join(src, "hardlink")]);
+  must(["ln", "-s", "text", join(src, "symlink")]);
+  writeFileSync(join(src, "owned"), "x");
+  must(["chown", "1234:5678", join(src, "owned")]);
+  must(["chmod", "4755", join(src, "owned")]);
+  must(["setfattr", "-n", "user.harness", "-v", "kept", join(src, "text")]);
+  must(["truncate", "-s", "64M", join(src, "sparse")]);
+  must(["mkfifo", join(src, "fifo")]);
+  must(["mknod", join(src, "null"), "c", "1", "3"]);
+  // the target: a filesystem of its own, 24 MiB (small enough to fill in the disk-full test)
+  const img = join(base, "target.img");
+  must(["truncate", "-s", "24M", img]);
+  must(["mkfs.ext4", "-q", "-F", img]);
+  loop = must(["losetup", "--find", "--show", img]).trim();
+  target = join(base, "target");
+  mkdirSync(target);
+  must(["mount", loop, target]);
+}, 120_000);
+
+afterAll(() => {
+  run(["umount", target]);
+  if (loop) run(["losetup", "-d", loop]);
+  rmSync(base, { recursive: true, force: true });
+});
+
+const common = (extra: string[] = []) => [
+  "BACKUP=NETFS", `BACKUP_URL=file://${target}`, "BOOTLOADER=GRUB2", "NETFS_PREFIX=host", "BACKUP_ONLY_INCLUDE=yes",
+  `BACKUP_PROG_INCLUDE=( ${src} )`, "BACKUP_PROG_EXCLUDE=()", ...extra,
+];
+
+describe("mkbackuponly, BACKUP=NETFS to file://", () => {
+  test("the archive holds every file kind with owners, modes, xattrs, hard links, sparseness; its sha256 is beside it", () => {
+    const r = run([DIST, "-c", conf("c1", common()), "-v", "mkbackuponly"]);
+    if (r.code !== 0) throw new Error(`mkbackuponly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    const dir = join(target, "host");
+    expect(readdirSync(dir).sort()).toEqual(["backup.log", "backup.tar.gz", "backup.tar.gz.sha256"]);
+    expect(statSync(join(dir, "backup.tar.gz")).mode & 0o777).toBe(0o600);
+    must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+    const out = join(base, "restored");
+    mkdirSync(out);
+    must(["tar", "--extract", "--xattrs", "--xattrs-include=*", "--acls", "--numeric-owner", "--same-permissions", "-C", out, "-f", join(dir, "backup.tar.gz")]);
+    const r0 = join(out, src.slice(1));
+    expect(readFileSync(join(r0, "text"), "utf8")).toBe("hello\n");
+    expect(statSync(join(r0, "text")).ino).toBe(statSync(join(r0, "hardlink")).ino);
+    expect(must(["readlink", join(r0, "symlink")]).trim()).toBe("text");
+    expect(statSync(join(r0, "owned")).uid).toBe(1234);
+    expect(statSync(join(r0, "owned")).mode & 0o7777).toBe(0o4755);
+    expect(must(["getfattr", "--only-values", "-n", "user.harness", join(r0, "text")])).toBe("kept");
+    expect(statSync(join(r0, "sparse")).blocks).toBe(0);
+    expect(statSync(join(r0, "fifo")).isFIFO()).toBe(true);
+    expect(statSync(join(r0, "null")).isCharacterDevice()).toBe(true);
+  }, 120_000);
+
+  test("a full target: a clear error, the previous backup and its checksum unchanged, no partial file left", () => {
+    const dir = join(target, "host");
+    const before = readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8");
+    const big = join(src, "big");
+    must(["sh", "-c", `head -c 40M /dev/urandom > ${big}`]);
+    try {
+      const r = run([DIST, "-c", conf("c2", common(["BACKUP_PROG_COMPRESS_OPTIONS=()", "BACKUP_PROG_COMPRESS_SUFFIX="])), "-v", "mkbackuponly"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/backup target is full/);
+      expect(readdirSync(dir).filter((f) => f.includes("partial"))).toEqual([]);
+      expect(readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8")).toBe(before);
+      must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+    } finally {
+      rmSync(big, { force: true });
+    }
+  }, 120_000);
+
+  test("NETFS_KEEP_OLD_BACKUP_COPY keeps the previous archive as .old", () => {
+    const r = run([DIST, "-c", conf("c3", common(["NETFS_KEEP_OLD_BACKUP_COPY=yes"])), "-v", "mkbackuponly"]);
+    if (r.code !== 0) throw new Error(`mkbackuponly exited ${r.code}:\n${r.stderr}`);
+    const dir = join(target, "host");
+    expect(existsSync(join(dir, "backup.tar.gz.old"))).toBe(true);
+    must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+  }, 120_000);
+
+  test("a target on the root filesystem, which is being backed up, is refused", () => {
+    const r = run([DIST, "-c", conf("c4", ["BACKUP=NETFS", "BACKUP_URL=file:///var/tmp/rear-it-netfs-root-target", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
+    rmSync("/var/tmp/rear-it-netfs-root-target", { recursive: true, force: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is on the root filesystem, which is being backed up/);
+    expect(existsSync("/var/tmp/rear-it-netfs-root-target")).toBe(false);
+  }, 120_000);
+});
