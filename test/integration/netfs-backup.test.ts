@@ -97,6 +97,34 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     }
   }, 120_000);
 
+  test("killed in the middle: the previous archive still verifies; the next run removes what the killed one left", async () => {
+    const dir = join(target, "host");
+    const before = readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8");
+    const big = join(src, "big");
+    must(["sh", "-c", `head -c 12M /dev/urandom > ${big}`]);
+    try {
+      // xz is slow on random data: the run is surely still writing when it is killed
+      const c = conf("c5", common(["BACKUP_PROG_COMPRESS_OPTIONS=( --xz )", "BACKUP_PROG_COMPRESS_SUFFIX=.xz"]));
+      const p = Bun.spawn([DIST, "-c", c, "mkbackuponly"], { stdout: "ignore", stderr: "ignore" });
+      let partial = false;
+      for (let i = 0; i < 400 && p.exitCode === null && !partial; i++) {
+        partial = readdirSync(dir).some((f) => f.includes(".partial-"));
+        if (!partial) await Bun.sleep(10);
+      }
+      p.kill("SIGKILL");
+      await p.exited;
+      expect(partial).toBe(true);
+      for (let i = 0; i < 100 && run(["pgrep", "-f", `partial-${p.pid}`]).code === 0; i++) await Bun.sleep(100);
+      expect(readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8")).toBe(before);
+      must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+    } finally {
+      rmSync(big, { force: true });
+    }
+    const r = run([DIST, "-c", conf("c6", common()), "-v", "mkbackuponly"]);
+    expect(r.code).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.includes(".partial-"))).toEqual([]);
+  }, 120_000);
+
   test("NETFS_KEEP_OLD_BACKUP_COPY keeps the previous archive as .old", () => {
     const r = run([DIST, "-c", conf("c3", common(["NETFS_KEEP_OLD_BACKUP_COPY=yes"])), "-v", "mkbackuponly"]);
     if (r.code !== 0) throw new Error(`mkbackuponly exited ${r.code}:\n${r.stderr}`);

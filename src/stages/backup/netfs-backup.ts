@@ -5,7 +5,7 @@
 // 500_make_backup, 970_remove_lock, 980_umount_NETFS_dir. Issue 7 in progress: full backups to
 // file://, usb://, nfs://, cifs://, sshfs:// (mounted); incremental, encryption and restore come next.
 
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { archiveName, backupType, includeExcludeLists } from "../../backup/netfs-plan.ts";
@@ -89,6 +89,14 @@ export const makeNetfsBackup: Module = {
       const name = archiveName(c.str("BACKUP_PROG_ARCHIVE"), c.str("BACKUP_PROG_SUFFIX") || ".tar", c.str("BACKUP_PROG_COMPRESS_SUFFIX"));
       const archive = join(dir, name);
       const partial = join(dir, `.${name}.partial-${process.pid}`);
+      // what a killed run left behind (its process is gone): never an archive, only in the way
+      for (const f of readdirSync(dir)) {
+        const m = /^\..*\.partial-(\d+)$/.exec(f);
+        if (m && !existsSync(`/proc/${m[1]}`)) {
+          rmSync(join(dir, f), { force: true });
+          ctx.log.log(`Removed ${f}, left by a backup run that was stopped`);
+        }
+      }
       const usage = await exec([tar, "--usage"]);
       const argv = tarCreateArgv({
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
