@@ -58,7 +58,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["setup", "verify", "layout/prepare", "layout/recreate", "restore", "finalize", "wrapup"],
   },
   {
-    name: "restoreonly", description: "only restore the backup", placement: "rescue", implemented: false,
+    name: "restoreonly", description: "only restore the backup", placement: "rescue", implemented: true,
     stages: () => ["setup", "verify", "restore", "wrapup"],
   },
   {

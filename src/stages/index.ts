@@ -3,6 +3,7 @@
 
 import type { Module } from "../engine/module.ts";
 import { makeNetfsBackup } from "./backup/netfs-backup.ts";
+import { restoreNetfsBackup, verifyNetfsBackup } from "./backup/netfs-restore.ts";
 import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
 import { checkMissingPrograms } from "./init/950-check-missing-programs.ts";
 import { dumpVariables } from "./init/998-dump-variables.ts";
@@ -23,5 +24,5 @@ export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
-  writeRescueMedium, copyResultFiles, makeNetfsBackup,
+  writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup,
 ];

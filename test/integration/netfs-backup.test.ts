@@ -57,6 +57,22 @@ const common = (extra: string[] = []) => [
   `BACKUP_PROG_INCLUDE=( ${src} )`, "BACKUP_PROG_EXCLUDE=()", ...extra,
 ];
 
+/** Everything that must survive a backup and restore, per path below `root`: type, mode, owner, size, content, link target, device number, xattrs, hard-link group, sparseness. */
+function manifest(root: string): string[] {
+  // a directory's size and a file's block count depend on the filesystem, not on the backup: sparseness
+  // is compared as "has no blocks at all" (the sparse file is a 64 MiB hole)
+  const out = must(["sh", "-c", `cd ${root} && find . -printf '%p %y %m %U:%G %s %l %b\\n' | sort`])
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "))
+    .map(([p, y, m, o, sz, lt, b]) => [p, y, m, o, y === "d" ? "-" : sz, lt, b === "0" ? "no-blocks" : "blocks"].join(" "));
+  const sums = must(["sh", "-c", `cd ${root} && find . -type f -exec sha256sum {} + | sort -k2`]).trim();
+  const xattrs = must(["sh", "-c", `cd ${root} && getfattr -R -d -m - --absolute-names . 2>/dev/null | grep -v '^#' || true`]).trim();
+  const links = must(["sh", "-c", `cd ${root} && find . -type f -links +1 -printf '%i %p\\n' | sort | awk '{print $2}' | tr '\\n' ' '`]).trim();
+  const devs = must(["sh", "-c", `cd ${root} && find . -type c -exec stat -c '%n %t:%T' {} + | sort`]).trim();
+  return [...out, sums, xattrs, `links ${links}`, devs];
+}
+
 describe("mkbackuponly, BACKUP=NETFS to file://", () => {
   test("the archive holds every file kind with owners, modes, xattrs, hard links, sparseness; its sha256 is beside it", () => {
     const r = run([DIST, "-c", conf("c1", common()), "-v", "mkbackuponly"]);
@@ -78,6 +94,43 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     expect(statSync(join(r0, "sparse")).blocks).toBe(0);
     expect(statSync(join(r0, "fifo")).isFIFO()).toBe(true);
     expect(statSync(join(r0, "null")).isCharacterDevice()).toBe(true);
+  }, 120_000);
+
+  test("restoreonly into a blank filesystem gives the same files, metadata and all", () => {
+    const img = join(base, "restore.img");
+    must(["truncate", "-s", "64M", img]);
+    must(["mkfs.ext4", "-q", "-F", img]);
+    const l = must(["losetup", "--find", "--show", img]).trim();
+    const mnt = join(base, "restore-target");
+    mkdirSync(mnt);
+    must(["mount", l, mnt]);
+    try {
+      const r = run([DIST, "-c", conf("r1", [...common(), `TARGET_FS_ROOT=${mnt}`]), "-p", "-v", "restoreonly"]);
+      if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      expect(r.stdout).toContain("Backup archive verified: SHA-256 matches backup.tar.gz.sha256");
+      expect(manifest(join(mnt, src.slice(1)))).toEqual(manifest(src));
+      // a damaged archive (one byte) is refused before anything is written
+      const fresh = join(mnt, "fresh");
+      mkdirSync(fresh);
+      const arch = join(target, "host", "backup.tar.gz");
+      const buf = readFileSync(arch);
+      const at = Math.floor(buf.length / 2);
+      const was = buf[at]!;
+      // octal: POSIX printf (dash) knows no \x escapes
+      must(["sh", "-c", `printf '\\${((was ^ 0xff) & 0xff).toString(8).padStart(3, "0")}' | dd of=${arch} bs=1 seek=${at} conv=notrunc status=none`]);
+      try {
+        const bad = run([DIST, "-c", conf("r2", [...common(), `TARGET_FS_ROOT=${fresh}`]), "-p", "restoreonly"]);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toMatch(/is damaged: its SHA-256 is [0-9a-f]{64}, the manifest written with it says [0-9a-f]{64}\. Nothing was restored/);
+        expect(readdirSync(fresh)).toEqual([]);
+      } finally {
+        must(["sh", "-c", `printf '\\${was.toString(8).padStart(3, "0")}' | dd of=${arch} bs=1 seek=${at} conv=notrunc status=none`]);
+      }
+      must(["sh", "-c", `cd ${join(target, "host")} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+    } finally {
+      run(["umount", mnt]);
+      run(["losetup", "-d", l]);
+    }
   }, 120_000);
 
   test("a full target: a clear error, the previous backup and its checksum unchanged, no partial file left", () => {
