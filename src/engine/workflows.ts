@@ -45,7 +45,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["prep", "layout/save", "rescue", "build", "pack", "output"],
   },
   {
-    name: "mkbackup", description: "create rescue media and backup system", placement: "normal", implemented: false,
+    name: "mkbackup", description: "create rescue media and backup system", placement: "normal", implemented: true,
     // With BACKUP_URL=iso://… the backup must exist before the ISO is made (ReaR's mkbackup-workflow.sh).
     stages: (s) => ["prep", "layout/save", "rescue", "build", "pack", ...(isIsoBackup(s) ? (["backup", "output"] as const) : (["output", "backup"] as const))],
   },

@@ -130,3 +130,37 @@ describe("OUTPUT=RAMDISK to a file:// OUTPUT_URL", () => {
     expect([...readFileSync(join(url, "box", "initramfs-box.img")).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
   }, 120_000);
 });
+
+describe("mkbackup: the rescue ISO and the NETFS backup in one run", () => {
+  test("both land in BACKUP_URL/NETFS_PREFIX (OUTPUT_URL defaults to BACKUP_URL), the archive with its sha256", () => {
+    const img = join(base, "backup.img");
+    must(["truncate", "-s", "400M", img]);
+    must(["mkfs.ext4", "-q", "-F", img]);
+    const l = must(["losetup", "--find", "--show", img]).trim();
+    const mnt = join(base, "backup-target");
+    mkdirSync(mnt);
+    must(["mount", l, mnt]);
+    try {
+      const data = join(base, "data");
+      mkdirSync(data);
+      writeFileSync(join(data, "file"), "backed up\n");
+      const c = join(base, "etc-rear-mkbackup");
+      mkdirSync(c);
+      writeFileSync(
+        join(c, "local.conf"),
+        [`OUTPUT=ISO`, `BACKUP=NETFS`, `BACKUP_URL=file://${mnt}`, `NETFS_PREFIX=box`, `OUTPUT_PREFIX=box`, `KERNEL_FILE=${join(base, "vmlinuz-placeholder")}`, `MODULES=( no_modules )`, `BOOTLOADER=GRUB2`,
+          `ISO_DIR=${join(base, "iso-mkbackup")}`, `BACKUP_ONLY_INCLUDE=yes`, `BACKUP_PROG_INCLUDE=( ${data} )`, `BACKUP_PROG_EXCLUDE=()`, ""].join("\n"),
+      );
+      const r = run([DIST, "-c", c, "-v", "mkbackup"]);
+      if (r.code !== 0) throw new Error(`mkbackup exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+      const files = must(["ls", join(mnt, "box")]).trim().split("\n").sort();
+      expect(files).toEqual(expect.arrayContaining(["VERSION", "backup.log", "backup.tar.gz", "backup.tar.gz.sha256"]));
+      expect(files.some((f) => /^rear-.*\.iso$/.test(f))).toBe(true);
+      must(["sh", "-c", `cd ${join(mnt, "box")} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+      expect(must(["tar", "-tzf", join(mnt, "box", "backup.tar.gz")])).toContain(`${data.slice(1)}/file`);
+    } finally {
+      run(["umount", mnt]);
+      run(["losetup", "-d", l]);
+    }
+  }, 180_000);
+});

@@ -27,7 +27,7 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Usage: rear");
     expect(r.stdout).toContain(" mkrescue        create rescue media only\n");
-    expect(r.stdout).toContain(" mkbackup        create rescue media and backup system (not implemented yet)");
+    expect(r.stdout).toContain(" recover         recover the system (not implemented yet)");
     expect(r.stdout).toContain(" dump            dump configuration and system information\n");
     expect(r.stdout).toContain("Exit codes:");
     const v = await runRear(["-v", "help"], { uid: 1000 });
@@ -81,8 +81,8 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
       "Source build/990_verify_rootfs", "Source pack/900_create_initramfs", "Source output/800_write_rescue_medium", "Source output/950_copy_result_files",
     ]);
     expect(r.stdout).not.toContain("not implemented");
-    const b = await rear(["-s", "mkbackup"]);
-    expect(b.stdout).toContain("NOTE: the workflow 'mkbackup' is not implemented yet");
+    const b = await rear(["-s", "format"]);
+    expect(b.stdout).toContain("NOTE: the workflow 'format' is not implemented yet");
   });
   test("-s merges hook scripts from the config dir into the order", async () => {
     conf.write("stages/init/500_mine.sh", "echo hi\n");
