@@ -97,7 +97,7 @@ export const makeNetfsBackup: Module = {
           ctx.log.log(`Removed ${f}, left by a backup run that was stopped`);
         }
       }
-      const usage = await exec([tar, "--usage"]);
+      const usage = await exec([tar, "--usage"], { quiet: true });
       const argv = tarCreateArgv({
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
         excludeFile, include: lists.include, archive: partial,

@@ -93,7 +93,7 @@ export const restoreNetfsBackup: Module = {
     if (!existsSync(target) || !statSync(target).isDirectory()) throw new WorkflowError(`${target} (TARGET_FS_ROOT) does not exist`, "recreate and mount the layout first (rear layoutonly, or rear recover does both)");
     const tar = which(c.str("BACKUP_PROG") || "tar", programSearchPath(ctx.env.PATH));
     if (!tar) throw new WorkflowError("Cannot find tar in the rescue system");
-    const usage = await exec([tar, "--usage"]);
+    const usage = await exec([tar, "--usage"], { quiet: true });
     const excludes = c.arr("EXCLUDE_RESTORE").filter(Boolean);
     const excludeFile = join(ctx.workArea!.tmpDir, "restore-exclude.txt");
     writeFileSync(excludeFile, excludes.map((e) => `${e.replace(/^\//, "")}\n`).join(""));
