@@ -96,6 +96,8 @@ export interface DatedArchive {
 }
 
 export function parseDatedArchive(name: string): DatedArchive | undefined {
+  // beside each archive: its manifest, and a killed run's hidden partial file
+  if (name.startsWith(".") || /\.(sha256|md5|log|partial-\d+)$/.test(name)) return undefined;
   const m = /^(\d{4}-\d\d-\d\d-\d{4})-([FID])\./.exec(name);
   return m ? { name, kind: m[2] as "F" | "I" | "D", stamp: m[1]! } : undefined;
 }

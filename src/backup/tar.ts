@@ -31,12 +31,14 @@ export interface TarCreate {
   excludeFile: string;
   include: readonly string[];
   archive: string;
+  /** incremental/differential: only what changed since this date (ReaR's --newer) */
+  newer?: string;
 }
 
 export function tarCreateArgv(t: TarCreate): string[] {
   return [
     t.tar, "--create", "--sparse", "--one-file-system", "--ignore-failed-read", "--totals", "--warning=no-xdev", "--warning=no-file-ignored",
-    ...metadataOptions(t.features), ...t.options, ...t.compress,
+    ...metadataOptions(t.features), ...t.options, ...t.compress, ...(t.newer ? [`--newer=${t.newer}`] : []),
     "--exclude-from", t.excludeFile, "--directory", "/", "--file", t.archive, "--", ...t.include,
   ];
 }

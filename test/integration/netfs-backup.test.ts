@@ -133,6 +133,40 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     }
   }, 120_000);
 
+  test("BACKUP_TYPE=incremental: a full backup, then only what changed; restoreonly reads the chain in order", () => {
+    const inc = join(base, "inc");
+    mkdirSync(inc);
+    writeFileSync(join(inc, "same"), "unchanged\n");
+    writeFileSync(join(inc, "changed"), "first\n");
+    // the names have minutes: the clock is moved on (REAR_TEST_NOW), the changed file dated in between
+    const t0 = Math.ceil(Date.now() / 60_000) * 60_000 + 120_000;
+    const lines = [`BACKUP=NETFS`, `BACKUP_URL=file://${target}`, `BOOTLOADER=GRUB2`, `NETFS_PREFIX=inc`, `BACKUP_ONLY_INCLUDE=yes`, `BACKUP_PROG_INCLUDE=( ${inc} )`, `BACKUP_PROG_EXCLUDE=()`, `BACKUP_TYPE=incremental`];
+    const c = conf("inc1", lines);
+    const at = (ms: number) => ({ ...process.env, REAR_TEST_NOW: new Date(ms).toISOString() });
+    const one = Bun.spawnSync([DIST, "-c", c, "-v", "mkbackuponly"], { env: at(t0) });
+    expect(one.exitCode).toBe(0);
+    writeFileSync(join(inc, "changed"), "second\n");
+    writeFileSync(join(inc, "new"), "added\n");
+    for (const f of ["changed", "new"]) must(["touch", "-d", `@${(t0 + 60_000) / 1000}`, join(inc, f)]);
+    const two = Bun.spawnSync([DIST, "-c", c, "-v", "mkbackuponly"], { env: at(t0 + 300_000) });
+    expect(two.stdout.toString()).toContain("Making an incremental backup");
+    const names = readdirSync(join(target, "inc")).filter((f) => f.endsWith(".tar.gz")).sort();
+    expect(names.map((n) => n.replace(/^\d{4}-\d\d-\d\d-\d{4}/, "DATE"))).toEqual(["DATE-F.tar.gz", "DATE-I.tar.gz"]);
+    const incFiles = must(["tar", "-tzf", join(target, "inc", names[1]!)]);
+    expect(incFiles).toContain(`${inc.slice(1)}/changed`);
+    expect(incFiles).toContain(`${inc.slice(1)}/new`);
+    expect(incFiles).not.toContain(`${inc.slice(1)}/same`);
+    const out = join(base, "inc-restored");
+    mkdirSync(out);
+    const r = run([DIST, "-c", conf("inc2", [...lines, `TARGET_FS_ROOT=${out}`]), "-p", "-v", "restoreonly"]);
+    if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    expect(r.stdout).toMatch(/Restoring the incremental chain: \S+-F\.tar\.gz, \S+-I\.tar\.gz/);
+    const back = join(out, inc.slice(1));
+    expect(readFileSync(join(back, "changed"), "utf8")).toBe("second\n");
+    expect(readFileSync(join(back, "new"), "utf8")).toBe("added\n");
+    expect(readFileSync(join(back, "same"), "utf8")).toBe("unchanged\n");
+  }, 120_000);
+
   test("a full target: a clear error, the previous backup and its checksum unchanged, no partial file left", () => {
     const dir = join(target, "host");
     const before = readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8");

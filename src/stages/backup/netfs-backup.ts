@@ -3,12 +3,13 @@
 // beside it, and only then does the archive take its name (a failed, killed or disk-full backup leaves
 // the previous one as it was). ReaR: backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files,
 // 500_make_backup, 970_remove_lock, 980_umount_NETFS_dir. Issue 7 in progress: full backups to
-// file://, usb://, nfs://, cifs://, sshfs:// (mounted); incremental, encryption and restore come next.
+// file://, usb://, nfs://, cifs://, sshfs:// (mounted), full, incremental and differential (ReaR's
+// BACKUP_TYPE); encryption comes next.
 
 import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { archiveName, backupType, includeExcludeLists } from "../../backup/netfs-plan.ts";
+import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
 import { tarCreateArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
@@ -26,6 +27,21 @@ export async function sha256File(path: string): Promise<string> {
   const h = new Bun.CryptoHasher("sha256");
   for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
   return h.digest("hex");
+}
+
+/**
+ * The time of this backup. REAR_TEST_NOW (an ISO date) stands in for the clock in tests: the names of
+ * incremental backups have minutes only, and a test makes several in one minute.
+ */
+export function backupClock(ctx: Context): Date {
+  const t = ctx.env.REAR_TEST_NOW;
+  return t ? new Date(t) : new Date();
+}
+
+/** tar's --newer date: local "YYYY-MM-DD HH:MM" (what ReaR's names say). */
+export function newerDate(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
 /** The nearest existing directory at or above `p`. */
@@ -56,8 +72,12 @@ export const makeNetfsBackup: Module = {
       if (u.scheme === "iso" || u.scheme === "tape") throw new NotImplementedError(`BACKUP_URL=${u.scheme}:// (this version writes NETFS backups to file://, usb://, nfs://, cifs:// and sshfs://)`);
       throw new WorkflowError(`BACKUP_URL=${urlText}: the scheme ${u.scheme} is not one NETFS can write to`, "use file://, usb://, nfs://, cifs:// or sshfs://");
     }
-    const type = backupType(c.str("BACKUP_TYPE"));
-    if (type) throw new NotImplementedError(`BACKUP_TYPE=${c.str("BACKUP_TYPE")} (this version makes full backups only)`);
+    let type;
+    try {
+      type = backupType(c.str("BACKUP_TYPE"));
+    } catch (e) {
+      throw new WorkflowError((e as Error).message);
+    }
     if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) throw new NotImplementedError("BACKUP_PROG_CRYPT_ENABLED (encrypted NETFS backups)");
     const path = programSearchPath(ctx.env.PATH);
     const tar = which(c.str("BACKUP_PROG") || "tar", path);
@@ -86,7 +106,28 @@ export const makeNetfsBackup: Module = {
       const excludeFile = join(ctx.workArea!.tmpDir, "backup-exclude.txt");
       writeFileSync(join(ctx.workArea!.tmpDir, "backup-include.txt"), `${lists.include.join("\n")}\n`);
       writeFileSync(excludeFile, lists.exclude.length ? `${lists.exclude.join("\n")}\n` : "");
-      const name = archiveName(c.str("BACKUP_PROG_ARCHIVE"), c.str("BACKUP_PROG_SUFFIX") || ".tar", c.str("BACKUP_PROG_COMPRESS_SUFFIX"));
+      const suffix = c.str("BACKUP_PROG_SUFFIX") || ".tar";
+      const compressSuffix = c.str("BACKUP_PROG_COMPRESS_SUFFIX");
+      let name = archiveName(c.str("BACKUP_PROG_ARCHIVE"), suffix, compressSuffix);
+      let newer: string | undefined;
+      if (type) {
+        // ReaR's incremental/differential backups: dated names, a new full one when due, else the files
+        // changed since the latest backup (incremental) or the latest full one (differential)
+        const now = backupClock(ctx);
+        const dated = readdirSync(dir).map(parseDatedArchive).filter((a): a is DatedArchive => !!a).sort((a, b) => (a.stamp < b.stamp ? -1 : 1));
+        const full = dated.filter((a) => a.kind === "F").at(-1);
+        const due = fullBackupDue({ now, ...(full ? { latestFull: stampDate(full.stamp) } : {}), fullBackupDays: c.arr("FULLBACKUPDAY").filter(Boolean), outdatedDays: Number(c.str("FULLBACKUP_OUTDATED_DAYS") || 7) });
+        if (due.due || !full) {
+          name = datedArchiveName(now, "F", suffix, compressSuffix);
+          ctx.log.logPrint(`Making a full backup: ${due.why}`);
+        } else {
+          const since = type === "incremental" ? dated.filter((a) => a.stamp >= full.stamp && a.kind !== "D").at(-1)! : full;
+          newer = newerDate(stampDate(since.stamp));
+          name = datedArchiveName(now, type === "incremental" ? "I" : "D", suffix, compressSuffix);
+          ctx.log.logPrint(`Making ${type === "incremental" ? "an incremental" : "a differential"} backup: the files changed since ${since.name} (${due.why})`);
+        }
+        if (existsSync(join(dir, name))) throw new WorkflowError(`${join(dir, name)} exists already: ReaR's names of ${type} backups have minutes, not seconds`, "run it again in a minute");
+      }
       const archive = join(dir, name);
       const partial = join(dir, `.${name}.partial-${process.pid}`);
       // what a killed run left behind (its process is gone): never an archive, only in the way
@@ -100,7 +141,7 @@ export const makeNetfsBackup: Module = {
       const usage = await exec([tar, "--usage"], { quiet: true });
       const argv = tarCreateArgv({
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
-        excludeFile, include: lists.include, archive: partial,
+        excludeFile, include: lists.include, archive: partial, ...(newer ? { newer } : {}),
       });
       ctx.log.logPrint(`Creating ${c.str("BACKUP_PROG") || "tar"} archive '${archive}'`);
       const t0 = performance.now();
@@ -127,7 +168,7 @@ export const makeNetfsBackup: Module = {
       const sum = await sha256File(partial);
       const bytes = statSync(partial).size;
       // the previous archive: kept as .old when asked (NETFS_KEEP_OLD_BACKUP_COPY), replaced otherwise — only now
-      if (c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY") && existsSync(archive)) {
+      if (!type && c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY") && existsSync(archive)) {
         renameSync(archive, `${archive}.old`);
         if (existsSync(`${archive}.sha256`)) renameSync(`${archive}.sha256`, `${archive}.old.sha256`);
       }

@@ -2,12 +2,12 @@
 // anything is written (a damaged archive is refused, not half restored), then extracted into
 // TARGET_FS_ROOT with the same metadata options it was made with. ReaR: verify/NETFS/default/
 // 050_check_NETFS_requirements, 060_mount_NETFS_path, 070_set_backup_archive; restore/NETFS/default/
-// 400_restore_backup. Issue 7 in progress: full backups; incremental chains, decryption and progress next.
+// 400_restore_backup, with BACKUP_TYPE's chains. Issue 7 in progress: decryption and progress next.
 
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { archiveName, backupType } from "../../backup/netfs-plan.ts";
+import { archiveName, backupType, restoreChain } from "../../backup/netfs-plan.ts";
 import { tarExtractArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
@@ -19,8 +19,8 @@ import { sha256File } from "./netfs-backup.ts";
 
 interface RestoreState {
   mounted: MountedUrl;
-  archive: string;
-  bytes: number;
+  /** in restore order: one archive, or a full backup and its incremental/differential ones */
+  archives: { path: string; bytes: number }[];
 }
 
 const restoring = (ctx: Context) => ctx.config.str("BACKUP") === "NETFS" && (ctx.workflow.name === "recover" || ctx.workflow.name === "restoreonly");
@@ -49,16 +49,40 @@ export const verifyNetfsBackup: Module = {
       if (e instanceof UrlError) throw new WorkflowError(e.message);
       throw e;
     }
-    if (backupType(c.str("BACKUP_TYPE"))) throw new NotImplementedError(`restoring BACKUP_TYPE=${c.str("BACKUP_TYPE")} chains`);
+    let type;
+    try {
+      type = backupType(c.str("BACKUP_TYPE"));
+    } catch (e) {
+      throw new WorkflowError((e as Error).message);
+    }
     if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) throw new NotImplementedError("restoring encrypted NETFS backups");
     // read-only, as ReaR's 090_set_readonly_options: the restore must not change the backup
     const options = ["ro", ...c.str("BACKUP_OPTIONS").split(",").filter((o) => o && o !== "rw")].join(",");
     const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), u.scheme === "file" ? "" : options);
     ctx.exitTasks.add(`unmount ${c.str("BACKUP_URL")}`, () => m.unmount());
     const dir = join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
-    const name = archiveName(c.str("BACKUP_PROG_ARCHIVE"), c.str("BACKUP_PROG_SUFFIX") || ".tar", c.str("BACKUP_PROG_COMPRESS_SUFFIX"));
-    const archive = join(dir, name);
-    if (!existsSync(archive)) throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? "(see ls)" : "nothing (it does not exist)"}`);
+    let names: string[];
+    if (type) {
+      // ReaR's chain: the latest full backup, then every incremental after it, or the latest differential
+      names = restoreChain(existsSync(dir) ? readdirSync(dir) : [], type);
+      if (!names.length) throw new WorkflowError(`There is no full backup (YYYY-MM-DD-HHMM-F…) in ${dir} to start the ${type} chain from`, "check BACKUP_URL and NETFS_PREFIX");
+      ctx.log.logPrint(`Restoring the ${type} chain: ${names.join(", ")}`);
+    } else {
+      names = [archiveName(c.str("BACKUP_PROG_ARCHIVE"), c.str("BACKUP_PROG_SUFFIX") || ".tar", c.str("BACKUP_PROG_COMPRESS_SUFFIX"))];
+    }
+    const archives: RestoreState["archives"] = [];
+    // every archive is checked before the first one is restored
+    for (const name of names) {
+      const archive = join(dir, name);
+      await verifyArchive(ctx, dir, archive, name);
+      archives.push({ path: archive, bytes: statSync(archive).size });
+    }
+    ctx.state.netfsRestore = { mounted: m, archives } satisfies RestoreState;
+  },
+};
+
+async function verifyArchive(ctx: Context, dir: string, archive: string, name: string): Promise<void> {
+    if (!existsSync(archive)) throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? readdirSync(dir).join(" ") || "nothing" : "nothing (it does not exist)"}`);
     const manifest = `${archive}.sha256`;
     const t0 = performance.now();
     if (existsSync(manifest)) {
@@ -75,9 +99,7 @@ export const verifyNetfsBackup: Module = {
     } else {
       ctx.log.warn(`${archive} has no ${name}.sha256 beside it (made by ReaR or an older rear?): it cannot be checked before the restore`);
     }
-    ctx.state.netfsRestore = { mounted: m, archive, bytes: statSync(archive).size } satisfies RestoreState;
-  },
-};
+}
 
 export const restoreNetfsBackup: Module = {
   stage: "restore",
@@ -97,22 +119,24 @@ export const restoreNetfsBackup: Module = {
     const excludes = c.arr("EXCLUDE_RESTORE").filter(Boolean);
     const excludeFile = join(ctx.workArea!.tmpDir, "restore-exclude.txt");
     writeFileSync(excludeFile, excludes.map((e) => `${e.replace(/^\//, "")}\n`).join(""));
-    const argv = tarExtractArgv({
-      tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
-      ...(excludes.length ? { excludeFile } : {}), archive: st.archive, target,
-    });
-    ctx.log.logPrint(`Restoring from '${st.archive}' (${Math.round(st.bytes / 1048576)} MiB) to ${target}`);
-    const t0 = performance.now();
-    const r = await exec(argv, { what: "restoring the backup" });
-    const secs = (performance.now() - t0) / 1000;
-    const logDir = join(ctx.paths.varDir, "restore");
-    mkdirSync(logDir, { recursive: true });
-    const log = join(logDir, `${ctx.workflow.name}.${st.archive.split("/").pop()}.${process.pid}.restore.log`);
-    writeFileSync(log, r.stderr, { mode: 0o600 });
-    const outcome = tarOutcome(r.code);
-    if (outcome === "failed") throw new WorkflowError(`tar failed (exit ${r.code}) restoring ${st.archive}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`, `its messages are in ${log}`);
-    if (outcome === "changed") ctx.log.warn(`tar reported differences while restoring (exit 1): see ${log}`);
-    ctx.log.logPrint(`Restored ${Math.round(st.bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(st.bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; tar's log: ${log}`);
+    for (const a of st.archives) {
+      const argv = tarExtractArgv({
+        tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
+        ...(excludes.length ? { excludeFile } : {}), archive: a.path, target,
+      });
+      ctx.log.logPrint(`Restoring from '${a.path}' (${Math.round(a.bytes / 1048576)} MiB) to ${target}`);
+      const t0 = performance.now();
+      const r = await exec(argv, { what: "restoring the backup" });
+      const secs = (performance.now() - t0) / 1000;
+      const logDir = join(ctx.paths.varDir, "restore");
+      mkdirSync(logDir, { recursive: true });
+      const log = join(logDir, `${ctx.workflow.name}.${a.path.split("/").pop()}.${process.pid}.restore.log`);
+      writeFileSync(log, r.stderr, { mode: 0o600 });
+      const outcome = tarOutcome(r.code);
+      if (outcome === "failed") throw new WorkflowError(`tar failed (exit ${r.code}) restoring ${a.path}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`, `its messages are in ${log}`);
+      if (outcome === "changed") ctx.log.warn(`tar reported differences while restoring (exit 1): see ${log}`);
+      ctx.log.logPrint(`Restored ${Math.round(a.bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(a.bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; tar's log: ${log}`);
+    }
     await st.mounted.unmount();
   },
 };

@@ -40,9 +40,11 @@ describe("archive names and the restore chain", () => {
     expect(n).toBe("2026-11-23-0405-I.tar.gz");
     expect(parseDatedArchive(n)).toEqual({ name: n, kind: "I", stamp: "2026-11-23-0405" });
     expect(parseDatedArchive("backup.tar.gz")).toBeUndefined();
+    expect(parseDatedArchive(`${n}.sha256`)).toBeUndefined();
+    expect(parseDatedArchive(`.${n}.partial-123`)).toBeUndefined();
     expect(stampDate("2026-11-23-0405").getTime()).toBe(new Date(2026, 10, 23, 4, 5).getTime());
   });
-  const files = ["2026-11-01-0100-F.tar.gz", "2026-11-02-0100-I.tar.gz", "2026-11-08-0100-F.tar.gz", "2026-11-09-0100-I.tar.gz", "2026-11-09-0200-D.tar.gz", "2026-11-10-0100-I.tar.gz", "2026-11-11-0100-D.tar.gz", "backup.log"];
+  const files = ["2026-11-10-0100-I.tar.gz.sha256", "2026-11-01-0100-F.tar.gz", "2026-11-02-0100-I.tar.gz", "2026-11-08-0100-F.tar.gz", "2026-11-09-0100-I.tar.gz", "2026-11-09-0200-D.tar.gz", "2026-11-10-0100-I.tar.gz", "2026-11-11-0100-D.tar.gz", "backup.log"];
   test("incremental: the latest full and every incremental after it, in order", () => {
     expect(restoreChain(files, "incremental")).toEqual(["2026-11-08-0100-F.tar.gz", "2026-11-09-0100-I.tar.gz", "2026-11-10-0100-I.tar.gz"]);
   });
