@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { archiveName, backupType, restoreChain } from "../../backup/netfs-plan.ts";
 import { tarExtractArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
+import type { ExitTask } from "../../engine/exit-tasks.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { mountUrl, parseUrl, UrlError, type MountedUrl } from "../../output/url.ts";
@@ -19,6 +20,8 @@ import { sha256File } from "./netfs-backup.ts";
 
 interface RestoreState {
   mounted: MountedUrl;
+  /** the exit task that unmounts BACKUP_URL when the run ends early */
+  undo: ExitTask;
   /** in restore order: one archive, or a full backup and its incremental/differential ones */
   archives: { path: string; bytes: number }[];
 }
@@ -59,7 +62,7 @@ export const verifyNetfsBackup: Module = {
     // read-only, as ReaR's 090_set_readonly_options: the restore must not change the backup
     const options = ["ro", ...c.str("BACKUP_OPTIONS").split(",").filter((o) => o && o !== "rw")].join(",");
     const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), u.scheme === "file" ? "" : options);
-    ctx.exitTasks.add(`unmount ${c.str("BACKUP_URL")}`, () => m.unmount());
+    const undo = ctx.exitTasks.add(`unmount ${c.str("BACKUP_URL")}`, () => m.unmount());
     const dir = join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
     let names: string[];
     if (type) {
@@ -77,7 +80,7 @@ export const verifyNetfsBackup: Module = {
       await verifyArchive(ctx, dir, archive, name);
       archives.push({ path: archive, bytes: statSync(archive).size });
     }
-    ctx.state.netfsRestore = { mounted: m, archives } satisfies RestoreState;
+    ctx.state.netfsRestore = { mounted: m, undo, archives } satisfies RestoreState;
   },
 };
 
@@ -137,6 +140,7 @@ export const restoreNetfsBackup: Module = {
       if (outcome === "changed") ctx.log.warn(`tar reported differences while restoring (exit 1): see ${log}`);
       ctx.log.logPrint(`Restored ${Math.round(a.bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(a.bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; tar's log: ${log}`);
     }
+    ctx.exitTasks.remove(st.undo);
     await st.mounted.unmount();
   },
 };
