@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { Value } from "./shell-eval.ts";
 
-export type SettingType = "string" | "array" | "bool" | "int" | "enum";
+export type SettingType = "string" | "array" | "bool" | "int" | "enum" | "words";
 export interface Setting {
   type: SettingType;
   values?: readonly string[];
@@ -74,7 +74,7 @@ const STRINGS = words(`
   BORGBACKUP_COMPRESSION BORGBACKUP_ENC_TYPE BORGBACKUP_HOST BORGBACKUP_PRUNE_KEEP_DAILY
   BORGBACKUP_PRUNE_KEEP_HOURLY BORGBACKUP_PRUNE_KEEP_LAST BORGBACKUP_PRUNE_KEEP_MONTHLY BORGBACKUP_PRUNE_KEEP_WEEKLY
   BORGBACKUP_PRUNE_KEEP_WITHIN BORGBACKUP_PRUNE_KEEP_YEARLY BORGBACKUP_REMOTE_PATH BORGBACKUP_REPO
-  BORGBACKUP_USERNAME CLONE_ALL_USERS_GROUPS DISKS_TO_BE_WIPED EXTERNAL_BACKUP EXTERNAL_CHECK EXTERNAL_RESTORE
+  BORGBACKUP_USERNAME CLONE_ALL_USERS_GROUPS DISKS_TO_BE_WIPED
   GRUB2_DEFAULT_BOOT GRUB2_INSTALL_DEVICES GRUB_RESCUE_USER ISO_DIR ISO_ISOLINUX_BIN ISO_MKISOFS_BIN
   ISO_MKISOFS_OPTS ISO_PREFIX ISO_RECOVER_MODE ISO_VOLID KEEP_BUILD_DIR KERNEL_CMDLINE KERNEL_FILE KEYMAP
   LANG_RECOVER LOGFILE LUKS_CRYPTSETUP_OPTIONS MESSAGE_PREFIX MIGRATION_MODE MKFS_XFS_OPTIONS NETFS_PREFIX
@@ -92,6 +92,9 @@ const STRINGS = words(`
   USER_INPUT_PROMPT
 `);
 
+/** Command lines ReaR evaluates as `eval "${VAR[@]}"`: a string or an array both work there. */
+const WORDS = words(`EXTERNAL_BACKUP EXTERNAL_CHECK EXTERNAL_RESTORE`);
+
 /** Secrets: hidden in the log and in `rear dump` unless -e/--expose-secrets. */
 export const SECRETS = words(`BACKUP_PROG_CRYPT_KEY OUTPUT_LFTP_PASSWORD SSH_ROOT_PASSWORD TTY_ROOT_PASSWORD`);
 
@@ -105,6 +108,7 @@ function buildTable(): Map<string, Setting> {
   for (const n of BOOLS) add(n, { type: "bool" });
   for (const n of INTS) add(n, { type: "int" });
   for (const n of STRINGS) add(n, { type: "string" });
+  for (const n of WORDS) add(n, { type: "words" });
   for (const [n, values] of Object.entries(ENUMS)) add(n, { type: "enum", values });
   for (const n of SECRETS) add(n, { type: "string", secret: true });
   return t;
@@ -162,6 +166,8 @@ function schemaFor(name: string, s: Setting): z.ZodType {
       return z.array(z.string(), { error: `${name} is an array: assign it as ${name}=( … ) or ${name}+=( … )` });
     case "string":
       return str;
+    case "words":
+      return z.union([z.string(), z.array(z.string())]);
     case "bool":
       return str.refine((v) => v === "" || isTrue(v) || isFalse(v), {
         error: (iss) => `${name}='${String(iss.input)}' is not a yes/no value (use y, yes, true, 1 or n, no, false, 0)`,
@@ -197,7 +203,7 @@ export function validateSettings(vars: ReadonlyMap<string, Value>): SettingProbl
   const obj: Record<string, Value> = {};
   for (const [k, v] of vars) {
     const s = SETTINGS.get(k);
-    obj[k] = s && s.type !== "array" && Array.isArray(v) && v.length === 1 ? v[0]! : v;
+    obj[k] = s && s.type !== "array" && s.type !== "words" && Array.isArray(v) && v.length === 1 ? v[0]! : v;
   }
   const r = configSchema.safeParse(obj);
   if (r.success) return [];

@@ -2,6 +2,8 @@
 // The engine receives this list; it never imports stages itself.
 
 import type { Module } from "../engine/module.ts";
+import { checkExternalBackup, makeExternalBackup, restoreExternalBackup } from "./backup/external.ts";
+import { checkBackupMethod, checkRestoreMethod } from "./backup/method-check.ts";
 import { makeNetfsBackup } from "./backup/netfs-backup.ts";
 import { restoreNetfsBackup, verifyNetfsBackup } from "./backup/netfs-restore.ts";
 import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
@@ -24,5 +26,6 @@ export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
-  writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup,
+  writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
+  restoreExternalBackup, checkBackupMethod, checkRestoreMethod,
 ];

@@ -61,3 +61,26 @@ describe("archive names and the restore chain", () => {
     expect(fullBackupDue({ now: monday, latestFull: new Date(2026, 10, 14), fullBackupDays: [], outdatedDays: 7 }).why).toMatch(/9 days old/);
   });
 });
+
+describe("BACKUP=EXTERNAL", () => {
+  test("the array is one command line; EXTERNAL_IGNORE_ERRORS codes count as success", async () => {
+    const { evalLine, externalOk } = await import("../../../src/stages/backup/external.ts");
+    expect(evalLine(["tar", "-czf", "/b/x.tgz", "", "-C", "/", "data"])).toBe("tar -czf /b/x.tgz -C / data");
+    expect(externalOk(0, [])).toBe(true);
+    expect(externalOk(1, ["1", "24"])).toBe(true);
+    expect(externalOk(2, ["1", "24"])).toBe(false);
+    expect(externalOk(2, [""])).toBe(false);
+  });
+});
+
+describe("backup methods this version serves", () => {
+  test("NETFS and EXTERNAL back up and restore; other internal methods say they are not built; external tools make their own backups", async () => {
+    const { backupSupport } = await import("../../../src/stages/backup/method-check.ts");
+    expect(backupSupport("NETFS", "mkbackup").ok).toBe(true);
+    expect(backupSupport("EXTERNAL", "restoreonly").ok).toBe(true);
+    expect(backupSupport("RSYNC", "mkbackuponly")).toEqual({ ok: false, why: "making BACKUP=RSYNC backups (this version makes NETFS and EXTERNAL ones)" });
+    expect(backupSupport("TSM", "mkbackup")).toEqual({ ok: true, why: "BACKUP=TSM makes its backups with its own software: mkbackup makes none" });
+    expect(backupSupport("REQUESTRESTORE", "restoreonly").ok).toBe(false);
+    expect(backupSupport("RSYNC", "mkrescue").ok).toBe(true);
+  });
+});

@@ -25,7 +25,8 @@ describe("module order (ReaR's SourceStage)", () => {
     expect(parseHookName("15_fix.sh")).toBeUndefined();
   });
   test("built-in module ids are unique", () => {
-    const ids = MODULES.map((m) => `${m.stage}/${m.order}`);
+    // as ReaR's script names: one number may serve several methods (backup/NETFS/500, backup/EXTERNAL/500)
+    const ids = MODULES.map((m) => `${m.stage}/${m.order}_${m.name}`);
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
