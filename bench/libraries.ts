@@ -4,24 +4,18 @@
 // shared) and one call each, and the cost of reading the ELF facts with pread (readElfFile) next to
 // reading whole files (parseElf over readFileSync), which is why the resolver uses pread.
 
-import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from "node:fs";
-import { parseElf, readElfFile } from "../src/rescue/elf.ts";
+import { readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { isElfFile, parseElf, readElfFile } from "../src/rescue/elf.ts";
 import { resolveLibraries } from "../src/rescue/libraries.ts";
 
 function listElfPrograms(dirs: string[]): string[] {
   const out = new Set<string>();
-  const magic = new Uint8Array(4);
   for (const d of dirs) {
     for (const n of readdirSync(d)) {
       try {
         const real = realpathSync(`${d}/${n}`);
         if (!statSync(real).isFile()) continue;
-        const fd = openSync(real, "r");
-        try {
-          if (readSync(fd, magic, 0, 4, 0) === 4 && magic.join() === "127,69,76,70") out.add(real);
-        } finally {
-          closeSync(fd);
-        }
+        if (isElfFile(real)) out.add(real);
       } catch {
         // vanished or unreadable
       }

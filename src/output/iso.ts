@@ -96,7 +96,6 @@ export interface IsoInput {
   extraFiles: readonly string[];
   extraOpts: readonly string[];
   now?: Date;
-  log: (m: string) => void;
 }
 
 async function must(argv: string[], what: string): Promise<string> {

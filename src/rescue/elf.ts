@@ -361,3 +361,23 @@ export function parseModinfo(buf: Uint8Array): Map<string, string[]> {
   }
   return out;
 }
+
+/** The first `n` bytes of a file (fewer when it is shorter), or undefined when it cannot be read. */
+export function readHead(path: string, n = 65536): Uint8Array | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const b = new Uint8Array(n);
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Whether a file starts with the ELF magic (\x7fELF). */
+export function isElfFile(path: string): boolean {
+  const h = readHead(path, 4);
+  return !!h && h.length === 4 && h[0] === 0x7f && h[1] === 0x45 && h[2] === 0x4c && h[3] === 0x46;
+}

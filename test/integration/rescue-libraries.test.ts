@@ -5,24 +5,19 @@
 // real path, as the kernel gives ld.so when the program is executed.
 
 import { describe, expect, test } from "bun:test";
-import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
+import { isElfFile } from "../../src/rescue/elf.ts";
 import { resolveLibraries } from "../../src/rescue/libraries.ts";
 
 /** The ELF files of some directories, by real path, once each (programs under several names are one). */
 function elfFilesIn(dirs: string[]): string[] {
   const out = new Set<string>();
-  const magic = new Uint8Array(4);
   for (const d of dirs) {
     for (const n of readdirSync(d)) {
       try {
         const real = realpathSync(`${d}/${n}`);
         if (!statSync(real).isFile()) continue;
-        const fd = openSync(real, "r");
-        try {
-          if (readSync(fd, magic, 0, 4, 0) === 4 && magic.join() === "127,69,76,70") out.add(real);
-        } finally {
-          closeSync(fd);
-        }
+        if (isElfFile(real)) out.add(real);
       } catch {
         // unreadable or vanished: not ours to judge
       }

@@ -85,23 +85,23 @@ export const verifyNetfsBackup: Module = {
 };
 
 async function verifyArchive(ctx: Context, dir: string, archive: string, name: string): Promise<void> {
-    if (!existsSync(archive)) throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? readdirSync(dir).join(" ") || "nothing" : "nothing (it does not exist)"}`);
-    const manifest = `${archive}.sha256`;
-    const t0 = performance.now();
-    if (existsSync(manifest)) {
-      const want = parseSha256Line(readFileSync(manifest, "utf8"), name);
-      if (!want) throw new WorkflowError(`${manifest} has no SHA-256 line for ${name}`, "the manifest is damaged: check the archive by other means, then remove the manifest to restore anyway");
-      const got = await sha256File(archive);
-      if (got !== want) {
-        throw new WorkflowError(
-          `The backup archive ${archive} is damaged: its SHA-256 is ${got}, the manifest written with it says ${want}. Nothing was restored`,
-          "restore from another copy of the backup (NETFS_KEEP_OLD_BACKUP_COPY keeps the previous one as .old)",
-        );
-      }
-      ctx.log.logPrint(`Backup archive verified: SHA-256 matches ${name}.sha256 (${Math.round(statSync(archive).size / 1048576)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    } else {
-      ctx.log.warn(`${archive} has no ${name}.sha256 beside it (made by ReaR or an older rear?): it cannot be checked before the restore`);
+  if (!existsSync(archive)) throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? readdirSync(dir).join(" ") || "nothing" : "nothing (it does not exist)"}`);
+  const manifest = `${archive}.sha256`;
+  const t0 = performance.now();
+  if (existsSync(manifest)) {
+    const want = parseSha256Line(readFileSync(manifest, "utf8"), name);
+    if (!want) throw new WorkflowError(`${manifest} has no SHA-256 line for ${name}`, "the manifest is damaged: check the archive by other means, then remove the manifest to restore anyway");
+    const got = await sha256File(archive);
+    if (got !== want) {
+      throw new WorkflowError(
+        `The backup archive ${archive} is damaged: its SHA-256 is ${got}, the manifest written with it says ${want}. Nothing was restored`,
+        "restore from another copy of the backup (NETFS_KEEP_OLD_BACKUP_COPY keeps the previous one as .old)",
+      );
     }
+    ctx.log.logPrint(`Backup archive verified: SHA-256 matches ${name}.sha256 (${Math.round(statSync(archive).size / 1048576)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  } else {
+    ctx.log.warn(`${archive} has no ${name}.sha256 beside it (made by ReaR or an older rear?): it cannot be checked before the restore`);
+  }
 }
 
 export const restoreNetfsBackup: Module = {

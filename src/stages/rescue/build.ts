@@ -4,13 +4,14 @@
 // ReaR: build/GNU/Linux/390_copy_binaries_libraries, 400_copy_modules, 420_copy_firmware_files,
 // build/default/490_fix_broken_links, 990_verify_rootfs; pack/GNU/Linux/900_create_initramfs.
 
-import { closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readdirSync, readSync } from "node:fs";
+import { copyFileSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join, posix } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { readKernelConfig, writeInitramfs } from "../../rescue/compress.ts";
 import { defaultDriverClasses } from "../../rescue/driver-classes.ts";
+import { isElfFile } from "../../rescue/elf.ts";
 import { firmwareDeclaredBy, selectFirmware } from "../../rescue/firmware.ts";
 import { readLdSoConf } from "../../rescue/ld-so-conf.ts";
 import { resolveLibraries, runtimeLibraries } from "../../rescue/libraries.ts";
@@ -26,7 +27,6 @@ const when = (ctx: Context) => BUILDS_RESCUE.has(ctx.workflow.name);
 /** Regular files of the tree (relative paths, "/"-rooted) whose first bytes say ELF. */
 export function elfFilesIn(root: string, under: readonly string[]): string[] {
   const out: string[] = [];
-  const head = new Uint8Array(4);
   const walk = (rel: string) => {
     let names: string[];
     try {
@@ -43,15 +43,7 @@ export function elfFilesIn(root: string, under: readonly string[]): string[] {
         continue;
       }
       if (st.isDirectory()) walk(p);
-      else if (st.isFile() && st.size > 64) {
-        const fd = openSync(join(root, p), "r");
-        try {
-          readSync(fd, head, 0, 4, 0);
-        } finally {
-          closeSync(fd);
-        }
-        if (head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c && head[3] === 0x46) out.push(p);
-      }
+      else if (st.isFile() && st.size > 64 && isElfFile(join(root, p))) out.push(p);
     }
   };
   for (const u of under) walk(u);
@@ -162,8 +154,6 @@ export const verifyRootfs: Module = {
     for (const [l, t] of links.broken) ctx.log.log(`A link in the rescue system points nowhere: ${l} → ${t}`);
     // every ELF program and library of the tree, resolved inside the tree only (as the rescue system's loader will)
     const elves = elfFilesIn(tree.root, ["/"]).filter((p) => !p.startsWith("/lib/modules/") && !p.startsWith("/lib/firmware/"));
-    const fresh = resolveLibraries(elves, { root: tree.root, confDirs: readLdSoConf(tree.root) });
-    for (const f of fresh.files) tree.add(f); // libraries dlopen'ed ones need, added since
     const r = resolveLibraries(elves, { root: tree.root, confDirs: readLdSoConf(tree.root) });
     const nonFatal = ctx.config.str("NON_FATAL_BINARIES_WITH_MISSING_LIBRARY");
     const nonFatalRe = nonFatal ? new RegExp(nonFatal) : undefined;

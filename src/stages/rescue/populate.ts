@@ -27,8 +27,6 @@ export interface RescueContent {
   /** program name → host path */
   programs: Map<string, string>;
   tree: RescueTree;
-  /** module names the features ask for */
-  modules: string[];
 }
 
 export function rescueContent(ctx: Context): RescueContent {
@@ -84,7 +82,7 @@ export const chooseRescueFeatures: Module = {
     }
     if (needs.lvm) for (const p of LVM_COMMANDS) programs.set(p, "lvm");
     const tree = new RescueTree(ctx.workArea!.rootfsDir, "/", (s) => ctx.log.print(`Copying into the rescue system: ${s.files} files, ${Math.round(s.bytes / 1048576)} MiB`));
-    ctx.state.rescueContent = { choice, network, programs, tree, modules: [...choice.modules.keys()] } satisfies RescueContent;
+    ctx.state.rescueContent = { choice, network, programs, tree } satisfies RescueContent;
   },
 };
 

@@ -2,12 +2,13 @@
 // the output method, the kernel, the boot loaders of the ISO, depmod. The programs of the rescue
 // system itself depend on the layout and are checked at rescue/005, still before anything is copied.
 
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { release } from "node:os";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Context } from "../../engine/context.ts";
 import type { Module } from "../../engine/module.ts";
 import { isoBootFiles, secureBootEnabled, type IsoBootFiles, type Need } from "../../output/iso.ts";
+import { readHead } from "../../rescue/elf.ts";
 import { findKernelFile, KernelNotFound } from "../../rescue/kernel.ts";
 import { which } from "../../sys/exec.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
@@ -36,21 +37,6 @@ export function rescueState(ctx: Context): RescueState {
 /** ReaR's PATH for finding programs: the caller's, then the usual system directories. */
 export function programSearchPath(envPath: string | undefined): string {
   return [...(envPath ?? "").split(":"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter((d, i, a) => d && a.indexOf(d) === i).join(":");
-}
-
-export function readHead(p: string, n = 65536): Uint8Array | undefined {
-  try {
-    const fd = openSync(p, "r");
-    try {
-      const b = new Uint8Array(n);
-      const got = readSync(fd, b, 0, n, 0);
-      return b.subarray(0, got);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
 }
 
 export function formatNeeds(needs: readonly Need[]): string[] {
