@@ -159,6 +159,83 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
   return finish(argv, { code, stdout, stderr }, opts);
 }
 
+export interface StreamOptions extends Omit<ExecOptions, "stdin" | "interactive" | "ask"> {
+  /** fed to the command's stdin; an error thrown by it ends the command (its stdin closes) and is rethrown */
+  input?: AsyncIterable<Uint8Array>;
+  /** receives the command's stdout chunk by chunk (not kept); an error thrown by it kills the command and is rethrown */
+  output?: (chunk: Uint8Array) => void | Promise<void>;
+}
+
+/**
+ * Runs a command with its stdin fed from, or its stdout drained into, this process: the pipes of
+ * ReaR's `tar … | openssl … | dd` with rear as the middle element. stderr is collected as exec's.
+ */
+export async function execStream(argv: readonly string[], opts: StreamOptions): Promise<ExecResult> {
+  guard(argv);
+  sink?.trace(argv);
+  let p;
+  try {
+    p = Bun.spawn([...argv], {
+      env: envOf(opts.env),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      stdin: opts.input ? "pipe" : "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  } catch (e) {
+    return finish(argv, notRun(argv, e), opts);
+  }
+  running.add(p);
+  let failure: unknown;
+  const kill = (e: unknown) => {
+    failure ??= e;
+    try {
+      p.kill("SIGTERM");
+    } catch {}
+  };
+  const feed = async () => {
+    if (!opts.input) return;
+    const sinkIn = p.stdin as import("bun").FileSink;
+    try {
+      for await (const chunk of opts.input) {
+        if (p.exitCode !== null || p.signalCode) break; // the command ended early: its exit status says why
+        sinkIn.write(chunk);
+        await sinkIn.flush();
+      }
+    } catch (e) {
+      // EPIPE: the command stopped reading (it failed; its status tells); anything else is ours
+      if ((e as NodeJS.ErrnoException).code !== "EPIPE") kill(e);
+    }
+    try {
+      await sinkIn.end();
+    } catch {}
+  };
+  const drain = async () => {
+    const out = p.stdout as ReadableStream<Uint8Array>;
+    if (!opts.output) return new Response(out).text();
+    for await (const chunk of out) {
+      if (failure) continue; // keep reading so the command does not block on a full pipe before it dies
+      try {
+        await opts.output(chunk);
+      } catch (e) {
+        kill(e);
+      }
+    }
+    return "";
+  };
+  let stdout: string, stderr: string, code: number;
+  try {
+    [, stdout, stderr, code] = await Promise.all([feed(), drain(), new Response(p.stderr as ReadableStream).text(), p.exited]);
+  } finally {
+    running.delete(p);
+  }
+  if (failure) {
+    if (!opts.quiet) sink?.output(stderr);
+    throw failure;
+  }
+  return finish(argv, { code, stdout, stderr }, opts);
+}
+
 /** Where a program is in PATH (bash's `type -P`), without running anything. */
 export function which(name: string, path = process.env.PATH ?? ""): string | undefined {
   if (name.includes("/")) return isExecutable(name) ? name : undefined;

@@ -6,13 +6,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loopFs, type LoopFs } from "./loop-fs.ts";
 import { must, run } from "./sys.ts";
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 let base: string;
 let src: string;
 let target: string;
-let loop = "";
+let fs: LoopFs | undefined;
 
 function conf(name: string, lines: string[]): string {
   const d = join(base, name);
@@ -37,18 +38,12 @@ beforeAll(() => {
   must(["mkfifo", join(src, "fifo")]);
   must(["mknod", join(src, "null"), "c", "1", "3"]);
   // the target: a filesystem of its own, 24 MiB (small enough to fill in the disk-full test)
-  const img = join(base, "target.img");
-  must(["truncate", "-s", "24M", img]);
-  must(["mkfs.ext4", "-q", "-F", img]);
-  loop = must(["losetup", "--find", "--show", img]).trim();
-  target = join(base, "target");
-  mkdirSync(target);
-  must(["mount", loop, target]);
+  fs = loopFs(base, "target", 24);
+  target = fs.mnt;
 }, 120_000);
 
 afterAll(() => {
-  run(["umount", target]);
-  if (loop) run(["losetup", "-d", loop]);
+  fs?.close();
   rmSync(base, { recursive: true, force: true });
 });
 
@@ -97,13 +92,8 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
   }, 120_000);
 
   test("restoreonly into a blank filesystem gives the same files, metadata and all", () => {
-    const img = join(base, "restore.img");
-    must(["truncate", "-s", "64M", img]);
-    must(["mkfs.ext4", "-q", "-F", img]);
-    const l = must(["losetup", "--find", "--show", img]).trim();
-    const mnt = join(base, "restore-target");
-    mkdirSync(mnt);
-    must(["mount", l, mnt]);
+    const rt = loopFs(base, "restore-target", 64);
+    const mnt = rt.mnt;
     try {
       const r = run([DIST, "-c", conf("r1", [...common(), `TARGET_FS_ROOT=${mnt}`]), "-p", "-v", "restoreonly"]);
       if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
@@ -128,8 +118,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
       }
       must(["sh", "-c", `cd ${join(target, "host")} && sha256sum -c --quiet backup.tar.gz.sha256`]);
     } finally {
-      run(["umount", mnt]);
-      run(["losetup", "-d", l]);
+      rt.close();
     }
   }, 120_000);
 
@@ -212,12 +201,20 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     expect(readdirSync(dir).filter((f) => f.includes(".partial-"))).toEqual([]);
   }, 120_000);
 
-  test("NETFS_KEEP_OLD_BACKUP_COPY keeps the previous archive as .old", () => {
+  test("NETFS_KEEP_OLD_BACKUP_COPY keeps the previous archive in <prefix>.old, where NETFS_PREFIX=<prefix>.old restores it", () => {
+    const dir = join(target, "host");
+    const before = readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8");
     const r = run([DIST, "-c", conf("c3", common(["NETFS_KEEP_OLD_BACKUP_COPY=yes"])), "-v", "mkbackuponly"]);
     if (r.code !== 0) throw new Error(`mkbackuponly exited ${r.code}:\n${r.stderr}`);
-    const dir = join(target, "host");
-    expect(existsSync(join(dir, "backup.tar.gz.old"))).toBe(true);
+    expect(readdirSync(`${dir}.old`).sort()).toEqual(["backup.log", "backup.tar.gz", "backup.tar.gz.sha256"]);
+    expect(readFileSync(join(`${dir}.old`, "backup.tar.gz.sha256"), "utf8")).toBe(before);
+    must(["sh", "-c", `cd ${dir}.old && sha256sum -c --quiet backup.tar.gz.sha256`]);
     must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
+    const out = join(base, "old-restored");
+    mkdirSync(out);
+    const back = run([DIST, "-c", conf("c3r", [...common(), "NETFS_PREFIX=host.old", `TARGET_FS_ROOT=${out}`]), "-p", "restoreonly"]);
+    if (back.code !== 0) throw new Error(`restoreonly exited ${back.code}:\n${back.stderr}`);
+    expect(readFileSync(join(out, src.slice(1), "text"), "utf8")).toBe("hello\n");
   }, 120_000);
 
   test("a target on the root filesystem, which is being backed up, is refused", () => {
@@ -250,8 +247,8 @@ describe("BACKUP=EXTERNAL", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("EXTERNAL_BACKUP failed with exit code 1");
     // a method that is not built yet says so instead of "succeeding" without a backup
-    const rsync = run([DIST, "-c", conf("ext4", ["BACKUP=RSYNC", "BACKUP_URL=rsync://host/path", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
-    expect(rsync.code).toBe(3);
-    expect(rsync.stderr).toContain("making BACKUP=RSYNC backups (this version makes NETFS and EXTERNAL ones) is not implemented yet");
+    const borg = run([DIST, "-c", conf("ext4", ["BACKUP=BORG", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
+    expect(borg.code).toBe(3);
+    expect(borg.stderr).toContain("making BACKUP=BORG backups (this version makes NETFS, RSYNC and EXTERNAL ones) is not implemented yet");
   }, 120_000);
 });

@@ -6,28 +6,24 @@
 // file://, usb://, nfs://, cifs://, sshfs:// (mounted), full, incremental and differential (ReaR's
 // BACKUP_TYPE); encryption comes next.
 
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
+import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
+import { Encryptor } from "../../backup/crypt.ts";
 import { tarCreateArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { activeEntries } from "../../layout/model.ts";
 import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
-import { exec, which } from "../../sys/exec.ts";
+import { progressReporter } from "../../engine/progress.ts";
+import { exec, execStream, which } from "../../sys/exec.ts";
 import type { SavedLayout } from "../layout/save-layout.ts";
 import { programSearchPath } from "../rescue/preflight.ts";
 
 const NETFS_SCHEMES = new Set(["file", "usb", "nfs", "nfs4", "cifs", "sshfs"]);
-
-/** SHA-256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const h = new Bun.CryptoHasher("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
 
 /**
  * The time of this backup. REAR_TEST_NOW (an ISO date) stands in for the clock in tests: the names of
@@ -49,6 +45,24 @@ function existingAncestor(p: string): string {
   let d = p;
   while (!existsSync(d) && d !== "/") d = dirname(d);
   return d;
+}
+
+/**
+ * NETFS_KEEP_OLD_BACKUP_COPY: the previous archive (its file or volumes, its manifest, its backup.log)
+ * moves to the sibling directory `<prefix>.old`, where `NETFS_PREFIX=<prefix>.old` restores it (ReaR
+ * renames the whole prefix directory to `<prefix>.old` before the backup).
+ */
+function keepOldCopy(ctx: Context, dir: string, name: string): void {
+  const prev = archiveFiles(dir, name);
+  if (!prev.files.length) return;
+  const old = `${dir}.old`;
+  mkdirSync(old, { recursive: true, mode: 0o700 });
+  // the copy kept before this one goes: one old copy, as ReaR
+  for (const f of archiveFiles(old, name).files) rmSync(f.path, { force: true });
+  for (const p of [...prev.files.map((f) => f.path), ...(prev.manifest ? [prev.manifest] : []), join(dir, "backup.log")]) {
+    if (existsSync(p)) renameSync(p, join(old, p.split("/").pop()!));
+  }
+  ctx.log.log(`Kept the previous backup in ${old} (NETFS_KEEP_OLD_BACKUP_COPY)`);
 }
 
 export const makeNetfsBackup: Module = {
@@ -78,7 +92,12 @@ export const makeNetfsBackup: Module = {
     } catch (e) {
       throw new WorkflowError((e as Error).message);
     }
-    if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) throw new NotImplementedError("BACKUP_PROG_CRYPT_ENABLED (encrypted NETFS backups)");
+    let crypt: string | undefined;
+    if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) {
+      crypt = c.str("BACKUP_PROG_CRYPT_KEY");
+      if (!crypt) throw new WorkflowError("BACKUP_PROG_CRYPT_ENABLED is set but BACKUP_PROG_CRYPT_KEY is empty", "set BACKUP_PROG_CRYPT_KEY in the environment or as { BACKUP_PROG_CRYPT_KEY='…' ; } 2>>/dev/$SECRET_OUTPUT_DEV in /etc/rear/local.conf");
+    }
+    const volumeBytes = 0;
     const path = programSearchPath(ctx.env.PATH);
     const tar = which(c.str("BACKUP_PROG") || "tar", path);
     if (!tar) throw new WorkflowError(`Cannot find ${c.str("BACKUP_PROG") || "tar"} (BACKUP_PROG)`, "install GNU tar");
@@ -129,7 +148,6 @@ export const makeNetfsBackup: Module = {
         if (existsSync(join(dir, name))) throw new WorkflowError(`${join(dir, name)} exists already: ReaR's names of ${type} backups have minutes, not seconds`, "run it again in a minute");
       }
       const archive = join(dir, name);
-      const partial = join(dir, `.${name}.partial-${process.pid}`);
       // what a killed run left behind (its process is gone): never an archive, only in the way
       for (const f of readdirSync(dir)) {
         const m = /^\..*\.partial-(\d+)$/.exec(f);
@@ -141,41 +159,54 @@ export const makeNetfsBackup: Module = {
       const usage = await exec([tar, "--usage"], { quiet: true });
       const argv = tarCreateArgv({
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
-        excludeFile, include: lists.include, archive: partial, ...(newer ? { newer } : {}),
+        excludeFile, include: lists.include, archive: "-", ...(newer ? { newer } : {}),
       });
-      ctx.log.logPrint(`Creating ${c.str("BACKUP_PROG") || "tar"} archive '${archive}'`);
-      const t0 = performance.now();
-      writeFileSync(partial, "", { mode: 0o600 });
-      const r = await exec(argv, { what: "making the backup archive" });
-      const secs = (performance.now() - t0) / 1000;
-      writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
+      const enc = crypt ? new Encryptor(crypt) : undefined;
+      const writer = new ArchiveWriter(dir, name, volumeBytes);
+      ctx.log.logPrint(`Creating ${c.str("BACKUP_PROG") || "tar"} archive '${archive}'${enc ? " (encrypted: AES-256-GCM, key from BACKUP_PROG_CRYPT_KEY)" : ""}${volumeBytes ? ` in volumes of ${Math.round(volumeBytes / 1048576)} MiB` : ""}`);
+      const progress = progressReporter("Archived", (l) => ctx.log.print(l));
+      let r;
+      try {
+        r = await execStream(argv, {
+          what: "making the backup archive",
+          output: (chunk) => {
+            for (const b of enc ? enc.push(chunk) : [chunk]) writer.write(b);
+            progress.update(writer.bytes);
+          },
+        });
+        if (enc && tarOutcome(r.code) !== "failed") for (const b of enc.end()) writer.write(b);
+      } catch (e) {
+        writer.abort();
+        if (e instanceof TargetFullError) {
+          throw new WorkflowError(`The backup target is full: writing ${archive} failed: ${e.message}`, "free space at BACKUP_URL or back up less (BACKUP_PROG_EXCLUDE); the previous backup there is unchanged");
+        }
+        throw e;
+      }
+      const secs = progress.elapsed();
       const outcome = tarOutcome(r.code);
       if (outcome === "failed") {
-        // tar says "No space left on device", or only "Wrote only N of M bytes" (a short write): look at the target
-        let free = Number.POSITIVE_INFINITY;
-        try {
-          const fs = statfsSync(dir);
-          free = fs.bavail * fs.bsize;
-        } catch {}
-        const full = /No space left on device/.test(r.stderr) || (/Wrote only \d+ of \d+ bytes/.test(r.stderr) && free < 1 << 20);
-        rmSync(partial, { force: true });
+        writer.abort();
+        writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
         throw new WorkflowError(
-          `${full ? "The backup target is full: " : ""}tar failed (exit ${r.code}) making ${archive}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`,
-          `${full ? "free space at BACKUP_URL or back up less (BACKUP_PROG_EXCLUDE); " : ""}the previous backup there is unchanged; tar's messages are in ${join(dir, "backup.log")}`,
+          `tar failed (exit ${r.code}) making ${archive}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`,
+          `the previous backup there is unchanged; tar's messages are in ${join(dir, "backup.log")}`,
         );
       }
       if (outcome === "changed") ctx.log.warn("Some files changed while they were archived (tar exit 1): the backup holds them as they were read");
-      const sum = await sha256File(partial);
-      const bytes = statSync(partial).size;
-      // the previous archive: kept as .old when asked (NETFS_KEEP_OLD_BACKUP_COPY), replaced otherwise — only now
-      if (!type && c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY") && existsSync(archive)) {
-        renameSync(archive, `${archive}.old`);
-        if (existsSync(`${archive}.sha256`)) renameSync(`${archive}.sha256`, `${archive}.old.sha256`);
+      let stored;
+      try {
+        stored = writer.finish();
+        // the previous archive: kept in <prefix>.old when asked (NETFS_KEEP_OLD_BACKUP_COPY; ReaR moves the
+        // whole prefix directory there before it starts, we only once the new one is complete)
+        if (!type && c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY")) keepOldCopy(ctx, dir, name);
+        stored = writer.commit();
+        writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
+      } catch (e) {
+        writer.abort();
+        throw e;
       }
-      writeFileSync(`${archive}.sha256.partial`, `${sum}  ${name}\n`, { mode: 0o600 });
-      renameSync(partial, archive);
-      renameSync(`${archive}.sha256.partial`, `${archive}.sha256`);
-      ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; sha256 ${sum.slice(0, 16)}… in ${name}.sha256`);
+      const bytes = stored.reduce((n, f) => n + f.bytes, 0);
+      ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; SHA-256 of ${stored.length === 1 ? "it" : `its ${stored.length} volumes`} in ${name}.sha256`);
     } finally {
       ctx.exitTasks.remove(undo);
       await m.unmount();

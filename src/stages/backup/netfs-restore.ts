@@ -2,11 +2,13 @@
 // anything is written (a damaged archive is refused, not half restored), then extracted into
 // TARGET_FS_ROOT with the same metadata options it was made with. ReaR: verify/NETFS/default/
 // 050_check_NETFS_requirements, 060_mount_NETFS_path, 070_set_backup_archive; restore/NETFS/default/
-// 400_restore_backup, with BACKUP_TYPE's chains. Issue 7 in progress: decryption and progress next.
+// 400_restore_backup, with BACKUP_TYPE's chains, split volumes, encrypted archives and progress.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { archiveFiles, readFiles, readHeadOf } from "../../backup/archive-io.ts";
+import { CryptError, Decryptor, decodeHeader, HEADER_BYTES, isOpensslSalted, isRearAead } from "../../backup/crypt.ts";
 import { archiveName, backupType, restoreChain } from "../../backup/netfs-plan.ts";
 import { tarExtractArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
@@ -14,34 +16,29 @@ import type { ExitTask } from "../../engine/exit-tasks.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { mountUrl, parseUrl, UrlError, type MountedUrl } from "../../output/url.ts";
-import { exec, which } from "../../sys/exec.ts";
+import { userInputFor } from "../../engine/ask.ts";
+import { progressReporter } from "../../engine/progress.ts";
+import { exec, execStream, which } from "../../sys/exec.ts";
 import { programSearchPath } from "../rescue/preflight.ts";
-import { sha256File } from "./netfs-backup.ts";
+
 
 interface RestoreState {
   mounted: MountedUrl;
   /** the exit task that unmounts BACKUP_URL when the run ends early */
   undo: ExitTask;
-  /** in restore order: one archive, or a full backup and its incremental/differential ones */
-  archives: { path: string; bytes: number }[];
+  /** in restore order: one archive, or a full backup and its incremental/differential ones; each one file or its volumes */
+  archives: { name: string; paths: string[]; bytes: number; encrypted: boolean }[];
+  /** the passphrase of encrypted archives (memory only: never written, never logged) */
+  key?: string;
 }
 
 const restoring = (ctx: Context) => ctx.config.str("BACKUP") === "NETFS" && (ctx.workflow.name === "recover" || ctx.workflow.name === "restoreonly");
-
-/** "<hex>  <name>" (sha256sum's format) → the hex, or undefined when the line is not one. */
-export function parseSha256Line(text: string, name: string): string | undefined {
-  for (const l of text.split("\n")) {
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(l.trim());
-    if (m && m[2] === name) return m[1];
-  }
-  return undefined;
-}
 
 export const verifyNetfsBackup: Module = {
   stage: "verify",
   order: 500,
   name: "verify_backup",
-  what: "verify/NETFS/default/060_mount_NETFS_path, 070_set_backup_archive (+ our SHA-256 check before any write)",
+  what: "verify/NETFS/default/060_mount_NETFS_path, 070_set_backup_archive, 550_check_backup_archive, 600_check_encryption_key (+ our SHA-256 check before any write)",
   when: restoring,
   async run(ctx) {
     const c = ctx.config;
@@ -58,7 +55,6 @@ export const verifyNetfsBackup: Module = {
     } catch (e) {
       throw new WorkflowError((e as Error).message);
     }
-    if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) throw new NotImplementedError("restoring encrypted NETFS backups");
     // read-only, as ReaR's 090_set_readonly_options: the restore must not change the backup
     const options = ["ro", ...c.str("BACKUP_OPTIONS").split(",").filter((o) => o && o !== "rw")].join(",");
     const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), u.scheme === "file" ? "" : options);
@@ -73,35 +69,107 @@ export const verifyNetfsBackup: Module = {
     } else {
       names = [archiveName(c.str("BACKUP_PROG_ARCHIVE"), c.str("BACKUP_PROG_SUFFIX") || ".tar", c.str("BACKUP_PROG_COMPRESS_SUFFIX"))];
     }
-    const archives: RestoreState["archives"] = [];
-    // every archive is checked before the first one is restored
-    for (const name of names) {
-      const archive = join(dir, name);
-      await verifyArchive(ctx, dir, archive, name);
-      archives.push({ path: archive, bytes: statSync(archive).size });
-    }
-    ctx.state.netfsRestore = { mounted: m, undo, archives } satisfies RestoreState;
+    // every archive is found and checked before the first one is restored: the key first (asked once
+    // for a chain), then one pass over each that checks its SHA-256 and, when encrypted, authenticates
+    // every chunk — a damaged or changed archive is refused before a disk is touched
+    const archives = names.map((name) => locateArchive(dir, name));
+    const st: RestoreState = { mounted: m, undo, archives };
+    const first = archives.find((a) => a.encrypted);
+    if (first) st.key = await cryptKey(ctx, first);
+    else if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) ctx.log.warn("BACKUP_PROG_CRYPT_ENABLED is set but the archive is not encrypted: restoring it as it is");
+    for (const a of archives) await checkArchive(ctx, a, st.key);
+    ctx.state.netfsRestore = st;
   },
 };
 
-async function verifyArchive(ctx: Context, dir: string, archive: string, name: string): Promise<void> {
-  if (!existsSync(archive)) throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? readdirSync(dir).join(" ") || "nothing" : "nothing (it does not exist)"}`);
-  const manifest = `${archive}.sha256`;
-  const t0 = performance.now();
-  if (existsSync(manifest)) {
-    const want = parseSha256Line(readFileSync(manifest, "utf8"), name);
-    if (!want) throw new WorkflowError(`${manifest} has no SHA-256 line for ${name}`, "the manifest is damaged: check the archive by other means, then remove the manifest to restore anyway");
-    const got = await sha256File(archive);
-    if (got !== want) {
-      throw new WorkflowError(
-        `The backup archive ${archive} is damaged: its SHA-256 is ${got}, the manifest written with it says ${want}. Nothing was restored`,
-        "restore from another copy of the backup (NETFS_KEEP_OLD_BACKUP_COPY keeps the previous one as .old)",
-      );
-    }
-    ctx.log.logPrint(`Backup archive verified: SHA-256 matches ${name}.sha256 (${Math.round(statSync(archive).size / 1048576)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  } else {
-    ctx.log.warn(`${archive} has no ${name}.sha256 beside it (made by ReaR or an older rear?): it cannot be checked before the restore`);
+type Archive = RestoreState["archives"][number] & { manifest?: string; sums: (string | undefined)[] };
+
+function locateArchive(dir: string, name: string): Archive {
+  const found = archiveFiles(dir, name);
+  const archive = join(dir, name);
+  if (!found.files.length) {
+    throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? readdirSync(dir).join(" ") || "nothing" : "nothing (it does not exist)"}`);
   }
+  const missing = found.files.filter((f) => f.bytes < 0);
+  if (missing.length) throw new WorkflowError(`The backup archive ${archive} is incomplete: ${missing.map((f) => f.path).join(", ")} listed in ${name}.sha256 ${missing.length === 1 ? "is" : "are"} missing. Nothing was restored`, "copy the missing volumes back beside the manifest");
+  const paths = found.files.map((f) => f.path);
+  const head = readHeadOf(paths, HEADER_BYTES);
+  if (isOpensslSalted(head)) {
+    throw new NotImplementedError(`restoring ${archive}, encrypted by openssl (ReaR's BACKUP_PROG_CRYPT_OPTIONS des3): decrypt it first with BACKUP_PROG_DECRYPT_OPTIONS (openssl des3 -d) or restore it with ReaR`);
+  }
+  return {
+    name, paths, bytes: found.files.reduce((n, f) => n + f.bytes, 0), encrypted: isRearAead(head),
+    ...(found.manifest ? { manifest: found.manifest } : {}), sums: found.files.map((f) => f.sha256),
+  };
+}
+
+/** One read of the archive: its SHA-256 against the manifest, and every chunk authenticated when it is encrypted. */
+async function checkArchive(ctx: Context, a: Archive, key: string | undefined): Promise<void> {
+  if (!a.manifest) ctx.log.warn(`${a.name} has no ${a.name}.sha256 beside it (made by ReaR or an older rear?): its SHA-256 cannot be checked before the restore`);
+  if (!a.manifest && !a.encrypted) return;
+  const progress = progressReporter(`Checking ${a.name}:`, (l) => ctx.log.print(l), { total: a.bytes });
+  const dec = a.encrypted ? new Decryptor(key!) : undefined;
+  let done = 0;
+  try {
+    for (const [i, path] of a.paths.entries()) {
+      const h = new Bun.CryptoHasher("sha256");
+      for await (const chunk of readFiles([path])) {
+        h.update(chunk);
+        dec?.push(chunk);
+        progress.update((done += chunk.length));
+      }
+      const got = h.digest("hex");
+      const want = a.sums[i];
+      if (a.manifest && !want) throw new WorkflowError(`${a.manifest} has no SHA-256 line for ${a.name}`, "the manifest is damaged: check the archive by other means, then remove the manifest to restore anyway");
+      if (want && got !== want) {
+        throw new WorkflowError(
+          `The backup archive ${path} is damaged: its SHA-256 is ${got}, the manifest written with it says ${want}. Nothing was restored`,
+          "restore from another copy of the backup (NETFS_KEEP_OLD_BACKUP_COPY keeps the previous one in <NETFS_PREFIX>.old)",
+        );
+      }
+    }
+    dec?.end();
+  } catch (e) {
+    if (e instanceof CryptError) throw new WorkflowError(`The encrypted backup ${a.name} cannot be restored: ${e.message}. Nothing was restored`, "restore from another copy of the backup");
+    throw e;
+  }
+  const what = [a.manifest ? `SHA-256 matches ${a.name}.sha256` : "", a.encrypted ? "every encrypted chunk authenticated" : ""].filter(Boolean).join(", ");
+  ctx.log.logPrint(`Backup archive verified: ${what} (${Math.round(a.bytes / 1048576)} MiB${a.paths.length > 1 ? ` in ${a.paths.length} volumes` : ""} in ${progress.elapsed().toFixed(1)} s)`);
+}
+
+/**
+ * The passphrase of an encrypted archive: BACKUP_PROG_CRYPT_KEY from the environment or the
+ * configuration (mkrescue leaves it out of the rescue system, ReaR's 960_remove_encryption_keys), else
+ * asked on the terminal without echo (ReaR's 600_check_encryption_key). It is tried on the archive's
+ * first chunk before anything is written: a wrong one is asked again (three times) or stops here.
+ */
+async function cryptKey(ctx: Context, a: Archive): Promise<string> {
+  const given = ctx.config.str("BACKUP_PROG_CRYPT_KEY") || ctx.env.BACKUP_PROG_CRYPT_KEY || "";
+  const tries = given ? [given] : [];
+  for (let i = 0; ; i++) {
+    const key = tries[i] ?? userInputFor(ctx).ask({ id: "BACKUP_PROG_CRYPT_KEY", prompt: `Enter the key (BACKUP_PROG_CRYPT_KEY) of the encrypted backup ${a.name}`, secret: true }).text;
+    try {
+      keyOpens(key, a.paths, a.bytes);
+      ctx.log.logPrint(`The key opens the encrypted backup ${a.name}`);
+      return key;
+    } catch (e) {
+      if (!(e instanceof CryptError)) throw e;
+      const last = given ? i === 0 : i >= 2;
+      if (last) throw new WorkflowError(`Cannot decrypt ${a.name}: ${e.message}`, given ? "BACKUP_PROG_CRYPT_KEY (environment or configuration) is not the key of this backup: unset it to be asked" : "find the key the backup was made with (BACKUP_PROG_CRYPT_KEY on the original machine)");
+      ctx.log.logUserOutput(`That key does not open ${a.name}: ${e.message}`);
+    }
+  }
+}
+
+/** Throws CryptError unless `key` authenticates the first chunk of the encrypted archive in `paths`. */
+export function keyOpens(key: string, paths: readonly string[], totalBytes: number): void {
+  const { params } = decodeHeader(readHeadOf(paths, HEADER_BYTES));
+  // the header, one sealed chunk and one more byte: enough to know whether that chunk is the last
+  const head = readHeadOf(paths, HEADER_BYTES + 2 ** params.log2Chunk + 16 + 1);
+  const d = new Decryptor(key);
+  const out = d.push(head);
+  if (!out.length && head.length >= totalBytes) d.end();
+  else if (!out.length) throw new CryptError("the encrypted archive's first chunk is incomplete");
 }
 
 export const restoreNetfsBackup: Module = {
@@ -125,18 +193,36 @@ export const restoreNetfsBackup: Module = {
     for (const a of st.archives) {
       const argv = tarExtractArgv({
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
-        ...(excludes.length ? { excludeFile } : {}), archive: a.path, target,
+        ...(excludes.length ? { excludeFile } : {}), archive: "-", target,
       });
-      ctx.log.logPrint(`Restoring from '${a.path}' (${Math.round(a.bytes / 1048576)} MiB) to ${target}`);
-      const t0 = performance.now();
-      const r = await exec(argv, { what: "restoring the backup" });
-      const secs = (performance.now() - t0) / 1000;
+      ctx.log.logPrint(`Restoring from '${a.paths.length > 1 ? `${a.paths[0]} … (${a.paths.length} volumes)` : a.paths[0]}' (${Math.round(a.bytes / 1048576)} MiB${a.encrypted ? ", encrypted" : ""}) to ${target}`);
+      const progress = progressReporter("Restored", (l) => ctx.log.print(l), { total: a.bytes });
+      const dec = a.encrypted ? new Decryptor(st.key!) : undefined;
+      let done = 0;
+      async function* input(): AsyncGenerator<Uint8Array> {
+        for await (const chunk of readFiles(a.paths)) {
+          done += chunk.length;
+          progress.update(done);
+          if (dec) yield* dec.push(chunk);
+          else yield chunk;
+        }
+        if (dec) yield* dec.end();
+      }
+      let r;
+      try {
+        r = await execStream(argv, { what: "restoring the backup", input: input() });
+      } catch (e) {
+        // checked in verify: only a change since then gets here
+      if (e instanceof CryptError) throw new WorkflowError(`Restoring ${a.name} stopped: ${e.message}; ${target} holds the files restored before that point`, "restore from another copy of the backup");
+        throw e;
+      }
+      const secs = progress.elapsed();
       const logDir = join(ctx.paths.varDir, "restore");
       mkdirSync(logDir, { recursive: true });
-      const log = join(logDir, `${ctx.workflow.name}.${a.path.split("/").pop()}.${process.pid}.restore.log`);
+      const log = join(logDir, `${ctx.workflow.name}.${a.name}.${process.pid}.restore.log`);
       writeFileSync(log, r.stderr, { mode: 0o600 });
       const outcome = tarOutcome(r.code);
-      if (outcome === "failed") throw new WorkflowError(`tar failed (exit ${r.code}) restoring ${a.path}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`, `its messages are in ${log}`);
+      if (outcome === "failed") throw new WorkflowError(`tar failed (exit ${r.code}) restoring ${a.name}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`, `its messages are in ${log}`);
       if (outcome === "changed") ctx.log.warn(`tar reported differences while restoring (exit 1): see ${log}`);
       ctx.log.logPrint(`Restored ${Math.round(a.bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(a.bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; tar's log: ${log}`);
     }

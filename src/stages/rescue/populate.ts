@@ -4,14 +4,16 @@
 // boot scripts read. ReaR's rescue/default/010_merge_skeletons … 900_clone_users_and_groups and
 // build/GNU/Linux/100_copy_as_is, 390_copy_binaries_libraries (the program half).
 
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
+import { SECRETS } from "../../config/settings.ts";
 import { needsFromLayout } from "../../rescue/needs.ts";
+import { linesWithSecrets, stripSecretAssignments } from "../../rescue/secrets.ts";
 import { networkFilesForRescue, type NetworkFiles } from "../../rescue/network/index.ts";
 import { unpackSkel } from "../../rescue/skel.ts";
 import { makeExcluder, RescueTree } from "../../rescue/tree.ts";
@@ -137,6 +139,7 @@ export const populateRescueTree: Module = {
     // the configuration becomes the rescue system's /etc/rear, wherever it came from (-c); our binary
     // becomes /usr/sbin/rear (copied whole: never stripped)
     tree.addDirAs(ctx.paths.configDir, "/etc/rear", makeExcluder(["*.iso", "*~"]));
+    removeSecrets(ctx, tree.at("/etc/rear"));
     const self = process.execPath;
     if (/\/bun(-[a-z0-9-]+)?$/.test(self)) throw new WorkflowError(`mkrescue must run from the compiled rear binary, not from ${self}`, "build it with `bun run build` and run dist/rear");
     tree.addAs(self, "/usr/sbin/rear", 0o755);
@@ -190,6 +193,33 @@ async function saveKeyboard(ctx: Context, tree: RescueTree, setup: string[]): Pr
   const r = await exec([dumpkeys, "-f"], { quiet: true });
   if (r.code === 0 && r.stdout.includes("keycode")) write(tree, "/etc/dumpkeys.out", r.stdout);
   else ctx.log.log(`dumpkeys could not read this machine's keyboard (exit ${r.code}): the rescue system's console keeps the kernel's US keyboard (set KEYMAP to choose one)`);
+}
+
+/** The secret variables' assignments out of the rescue system's /etc/rear (src/rescue/secrets.ts); a value left in it stops mkrescue. */
+function removeSecrets(ctx: Context, dir: string): void {
+  const c = ctx.config;
+  const names = c.names().filter((n) => c.isSecret(n));
+  for (const n of SECRETS) if (!names.includes(n)) names.push(n);
+  const values = names.map((n) => c.str(n)).filter(Boolean);
+  for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
+    const p = join(dir, rel);
+    const st = lstatSync(p);
+    if (!st.isFile() || st.size > 1 << 20) continue;
+    const raw = readFileSync(p);
+    if (raw.includes(0)) continue; // not text: not a configuration file
+    const { text, removed } = stripSecretAssignments(raw.toString("utf8"), names);
+    if (removed.length) {
+      writeFileSync(p, text);
+      ctx.log.log(`Removed ${[...new Set(removed)].join(", ")} from the rescue system's /etc/rear/${rel}`);
+    }
+    const left = linesWithSecrets(text, values);
+    if (left.length) {
+      throw new WorkflowError(
+        `The value of a secret variable (${names.join(", ")}) is in ${join(ctx.paths.configDir, rel)} line ${left.join(", ")} outside an assignment rear can remove`,
+        "assign secrets on one line of their own, e.g. { BACKUP_PROG_CRYPT_KEY='…' ; } 2>>/dev/$SECRET_OUTPUT_DEV, or export them in the environment",
+      );
+    }
+  }
 }
 
 /** ReaR's build/default/500_ssh_setup.sh: root may log in (with the password when one was set, else by key), no PAM in the rescue system. */

@@ -1,0 +1,199 @@
+// The bytes of a backup archive between tar and the target: written by rear itself (not by tar's
+// --file) so that one pass computes the SHA-256 of what is stored, encrypts when asked, counts for the
+// progress display and splits into volumes when asked (ReaR's `split -d -b`: name.00, name.01, …).
+// Everything lands under temporary names in the target directory; commit() gives them their names only
+// when the whole archive is written. The manifest beside it (`<archive>.sha256`) is sha256sum's format,
+// one line per stored file, so `sha256sum -c` checks it too.
+
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+
+export interface StoredFile {
+  /** the file name in the archive directory */
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** Volume names as ReaR's `split -d`: two digits, more when needed. */
+export function volumeName(archive: string, index: number): string {
+  return `${archive}.${String(index).padStart(2, "0")}`;
+}
+
+export function manifestText(files: readonly StoredFile[]): string {
+  return files.map((f) => `${f.sha256}  ${f.name}\n`).join("");
+}
+
+/** The files of archive `name` a manifest lists (the archive itself, or its volumes in order), with their sums. */
+export function parseManifest(text: string, name: string): { name: string; sha256: string }[] {
+  const out: { name: string; sha256: string }[] = [];
+  for (const l of text.split("\n")) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(l.trim());
+    if (!m) continue;
+    const file = m[2]!;
+    if (file === name || (file.startsWith(`${name}.`) && /^[0-9]{2,}$/.test(file.slice(name.length + 1)))) out.push({ name: file, sha256: m[1]! });
+  }
+  return out.sort((a, b) => (a.name.length - b.name.length) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The volumes of a split archive without a manifest (ReaR's split), in order. */
+export function splitVolumes(entries: readonly string[], name: string): string[] {
+  return entries.filter((e) => e.startsWith(`${name}.`) && /^[0-9]{2,}$/.test(e.slice(name.length + 1))).sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+}
+
+export class TargetFullError extends Error {}
+
+/** Writes an archive's bytes to temporary files in `dir`, hashing as it goes. */
+export class ArchiveWriter {
+  private fd: number | undefined;
+  private current: { partial: string; name: string; bytes: number; hash: Bun.CryptoHasher } | undefined;
+  private readonly done: (StoredFile & { partial: string })[] = [];
+  bytes = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+    /** split into volumes of this many bytes; 0: one file */
+    private readonly volumeBytes = 0,
+    private readonly tag = String(process.pid),
+  ) {}
+
+  private partialOf(file: string): string {
+    return join(this.dir, `.${file}.partial-${this.tag}`);
+  }
+
+  private open(): void {
+    const file = this.volumeBytes ? volumeName(this.name, this.done.length) : this.name;
+    const partial = this.partialOf(file);
+    this.fd = openSync(partial, "w", 0o600);
+    this.current = { partial, name: file, bytes: 0, hash: new Bun.CryptoHasher("sha256") };
+  }
+
+  private closeCurrent(): void {
+    if (this.fd === undefined || !this.current) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.done.push({ name: this.current.name, partial: this.current.partial, bytes: this.current.bytes, sha256: this.current.hash.digest("hex") });
+    this.current = undefined;
+  }
+
+  private writeAll(data: Uint8Array): void {
+    let off = 0;
+    while (off < data.length) {
+      try {
+        off += writeSync(this.fd!, data, off, data.length - off);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOSPC" || code === "EDQUOT" || code === "EFBIG") throw new TargetFullError(`${(e as Error).message} (after ${this.bytes + off} bytes)`);
+        throw e;
+      }
+    }
+  }
+
+  write(data: Uint8Array): void {
+    let rest = data;
+    while (rest.length) {
+      if (this.fd === undefined) this.open();
+      const c = this.current!;
+      const room = this.volumeBytes ? this.volumeBytes - c.bytes : rest.length;
+      const part = rest.subarray(0, Math.min(room, rest.length));
+      this.writeAll(part);
+      c.hash.update(part);
+      c.bytes += part.length;
+      this.bytes += part.length;
+      rest = rest.subarray(part.length);
+      if (this.volumeBytes && c.bytes >= this.volumeBytes) this.closeCurrent();
+    }
+  }
+
+  /** Ends the last file (an empty archive is one empty file); the stored files, still under their temporary names. */
+  finish(): StoredFile[] {
+    if (this.fd === undefined && this.done.length === 0) this.open();
+    this.closeCurrent();
+    return this.done.map(({ name, bytes, sha256 }) => ({ name, bytes, sha256 }));
+  }
+
+  /**
+   * Gives the files their names: first the manifest under a temporary name, then the archive files,
+   * then the manifest. Volumes of a previous archive beyond the new last one are removed (they would
+   * look like part of it to a reader without the manifest).
+   */
+  commit(): StoredFile[] {
+    const files = this.finish();
+    const manifest = join(this.dir, `${this.name}.sha256`);
+    const tmp = this.partialOf(`${this.name}.sha256`);
+    const fd = openSync(tmp, "w", 0o600);
+    writeSync(fd, manifestText(files));
+    fsyncSync(fd);
+    closeSync(fd);
+    for (const f of this.done) renameSync(f.partial, join(this.dir, f.name));
+    if (this.volumeBytes) {
+      const mine = new Set(files.map((f) => f.name));
+      for (const e of splitVolumes(readdirSync(this.dir), this.name)) if (!mine.has(e)) rmSync(join(this.dir, e), { force: true });
+      rmSync(join(this.dir, this.name), { force: true }); // an unsplit archive of the same name from before
+    } else {
+      for (const e of splitVolumes(readdirSync(this.dir), this.name)) rmSync(join(this.dir, e), { force: true });
+    }
+    renameSync(tmp, manifest);
+    return files;
+  }
+
+  /** Removes what was written (a failed or interrupted backup). */
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {}
+      this.fd = undefined;
+    }
+    for (const p of [...this.done.map((f) => f.partial), ...(this.current ? [this.current.partial] : [])]) rmSync(p, { force: true });
+    rmSync(this.partialOf(`${this.name}.sha256`), { force: true });
+  }
+}
+
+/** The stored files of archive `name` in `dir`: as its manifest lists them, else the file, else ReaR's split volumes. */
+export function archiveFiles(dir: string, name: string): { files: { path: string; bytes: number; sha256?: string }[]; manifest?: string } {
+  const manifest = join(dir, `${name}.sha256`);
+  if (existsSync(manifest)) {
+    const listed = parseManifest(readFileSync(manifest, "utf8"), name);
+    return { manifest, files: listed.map((l) => ({ path: join(dir, l.name), sha256: l.sha256, bytes: existsSync(join(dir, l.name)) ? statSync(join(dir, l.name)).size : -1 })) };
+  }
+  if (existsSync(join(dir, name))) return { files: [{ path: join(dir, name), bytes: statSync(join(dir, name)).size }] };
+  const vols = existsSync(dir) ? splitVolumes(readdirSync(dir), name) : [];
+  return { files: vols.map((v) => ({ path: join(dir, v), bytes: statSync(join(dir, v)).size })) };
+}
+
+/** SHA-256 of a file, streamed. */
+export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<string> {
+  const h = new Bun.CryptoHasher("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) {
+    h.update(chunk as Buffer);
+    onBytes?.((chunk as Buffer).length);
+  }
+  return h.digest("hex");
+}
+
+/** The bytes of the stored files, one after the other (a split archive is one stream). */
+export async function* readFiles(paths: readonly string[], chunk = 4 << 20): AsyncGenerator<Uint8Array> {
+  for (const p of paths) for await (const c of createReadStream(p, { highWaterMark: chunk })) yield c as Buffer;
+}
+
+/** The first `n` bytes of a stream of files. */
+export function readHeadOf(paths: readonly string[], n: number): Buffer {
+  const parts: Buffer[] = [];
+  let got = 0;
+  for (const p of paths) {
+    const fd = openSync(p, "r");
+    try {
+      const b = Buffer.alloc(n - got);
+      const r = readSync(fd, b, 0, b.length, 0);
+      parts.push(b.subarray(0, r));
+      got += r;
+    } finally {
+      closeSync(fd);
+    }
+    if (got >= n) break;
+  }
+  return Buffer.concat(parts);
+}
