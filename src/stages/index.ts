@@ -3,6 +3,7 @@
 
 import type { Module } from "../engine/module.ts";
 import { checkExternalBackup, makeExternalBackup, restoreExternalBackup } from "./backup/external.ts";
+import { createMissingDirectories, saveDirectories } from "./backup/directories.ts";
 import { checkBackupMethod, checkRestoreMethod } from "./backup/method-check.ts";
 import { makeNetfsBackup } from "./backup/netfs-backup.ts";
 import { restoreNetfsBackup, verifyNetfsBackup } from "./backup/netfs-restore.ts";
@@ -23,7 +24,7 @@ import { rescuePreflight } from "./rescue/preflight.ts";
 const recreating = (m: Module): Module => ({ ...m, when: (ctx) => ctx.workflow.name === "recover" || ctx.workflow.name === "layoutonly" });
 
 export const MODULES: readonly Module[] = [
-  checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveLayout, checkLayoutFile, compareLayout,
+  checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveDirectories, createMissingDirectories, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
   writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,

@@ -4,7 +4,7 @@
 // forged manifest): every chunk is authenticated before the restore starts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { loopFs, type LoopFs } from "./loop-fs.ts";
@@ -72,6 +72,9 @@ describe("BACKUP_PROG_CRYPT_ENABLED", () => {
     must(["sh", "-c", `cd ${join(target, "enc")} && sha256sum -c --quiet backup.tar.gz.sha256`]);
     expect(r.stdout + r.stderr).not.toContain(KEY);
     expect(logsContainKey()).toEqual([]);
+    // mkbackuponly may run beside mkrescue: it leaves the saved layout alone (ReaR's backuplayout.conf) and logs on its own
+    expect(existsSync(join(base, "var/lib/rear/layout/disklayout.conf"))).toBe(false);
+    expect(readdirSync(join(base, "var/log/rear")).some((f) => /^rear-.+\.\d+\.log$/.test(f))).toBe(true);
   }, 120_000);
 
   test("restoreonly with the key from the environment gives the same tree; the config needs no key", () => {
@@ -82,6 +85,11 @@ describe("BACKUP_PROG_CRYPT_ENABLED", () => {
     expect(r.stdout).toContain("The key opens the encrypted backup backup.tar.gz");
     expect(tree(join(out, src.slice(1)))).toBe(tree(src));
     expect(logsContainKey()).toEqual([]);
+    // the mountpoints and FHS entries the backup did not hold, as they are on this machine (restore/900)
+    expect(statSync(join(out, "proc")).mode & 0o7777).toBe(statSync("/proc").mode & 0o7777);
+    expect(statSync(join(out, "tmp")).mode & 0o7777).toBe(0o1777);
+    if (lstatSync("/bin").isSymbolicLink()) expect(readlinkSync(join(out, "bin"))).toBe(readlinkSync("/bin"));
+    expect(r.stdout + readFileSync(join(base, "var/lib/rear/recovery/directories_permissions_owner_group"), "utf8")).toContain("/tmp 1777 0 0");
   }, 120_000);
 
   test("a wrong key stops before anything is written; without a key and a terminal, it says how to give one", () => {

@@ -234,11 +234,14 @@ export const saveLayout: Module = {
   what: "layout/save/GNU/Linux/100–280 (probe and describe), default/300–330 (exclusions), 950 (verify)",
   async run(ctx) {
     const check = ctx.workflow.name === "checklayout";
-    const file = check ? `${ctx.workArea!.tmpDir}/checklayout.conf` : ctx.config.str("DISKLAYOUT_FILE") || `${ctx.paths.varDir}/layout/disklayout.conf`;
-    ctx.log.logPrint(check ? "Checking the disk layout" : "Creating disk layout");
+    // mkbackuponly needs the layout only for its include list and may run beside mkrescue: it keeps the
+    // saved layout as it is and writes its own into the work area (ReaR: $TMP_DIR/backuplayout.conf)
+    const own = check ? "checklayout.conf" : ctx.workflow.name === "mkbackuponly" ? "backuplayout.conf" : "";
+    const file = own ? `${ctx.workArea!.tmpDir}/${own}` : ctx.config.str("DISKLAYOUT_FILE") || `${ctx.paths.varDir}/layout/disklayout.conf`;
+    ctx.log.logPrint(check ? "Checking the disk layout" : own ? "Describing the disk layout for the backup's include list" : "Creating disk layout");
     const s = await describeLayout(ctx, file);
     ctx.state.layout = s;
-    if (check) {
+    if (own) {
       write(file, writeDisklayout(s.doc));
       write(`${ctx.workArea!.tmpDir}/layout.json`, `${JSON.stringify(s.json, null, 1)}\n`);
     } else await saveLayoutFiles(ctx, s);

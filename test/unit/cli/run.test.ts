@@ -76,7 +76,7 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     expect(r.code).toBe(0);
     const sources = r.stdout.split("\n").filter((l) => l.startsWith("Source "));
     expect(sources).toEqual([
-      "Source init/100_check_stale_nfs_mounts", "Source init/950_check_missing_programs", "Source prep/100_rescue_preflight", "Source layout/save/100_save_layout",
+      "Source init/100_check_stale_nfs_mounts", "Source init/950_check_missing_programs", "Source prep/100_rescue_preflight", "Source prep/400_save_directories", "Source layout/save/100_save_layout",
       "Source rescue/005_choose_features", "Source rescue/100_populate_rootfs", "Source build/390_copy_libraries", "Source build/400_copy_modules",
       "Source build/990_verify_rootfs", "Source pack/900_create_initramfs", "Source output/800_write_rescue_medium", "Source output/950_copy_result_files",
     ]);
