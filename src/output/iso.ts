@@ -2,7 +2,7 @@
 // signed shim + GRUB when the machine uses Secure Boot), from a CD or written to a USB stick.
 // What it needs is found first (bootFiles: the preflight), then the image is written (buildIso).
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { CommandError } from "../engine/errors.ts";
 import { exec, which } from "../sys/exec.ts";
@@ -95,6 +95,8 @@ export interface IsoInput {
   out: string;
   extraFiles: readonly string[];
   extraOpts: readonly string[];
+  /** directories whose contents are moved into the ISO's root (the backup of BACKUP_URL=iso://) */
+  extraTrees?: readonly string[];
   now?: Date;
 }
 
@@ -115,6 +117,8 @@ export async function buildIso(x: IsoInput): Promise<{ bytes: number; bios: bool
   copyFileSync(x.kernel, join(iso, "isolinux", "kernel"));
   copyFileSync(x.initrd, join(iso, "isolinux", x.initrdName));
   for (const e of x.extraFiles) copyFileSync(e, join(iso, e.split("/").pop()!));
+  // moved, not copied: a backup of gigabytes is not written twice (the trees are on the work area's filesystem)
+  for (const t of x.extraTrees ?? []) for (const e of readdirSync(t)) renameSync(join(t, e), join(iso, e));
   const stamp = isoDateStamp(x.now ?? new Date());
   const menu: MenuInput = { ...x.menu, kernel: "/isolinux/kernel", initrd: `/isolinux/${x.initrdName}` };
   if (f.bios) {

@@ -1,10 +1,11 @@
 // backup (BACKUP=NETFS): the archive of the layout's filesystems at BACKUP_URL, made safely — GNU tar
-// writes a temporary name in the target directory, the SHA-256 of the finished archive is written
-// beside it, and only then does the archive take its name (a failed, killed or disk-full backup leaves
-// the previous one as it was). ReaR: backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files,
-// 500_make_backup, 970_remove_lock, 980_umount_NETFS_dir. Issue 7 in progress: full backups to
-// file://, usb://, nfs://, cifs://, sshfs:// (mounted), full, incremental and differential (ReaR's
-// BACKUP_TYPE); encryption comes next.
+// writes to rear, which stores it under a temporary name in the target directory (encrypted when
+// BACKUP_PROG_CRYPT_ENABLED), computes its SHA-256 on the way and writes it beside it; only then does
+// the archive take its name (a failed, killed or disk-full backup leaves the previous one as it was).
+// Targets: file://, usb://, nfs://, cifs://, sshfs:// (mounted), iso:///path (into the rescue ISO that
+// mkbackup makes next); full, incremental and differential backups (BACKUP_TYPE). ReaR:
+// backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files, 500_make_backup,
+// 980_umount_NETFS_dir.
 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -82,8 +83,14 @@ export const makeNetfsBackup: Module = {
       if (e instanceof UrlError) throw new WorkflowError(e.message);
       throw e;
     }
-    if (!NETFS_SCHEMES.has(u.scheme)) {
-      if (u.scheme === "iso" || u.scheme === "tape") throw new NotImplementedError(`BACKUP_URL=${u.scheme}:// (this version writes NETFS backups to file://, usb://, nfs://, cifs:// and sshfs://)`);
+    if (u.scheme === "iso") {
+      // ReaR's 040_check_backup_and_output_scheme: the backup goes into the ISO that mkbackup makes after it
+      if (ctx.workflow.name !== "mkbackup" || c.str("OUTPUT") !== "ISO") {
+        throw new WorkflowError(`BACKUP_URL=${urlText} puts the backup into the rescue ISO, which ${ctx.workflow.name} ${ctx.workflow.name === "mkbackup" ? `does not make (OUTPUT=${c.str("OUTPUT")})` : "does not make"}`, "run `rear mkbackup` with OUTPUT=ISO, or set BACKUP_URL to a place of its own (file://, nfs://, usb://)");
+      }
+      if (c.str("ISO_MAX_SIZE")) throw new NotImplementedError("ISO_MAX_SIZE (a backup split over several ISOs): leave ISO_MAX_SIZE empty for one ISO");
+    } else if (!NETFS_SCHEMES.has(u.scheme)) {
+      if (u.scheme === "tape") throw new NotImplementedError(`BACKUP_URL=${u.scheme}:// (this version writes NETFS backups to file://, usb://, nfs://, cifs:// and sshfs://)`);
       throw new WorkflowError(`BACKUP_URL=${urlText}: the scheme ${u.scheme} is not one NETFS can write to`, "use file://, usb://, nfs://, cifs:// or sshfs://");
     }
     let type;
@@ -105,10 +112,13 @@ export const makeNetfsBackup: Module = {
     if (!layout) throw new Error("backup needs the layout of layout/save");
     const mountpoints = activeEntries(layout.doc).flatMap((e) => (e.kw === "fs" ? [e.mountpoint] : []));
 
-    const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), c.str("BACKUP_OPTIONS"));
+    // iso://: into the work area, whose tree output/800 moves into the ISO (ReaR's $TMP_DIR/isofs<path>)
+    const isoTree = join(ctx.workArea!.tmpDir, "isobackup");
+    const m = u.scheme === "iso" ? { dir: isoTree, unmount: async () => {} } : await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), c.str("BACKUP_OPTIONS"));
     const undo = ctx.exitTasks.add(`unmount ${urlText}`, () => m.unmount());
     try {
-      const dir = join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
+      const dir = u.scheme === "iso" ? join(isoTree, u.path) : join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
+      if (u.scheme === "iso") ctx.state.isoBackupDir = isoTree;
       // a backup on the filesystem it backs up contains itself and fills it (ReaR's 050_check_NETFS_requirements Error)
       if (u.scheme === "file" && statSync(existingAncestor(dir)).dev === statSync("/").dev && mountpoints.includes("/")) {
         throw new WorkflowError(`BACKUP_URL=${urlText} is on the root filesystem, which is being backed up`, "use a directory on another filesystem (a second disk, a USB disk, NFS)");

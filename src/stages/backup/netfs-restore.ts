@@ -57,9 +57,10 @@ export const verifyNetfsBackup: Module = {
     }
     // read-only, as ReaR's 090_set_readonly_options: the restore must not change the backup
     const options = ["ro", ...c.str("BACKUP_OPTIONS").split(",").filter((o) => o && o !== "rw")].join(",");
-    const m = await mountUrl(u, join(ctx.workArea!.buildDir, "outputfs"), u.scheme === "file" ? "" : options);
+    const mnt = join(ctx.workArea!.buildDir, "outputfs");
+    const m = u.scheme === "iso" ? await mountIsoMedium(c.str("ISO_VOLID") || "REAR-ISO", mnt) : await mountUrl(u, mnt, u.scheme === "file" ? "" : options);
     const undo = ctx.exitTasks.add(`unmount ${c.str("BACKUP_URL")}`, () => m.unmount());
-    const dir = join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
+    const dir = u.scheme === "iso" ? join(m.dir, u.path) : join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
     let names: string[];
     if (type) {
       // ReaR's chain: the latest full backup, then every incremental after it, or the latest differential
@@ -81,6 +82,32 @@ export const verifyNetfsBackup: Module = {
     ctx.state.netfsRestore = st;
   },
 };
+
+/**
+ * BACKUP_URL=iso://: the backup is on the rescue medium, found by its label (ISO_VOLID) and mounted
+ * read-only (ReaR mounts it by label REAR-ISO at $BUILD_DIR/outputfs).
+ */
+async function mountIsoMedium(volid: string, dir: string): Promise<MountedUrl> {
+  const byLabel = `/dev/disk/by-label/${volid}`;
+  const dev = existsSync(byLabel) ? byLabel : (await exec(["blkid", "-L", volid], { quiet: true })).stdout.trim();
+  if (!dev) {
+    throw new WorkflowError(`Cannot find the medium labelled ${volid} (ISO_VOLID) that holds the backup of BACKUP_URL=iso://`, "insert or attach the rescue ISO (CD drive, virtual media, USB stick made from it)");
+  }
+  mkdirSync(dir, { recursive: true });
+  const r = await exec(["mount", "-o", "ro", "-t", "iso9660", dev, dir], { what: `mounting the rescue medium ${dev}` });
+  if (r.code !== 0) throw new WorkflowError(`Cannot mount the rescue medium ${dev} (labelled ${volid}): ${r.stderr.trim()}`, "check that it is the ISO rear mkbackup wrote");
+  let done = false;
+  return {
+    url: { scheme: "iso", host: "", path: "/" },
+    dir,
+    async unmount() {
+      if (done) return;
+      done = true;
+      const u = await exec(["umount", dir]);
+      if (u.code !== 0) await exec(["umount", "-l", dir]);
+    },
+  };
+}
 
 type Archive = RestoreState["archives"][number] & { manifest?: string; sums: (string | undefined)[] };
 

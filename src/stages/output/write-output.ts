@@ -80,6 +80,7 @@ export const writeRescueMedium: Module = {
       out,
       extraFiles: c.arr("ISO_FILES").filter(Boolean),
       extraOpts: c.str("ISO_MKISOFS_OPTS").split(/\s+/).filter(Boolean),
+      ...(ctx.state.isoBackupDir ? { extraTrees: [ctx.state.isoBackupDir as string] } : {}),
     });
     const limit = Number(c.str("ISO_FILE_SIZE_LIMIT") || 2147483648);
     if (st.initrd.bytesOut > limit) ctx.log.warn(`The initramfs (${st.initrd.bytesOut} bytes) is larger than ISO_FILE_SIZE_LIMIT (${limit}): some firmware cannot read it`);

@@ -1,10 +1,12 @@
 // The VM tier of the rescue image (`run.ts rescue [--firmware bios|uefi|all] [--rear27]`): in a guest
 // booted by that firmware, a layout with every stack the rescue system must serve (MD RAID 1 → LUKS →
 // LVM → XFS, btrfs, vfat, swap) is made on small extra disks and a static address is set on the NIC;
-// `rear mkrescue` (ours) builds the ISO. The harness then boots that ISO on a new machine with blank
-// disks and the same NIC, and types a check script into the serial console: every tool recovery needs
-// runs (lvm, mdadm, cryptsetup, sfdisk, mkfs.*, grub-install, efibootmgr, our binary), udev made the
-// disks' by-id links, the network came up with the saved address. With --rear27, ReaR 2.7 makes its
+// `rear mkbackup` (ours) builds the ISO with a small encrypted backup inside it (BACKUP_URL=iso:///backup).
+// The harness then boots that ISO on a new machine with blank disks and the same NIC, and types a check
+// script into the serial console: every tool recovery needs runs (lvm, mdadm, cryptsetup, sfdisk, mkfs.*,
+// grub-install, efibootmgr, our binary), udev made the disks' by-id links, the network came up with the
+// saved address, the backup key is not in the rescue system, and restoreonly finds the CD by its label
+// and restores the backup with the key given. With --rear27, ReaR 2.7 makes its
 // ISO in the same guest with its defaults and with FIRMWARE_FILES=(no) MODULES=(loaded_modules), for
 // bench/mkrescue.sh.
 
@@ -41,14 +43,22 @@ export interface RescueResult {
 /** The guest's address on the harness NIC (QEMU's user network: 10.0.2.0/24, gateway 10.0.2.2). */
 export const GUEST_ADDRESS = "10.0.2.15";
 
+/** The key of the small encrypted backup that goes into the ISO (BACKUP_URL=iso://): the rescue system must not hold it. */
+const BACKUP_KEY = "harness-backup-key-7f3a";
 const LOCAL_CONF = `OUTPUT=ISO
 ISO_DEFAULT=manual
 ISO_SYSLINUX_TIMEOUT=20
 USER_INPUT_TIMEOUT=2
 KERNEL_CMDLINE="console=tty0 console=ttyS0,115200"
+BACKUP=NETFS
+BACKUP_URL=iso:///backup
+BACKUP_ONLY_INCLUDE=yes
+BACKUP_PROG_INCLUDE=( /srv/btr )
+BACKUP_PROG_CRYPT_ENABLED=yes
+{ BACKUP_PROG_CRYPT_KEY='${BACKUP_KEY}' ; } 2>>/dev/$SECRET_OUTPUT_DEV
 `;
 
-/** Job: the layout with every stack, a static address, our mkrescue; optionally ReaR 2.7's twice. */
+/** Job: the layout with every stack, a static address, our mkbackup (rescue ISO with a small backup in it); optionally ReaR 2.7's mkrescue twice. */
 export function rescueJob(firmware: Firmware, o: { rear27: boolean }): Job {
   const conf = firmware === "uefi-sb" ? `${LOCAL_CONF}SECURE_BOOT_BOOTLOADER=/usr/lib/shim/shimx64.efi.signed\n` : LOCAL_CONF;
   return {
@@ -82,7 +92,9 @@ install -m 0755 ./rear-ours /usr/local/sbin/rear
 mkdir -p /etc/rear && cp local.conf /etc/rear/local.conf
 /usr/local/sbin/rear --version > $HARNESS_OUT/ours-version 2>&1
 t0=$(date +%s%N)
-/usr/local/sbin/rear -v mkrescue > $HARNESS_OUT/ours.out 2>&1
+# mkbackup: the rescue system and a small encrypted backup of /srv/btr inside the ISO (BACKUP_URL=iso://)
+echo rescued > /srv/btr/marker
+/usr/local/sbin/rear -v mkbackup > $HARNESS_OUT/ours.out 2>&1
 echo $? > $HARNESS_OUT/ours-rc
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/ours-ms
 cp /var/log/rear/rear-*.log $HARNESS_OUT/ours.log 2>/dev/null
@@ -116,6 +128,10 @@ export function checkScript(firmware: Firmware): string {
     // the 5th byte of the SecureBoot variable (after 4 bytes of attributes) is 1 when the firmware enforces it
     ...(firmware === "uefi-sb" ? ["test \"$(od -An -j4 -N1 -tu1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | tr -d \" \")\" = 1"] : []), "tar --version", "blkid --version", "modprobe -V",
     "test -e /dev/disk/by-id/virtio-tgt1", `ip -4 addr show | grep -q ${GUEST_ADDRESS}/24`, "test -e /etc/rear-release", "test -s /var/lib/rear/layout/disklayout.conf",
+    // the backup inside the ISO: the key is not in the rescue system; given, restoreonly finds the CD by its label and restores
+    `! grep -rq ${BACKUP_KEY} /etc/rear /var/lib/rear`,
+    `mkdir -p /tmp/restored && echo TARGET_FS_ROOT=/tmp/restored >> /etc/rear/local.conf && BACKUP_PROG_CRYPT_KEY=${BACKUP_KEY} rear -v restoreonly`,
+    "grep -q rescued /tmp/restored/srv/btr/marker",
   ];
   const lines = [
     "stty -echo",
