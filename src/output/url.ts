@@ -6,6 +6,7 @@ import { mkdirSync, rmdirSync } from "node:fs";
 import { CommandError } from "../engine/errors.ts";
 import { exec } from "../sys/exec.ts";
 import { urlScheme } from "../rescue/needs.ts";
+import { parseRsyncUrl, RsyncUrlError } from "../backup/rsync-plan.ts";
 
 export interface ParsedUrl {
   scheme: string;
@@ -21,9 +22,19 @@ export class UrlError extends Error {}
 export function parseUrl(url: string, setting = "OUTPUT_URL"): ParsedUrl {
   const scheme = urlScheme(url);
   if (!scheme) throw new UrlError(`${setting}='${url}' is not a URL: write scheme://host/path (e.g. file:///var/lib/rear/output, nfs://server/export)`);
-  if (scheme === "rsync" && !url.includes("://")) {
-    const i = url.indexOf(":");
-    return { scheme, host: url.slice(0, i), path: url.slice(i + 1).startsWith("/") ? url.slice(i + 1) : `/${url.slice(i + 1)}` };
+  if (scheme === "rsync") {
+    // every form of BACKUP=RSYNC (rsync://…, rsync://…::/module/…, host:/path, host::module/…), read as
+    // ReaR's rsync_* helpers read them (src/backup/rsync-plan.ts); host: user@host:port as written
+    let r;
+    try {
+      r = parseRsyncUrl(url, setting);
+    } catch (e) {
+      if (e instanceof RsyncUrlError) throw new UrlError(e.message);
+      throw e;
+    }
+    const user = /^(?:rsync:\/\/)?[^/:@[\]]+@/.test(url) ? `${r.user}@` : "";
+    const host = `${user}${r.host.includes(":") ? `[${r.host}]` : r.host}${r.port !== undefined ? `:${r.port}` : ""}`;
+    return { scheme, host, path: r.path.startsWith("/") ? r.path : `/${r.path}` };
   }
   const rest = url.slice(url.indexOf("://") + 3);
   const slash = rest.indexOf("/");
@@ -40,6 +51,43 @@ export function supportsFilesystem(scheme: string): boolean {
   return !/^(null|tape|obdr|rsync|fish|ftp|ftps|hftp|http|https|sftp)$/.test(scheme);
 }
 
+/**
+ * A cifs password out of the mount options (password=, pass=, or username=USER%PASSWORD as mount.cifs
+ * reads them; ",," in a password is a literal comma there), for mount.cifs's PASSWD environment variable:
+ * on the command line it would be in the -d log, in the error of a failed mount and in `ps`.
+ */
+export function cifsPassword(options: string): { options: string; password?: string } {
+  const kept: string[] = [];
+  let password: string | undefined;
+  let i = 0;
+  while (i <= options.length) {
+    let j = options.indexOf(",", i);
+    if (j < 0) j = options.length;
+    let opt = options.slice(i, j);
+    const key = /^(password|pass)=/.exec(opt);
+    if (key) {
+      // a password runs on over doubled commas
+      let value = opt.slice(key[0].length);
+      while (options[j] === "," && options[j + 1] === ",") {
+        let k = options.indexOf(",", j + 2);
+        if (k < 0) k = options.length;
+        value += `,${options.slice(j + 2, k)}`;
+        j = k;
+      }
+      password = value;
+    } else {
+      const user = /^(user|username)=([^%]*)%(.*)$/.exec(opt);
+      if (user) {
+        password = user[3]!;
+        opt = `${user[1]}=${user[2]}`;
+      }
+      if (opt) kept.push(opt);
+    }
+    i = j + 1;
+  }
+  return { options: kept.join(","), ...(password !== undefined ? { password } : {}) };
+}
+
 /** The mount command for a URL (ReaR's mount_url), or undefined when nothing is mounted (file). */
 export function mountArgv(u: ParsedUrl, mountpoint: string, options: string): string[] | undefined {
   const o = options || "rw,noatime";
@@ -48,10 +96,20 @@ export function mountArgv(u: ParsedUrl, mountpoint: string, options: string): st
       return undefined;
     case "usb":
       return ["mount", "-o", o, u.path, mountpoint];
-    case "cifs":
-      return ["mount", "-t", "cifs", "-o", options || "rw,guest", `//${u.host}${u.path}`, mountpoint];
-    case "sshfs":
-      return ["sshfs", `${u.host}:${u.path}`, mountpoint, "-o", options || "rw,noatime"];
+    case "cifs": {
+      // the password goes to mount.cifs through PASSWD (mountUrl), never on the command line
+      const c = cifsPassword(options);
+      return ["mount", "-t", "cifs", "-o", c.options || (c.password !== undefined ? "rw" : "rw,guest"), `//${u.host}${u.path}`, mountpoint];
+    }
+    case "sshfs": {
+      // sshfs://user@host:port/path: sshfs takes the port as -p, never in user@host:path (ReaR's
+      // mount_url passes host:port:path, which sshfs reads as a path); ssh must not ask a question
+      // nobody sees (rear's output goes to the log): BatchMode=yes unless BACKUP_OPTIONS says BatchMode
+      const m = /^(.+?)(?::(\d+))?$/.exec(u.host);
+      const login = m ? m[1]! : u.host;
+      const o2 = options || "rw,noatime";
+      return ["sshfs", `${login}:${u.path}`, mountpoint, "-o", /(^|,)BatchMode=/i.test(o2) ? o2 : `${o2},BatchMode=yes`, ...(m?.[2] ? ["-p", m[2]] : [])];
+    }
     case "nfs":
     case "nfs4":
       return ["mount", "-t", u.scheme, "-o", o, `${u.host}:${u.path}`, mountpoint];
@@ -77,7 +135,8 @@ export async function mountUrl(u: ParsedUrl, mountpoint: string, options = ""): 
   const argv = mountArgv(u, mountpoint, options);
   if (!argv) return { url: u, dir: u.path, unmount: async () => {} };
   mkdirSync(mountpoint, { recursive: true });
-  const r = await exec(argv, { what: `mounting ${u.scheme}://${u.host}${u.path}` });
+  const password = u.scheme === "cifs" ? cifsPassword(options).password : undefined;
+  const r = await exec(argv, { what: `mounting ${u.scheme}://${u.host}${u.path}`, ...(password !== undefined ? { env: { ...process.env, PASSWD: password } } : {}) });
   if (r.code !== 0) {
     try {
       rmdirSync(mountpoint);

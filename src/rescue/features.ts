@@ -26,6 +26,8 @@ export interface RescueNeeds {
   backup: string;
   backupScheme: string;
   outputScheme: string;
+  /** BACKUP=RSYNC over ssh (rsync://host/path, host:/path; not the daemon's ::): the restore needs ssh */
+  backupOverSsh?: boolean;
   /** sshd is wanted (a root password for ssh, or authorized keys) and present */
   ssh: boolean;
   /** from the configuration: PROGS, REQUIRED_PROGS, LIBS, COPY_AS_IS, MODULES_LOAD */
@@ -201,8 +203,8 @@ export const FEATURES: readonly Feature[] = [
   },
   {
     name: "backup-rsync",
-    check: (n) => (n.backup === "RSYNC" ? "BACKUP=RSYNC" : undefined),
-    required: () => ["rsync"],
+    check: (n) => (n.backup === "RSYNC" ? (n.backupOverSsh ? "BACKUP=RSYNC over ssh" : "BACKUP=RSYNC") : undefined),
+    required: (n) => ["rsync", ...(n.backupOverSsh ? ["ssh"] : [])],
     optional: () => ["ssh"],
   },
   {

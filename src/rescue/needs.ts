@@ -3,6 +3,7 @@
 
 import { activeEntries, type LayoutDoc } from "../layout/model.ts";
 import type { RescueNeeds } from "./features.ts";
+import { parseRsyncUrl } from "../backup/rsync-plan.ts";
 
 export interface NeedsConfig {
   str(name: string): string;
@@ -15,6 +16,15 @@ export function urlScheme(url: string): string {
   if (i < 0) return url.includes(":") ? "rsync" : "";
   const s = url.slice(0, i);
   return s.includes(":") ? "rsync" : s;
+}
+
+/** Whether an rsync BACKUP_URL is rsync over ssh (every form but the daemon's "::"). */
+export function rsyncOverSsh(url: string): boolean {
+  try {
+    return parseRsyncUrl(url).proto === "ssh";
+  } catch {
+    return false;
+  }
 }
 
 export function needsFromLayout(
@@ -43,6 +53,7 @@ export function needsFromLayout(
     backup: c.str("BACKUP"),
     backupScheme: urlScheme(c.str("BACKUP_URL")),
     outputScheme: urlScheme(c.str("OUTPUT_URL")),
+    backupOverSsh: c.str("BACKUP") === "RSYNC" && rsyncOverSsh(c.str("BACKUP_URL")),
     ssh: o.ssh,
     progs: c.arr("PROGS").filter(Boolean),
     requiredProgs: c.arr("REQUIRED_PROGS").filter(Boolean),

@@ -7,6 +7,9 @@ import { createMissingDirectories, saveDirectories } from "./backup/directories.
 import { checkBackupMethod, checkRestoreMethod } from "./backup/method-check.ts";
 import { makeNetfsBackup } from "./backup/netfs-backup.ts";
 import { restoreNetfsBackup, verifyNetfsBackup } from "./backup/netfs-restore.ts";
+import { requestRestore } from "./backup/request-restore.ts";
+import { checkRsync, copyResultFilesRsync, makeRsyncBackup } from "./backup/rsync-backup.ts";
+import { restoreRsyncBackup, verifyRsyncBackup } from "./backup/rsync-restore.ts";
 import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
 import { checkMissingPrograms } from "./init/950-check-missing-programs.ts";
 import { dumpVariables } from "./init/998-dump-variables.ts";
@@ -28,5 +31,5 @@ export const MODULES: readonly Module[] = [
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
   writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
-  restoreExternalBackup, checkBackupMethod, checkRestoreMethod,
+  restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
 ];

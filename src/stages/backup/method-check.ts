@@ -9,18 +9,18 @@ import type { Module } from "../../engine/module.ts";
 
 /** ReaR's internal methods: mkbackup makes their backup (reference §8). */
 const INTERNAL = new Set(["NETFS", "RSYNC", "BORG", "DUPLICITY", "RBME", "BLOCKCLONE", "YUM", "ZYPPER", "OBDR", "EXTERNAL"]);
-const BACKS_UP = new Set(["NETFS", "EXTERNAL"]);
-const RESTORES = new Set(["NETFS", "EXTERNAL"]);
+const BACKS_UP = new Set(["NETFS", "RSYNC", "EXTERNAL"]);
+const RESTORES = new Set(["NETFS", "RSYNC", "EXTERNAL", "REQUESTRESTORE"]);
 
 export function backupSupport(method: string, workflow: string): { ok: boolean; why: string } {
   if (workflow === "mkbackup" || workflow === "mkbackuponly") {
     if (BACKS_UP.has(method)) return { ok: true, why: `BACKUP=${method}` };
     if (!INTERNAL.has(method)) return { ok: true, why: `BACKUP=${method} makes its backups with its own software: ${workflow} makes none` };
-    return { ok: false, why: `making BACKUP=${method} backups (this version makes NETFS and EXTERNAL ones)` };
+    return { ok: false, why: `making BACKUP=${method} backups (this version makes NETFS, RSYNC and EXTERNAL ones)` };
   }
   if (workflow === "recover" || workflow === "restoreonly") {
     if (RESTORES.has(method)) return { ok: true, why: `BACKUP=${method}` };
-    return { ok: false, why: `restoring BACKUP=${method} backups (this version restores NETFS and EXTERNAL ones)` };
+    return { ok: false, why: `restoring BACKUP=${method} backups (this version restores NETFS, RSYNC and EXTERNAL ones, and waits for REQUESTRESTORE)` };
   }
   return { ok: true, why: "" };
 }
@@ -34,7 +34,7 @@ export const checkBackupMethod: Module = {
   run(ctx) {
     const s = backupSupport(ctx.config.str("BACKUP"), ctx.workflow.name);
     if (!s.ok) throw new NotImplementedError(s.why);
-    if (s.why && !["NETFS", "EXTERNAL"].includes(ctx.config.str("BACKUP"))) ctx.log.logPrint(s.why);
+    if (s.why && !["NETFS", "RSYNC", "EXTERNAL"].includes(ctx.config.str("BACKUP"))) ctx.log.logPrint(s.why);
   },
 };
 

@@ -124,6 +124,7 @@ export const copyResultFiles: Module = {
       throw e;
     }
     if (u.scheme === "iso") return; // the ISO is the result (BACKUP_URL=iso://: the backup went into it)
+    if (u.scheme === "rsync") return; // copied with rsync by output/900 (src/stages/backup/rsync-backup.ts)
     const host = c.str("HOSTNAME") || hostname();
     const tmp = ctx.workArea!.tmpDir;
     const version = join(tmp, "VERSION");

@@ -74,13 +74,17 @@ describe("BACKUP=EXTERNAL", () => {
 });
 
 describe("backup methods this version serves", () => {
-  test("NETFS and EXTERNAL back up and restore; other internal methods say they are not built; external tools make their own backups", async () => {
+  test("NETFS, RSYNC and EXTERNAL back up and restore, REQUESTRESTORE restores by other means; other internal methods say they are not built; external tools make their own backups", async () => {
     const { backupSupport } = await import("../../../src/stages/backup/method-check.ts");
     expect(backupSupport("NETFS", "mkbackup").ok).toBe(true);
     expect(backupSupport("EXTERNAL", "restoreonly").ok).toBe(true);
-    expect(backupSupport("RSYNC", "mkbackuponly")).toEqual({ ok: false, why: "making BACKUP=RSYNC backups (this version makes NETFS and EXTERNAL ones)" });
+    expect(backupSupport("RSYNC", "mkbackuponly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
+    expect(backupSupport("RSYNC", "restoreonly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
+    expect(backupSupport("BORG", "mkbackuponly")).toEqual({ ok: false, why: "making BACKUP=BORG backups (this version makes NETFS, RSYNC and EXTERNAL ones)" });
     expect(backupSupport("TSM", "mkbackup")).toEqual({ ok: true, why: "BACKUP=TSM makes its backups with its own software: mkbackup makes none" });
-    expect(backupSupport("REQUESTRESTORE", "restoreonly").ok).toBe(false);
+    // REQUESTRESTORE: the files come by other means; rear waits for them (src/stages/backup/request-restore.ts)
+    expect(backupSupport("REQUESTRESTORE", "restoreonly").ok).toBe(true);
+    expect(backupSupport("BORG", "recover")).toEqual({ ok: false, why: "restoring BACKUP=BORG backups (this version restores NETFS, RSYNC and EXTERNAL ones, and waits for REQUESTRESTORE)" });
     expect(backupSupport("RSYNC", "mkrescue").ok).toBe(true);
   });
 });

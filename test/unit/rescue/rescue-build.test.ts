@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
 import { grubConfig, grubEarlyConfig, isoDateStamp, isolinuxConfig, menuTimeout, serialFromCmdline, xorrisoArgs, type MenuInput } from "../../../src/output/iso-config.ts";
-import { mountArgv, parseUrl, UrlError } from "../../../src/output/url.ts";
+import { cifsPassword, mountArgv, parseUrl, UrlError } from "../../../src/output/url.ts";
 import { chooseFeatures } from "../../../src/rescue/features.ts";
 import { bzImageVersion, kernelCandidates } from "../../../src/rescue/kernel.ts";
 import { needsFromLayout, urlScheme } from "../../../src/rescue/needs.ts";
@@ -79,6 +79,24 @@ describe("features chosen by the layout", () => {
     const names = c.features.map((f) => f.name);
     expect(names).toEqual(["base", "partitioning", "ext", "grub-bios"]);
     expect(c.modules.get("ext4")).toEqual(["ext"]);
+  });
+
+  test("BACKUP=RSYNC needs rsync, and ssh too when it goes over ssh (every URL form but the daemon's '::')", () => {
+    const d = readDisklayout("disk /dev/sda 1000000000 msdos\npart /dev/sda 999000000 1048576 primary boot /dev/sda1\nfs /dev/sda1 / ext4 uuid=x label= options=rw\n", "x").doc;
+    const pick = (url: string) => chooseFeatures(needsFromLayout(d, { firmware: "bios", bootloader: "GRUB2" }, cfg({ BACKUP: "RSYNC", BACKUP_URL: url }), { ssh: false }));
+    for (const url of ["bk@srv:/data", "rsync://srv/data"]) {
+      const c = pick(url);
+      expect(c.features.find((f) => f.name === "backup-rsync")?.why).toBe("BACKUP=RSYNC over ssh");
+      expect(c.required.get("rsync")).toEqual(["backup-rsync"]);
+      expect(c.required.get("ssh")).toEqual(["backup-rsync"]);
+      expect(c.optional.has("ssh")).toBe(false);
+    }
+    for (const url of ["rsync://srv::/mod/data", "srv::mod"]) {
+      const c = pick(url);
+      expect(c.required.get("rsync")).toEqual(["backup-rsync"]);
+      expect(c.required.has("ssh")).toBe(false);
+      expect(c.optional.get("ssh")).toEqual(["backup-rsync"]);
+    }
   });
 });
 
@@ -155,6 +173,13 @@ describe("URLs", () => {
     expect(parseUrl("file:///var/lib/rear/output")).toEqual({ scheme: "file", host: "", path: "/var/lib/rear/output" });
     expect(parseUrl("nfs://srv/export/rear")).toEqual({ scheme: "nfs", host: "srv", path: "/export/rear" });
     expect(parseUrl("backup@srv:/data")).toEqual({ scheme: "rsync", host: "backup@srv", path: "/data" });
+    // every form of BACKUP=RSYNC's URLs (ReaR's rsync-functions.sh): host as written, the daemon's module in the path
+    expect(parseUrl("srv::rear/hosts")).toEqual({ scheme: "rsync", host: "srv", path: "/rear/hosts" });
+    expect(parseUrl("rsync://bk@srv:8730::/rear/x")).toEqual({ scheme: "rsync", host: "bk@srv:8730", path: "/rear/x" });
+    expect(parseUrl("rsync://srv/data")).toEqual({ scheme: "rsync", host: "srv", path: "/data" });
+    expect(parseUrl("rsync://[fd00::1]:22/d")).toEqual({ scheme: "rsync", host: "[fd00::1]:22", path: "/d" });
+    expect(() => parseUrl("rsync://srv::/", "BACKUP_URL")).toThrow(UrlError);
+    expect(parseUrl("sshfs://root@srv:2222/backups")).toEqual({ scheme: "sshfs", host: "root@srv:2222", path: "/backups" });
     expect(() => parseUrl("file://var/lib")).toThrow(UrlError);
     expect(() => parseUrl("usb://dev/disk/by-label/REAR-000")).toThrow(/three slashes/);
     expect(urlScheme("usb:///dev/sdb1")).toBe("usb");
@@ -164,6 +189,25 @@ describe("URLs", () => {
     expect(mountArgv(parseUrl("nfs://srv/export"), "/m", "")).toEqual(["mount", "-t", "nfs", "-o", "rw,noatime", "srv:/export", "/m"]);
     expect(mountArgv(parseUrl("cifs://srv/share"), "/m", "")).toEqual(["mount", "-t", "cifs", "-o", "rw,guest", "//srv/share", "/m"]);
     expect(mountArgv(parseUrl("usb:///dev/disk/by-label/REAR-000"), "/m", "")).toEqual(["mount", "-o", "rw,noatime", "/dev/disk/by-label/REAR-000", "/m"]);
+    // sshfs: the port as -p (never host:port:path), and ssh never asks (BatchMode) unless the options say otherwise
+    expect(mountArgv(parseUrl("sshfs://root@srv/backups"), "/m", "")).toEqual(["sshfs", "root@srv:/backups", "/m", "-o", "rw,noatime,BatchMode=yes"]);
+    expect(mountArgv(parseUrl("sshfs://root@srv:2222/backups"), "/m", "ro,IdentityFile=/k")).toEqual(["sshfs", "root@srv:/backups", "/m", "-o", "ro,IdentityFile=/k,BatchMode=yes", "-p", "2222"]);
+    expect(mountArgv(parseUrl("sshfs://[fd00::1]:22/b"), "/m", "rw,batchmode=no")).toEqual(["sshfs", "[fd00::1]:/b", "/m", "-o", "rw,batchmode=no", "-p", "22"]);
+    expect(mountArgv(parseUrl("rsync://srv/x"), "/m", "")).toBeUndefined();
+  });
+  test("a cifs password never on the mount command line (the -d log, a failed mount's error): mount.cifs gets it as PASSWD", () => {
+    // found by the VM test (test/vm/lib/backup.ts): `mount -t cifs -o username=u,password=…` was in the -d
+    // log's "Running:" line and in the error of a mount with a wrong password
+    expect(mountArgv(parseUrl("cifs://srv/share"), "/m", "username=u,password=S3cret,vers=3.0")).toEqual(["mount", "-t", "cifs", "-o", "username=u,vers=3.0", "//srv/share", "/m"]);
+    expect(mountArgv(parseUrl("cifs://srv/share"), "/m", "ro,username=u,password=S3cret")!.join(" ")).not.toContain("S3cret");
+    expect(mountArgv(parseUrl("cifs://srv/share"), "/m", "password=S3cret")).toEqual(["mount", "-t", "cifs", "-o", "rw", "//srv/share", "/m"]);
+    expect(cifsPassword("username=u,password=S3cret,vers=3.0")).toEqual({ options: "username=u,vers=3.0", password: "S3cret" });
+    expect(cifsPassword("ro,pass=p")).toEqual({ options: "ro", password: "p" });
+    // mount.cifs's forms: username=USER%PASSWORD, and ",," for a comma inside the password
+    expect(cifsPassword("username=u%pw,ro")).toEqual({ options: "username=u,ro", password: "pw" });
+    expect(cifsPassword("password=a,,b,,,ro")).toEqual({ options: "ro", password: "a,b," });
+    expect(cifsPassword("credentials=/root/.smb,ro")).toEqual({ options: "credentials=/root/.smb,ro" });
+    expect(cifsPassword("")).toEqual({ options: "" });
   });
 });
 
