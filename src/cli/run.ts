@@ -20,7 +20,7 @@ import { runStages, type RunnerDeps } from "../engine/runner.ts";
 import { createWorkArea, removeWorkArea } from "../engine/work-area.ts";
 import { findWorkflow, placementError, type StageName } from "../engine/workflows.ts";
 import { MODULES } from "../stages/index.ts";
-import { killRunning, setExecLog } from "../sys/exec.ts";
+import { killRunning, setExecEnv, setExecLog } from "../sys/exec.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { capturelayoutCommand } from "./commands/capturelayout.ts";
@@ -148,6 +148,7 @@ export async function run(deps: RunDeps): Promise<number> {
     }
     log.close();
     setExecLog(undefined);
+    setExecEnv(undefined);
     lockRelease?.();
     removeSignals?.();
     return code;
@@ -248,6 +249,9 @@ export async function run(deps: RunDeps): Promise<number> {
 
     // Work area.
     const childEnv: Record<string, string | undefined> = { ...env };
+    // `export VAR=…` in the configuration reaches the programs rear runs, as in ReaR (bash exports it
+    // to every child); only scalars: bash cannot export arrays
+    for (const n of config.names()) if (config.isExported(n) && typeof config.raw(n) === "string") childEnv[n] = config.str(n);
     let workArea;
     if (!workflow.noWorkArea) {
       workArea = createWorkArea(tmpdir);
@@ -264,6 +268,7 @@ export async function run(deps: RunDeps): Promise<number> {
       // Outside the rescue system, child processes get the work area's tmp/ as TMPDIR (ReaR).
       if (!recoveryMode) childEnv.TMPDIR = wa.tmpDir;
     }
+    setExecEnv(childEnv);
     ctx = {
       cli, workflow, args: cli.args, config, paths, log, exitTasks, recoveryMode, env: childEnv, readLine: deps.readLine, state: {},
       ...(workArea ? { workArea } : {}),

@@ -82,6 +82,12 @@ export function killRunning(signal: NodeJS.Signals = "SIGTERM"): number {
   }
   return n;
 }
+let defaultEnv: Record<string, string | undefined> | undefined;
+/** The environment of commands run without an explicit one: the workflow's (TMPDIR in the work area, exported configuration variables). */
+export function setExecEnv(env: Record<string, string | undefined> | undefined): void {
+  defaultEnv = env;
+}
+
 /** The engine points command tracing and output at its log. */
 export function setExecLog(l: ExecLog | undefined): void {
   sink = l;
@@ -95,7 +101,7 @@ function guard(argv: readonly string[]): void {
 
 function envOf(env?: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env ?? process.env)) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(env ?? defaultEnv ?? process.env)) if (v !== undefined) out[k] = v;
   return out;
 }
 

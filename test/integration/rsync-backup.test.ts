@@ -107,6 +107,12 @@ describe("BACKUP=RSYNC over ssh", () => {
   test("rsync://USER@HOST/PATH (ReaR's ssh form): identical too", () => {
     roundTrip("ssh-url", `rsync://root@${host!.addr}${sshDest}/url`, join(sshDest, "url"));
   }, 120_000);
+
+  test("`export RSYNC_RSH=…` in local.conf reaches rsync, as bash exports it to ReaR's children", () => {
+    const lines = common(`${host!.addr}:${sshDest}/exported`, [`export RSYNC_RSH='${host!.env.RSYNC_RSH}'`]);
+    ok(rear(["-c", conf("ssh-export", lines), "mkbackuponly"], {}), "mkbackuponly with RSYNC_RSH exported by the configuration");
+    expect(existsSync(join(sshDest, "exported", "host", "backup"))).toBe(true);
+  }, 120_000);
 });
 
 describe("mkbackup with BACKUP=RSYNC", () => {

@@ -80,7 +80,7 @@ export async function openRsyncSession(ctx: Context): Promise<RsyncSession> {
   if (pv && !/^\d+$/.test(pv)) throw new WorkflowError(`RSYNC_PROTOCOL_VERSION='${pv}' is not a number`, "leave it empty (detected) or write the remote rsync's protocol version, e.g. 31 (29: rsync before 3.0)");
   const protocolSetting = pv ? Number(pv) : 0;
   if (url.proto === "ssh") {
-    const userRsh = split.rsh ?? (c.isExported("RSYNC_RSH") ? c.str("RSYNC_RSH") : ctx.env.RSYNC_RSH);
+    const userRsh = split.rsh ?? ctx.env.RSYNC_RSH;
     const ssh = remoteShell(url, userRsh);
     if (!which(ssh[0]!, path)) throw new WorkflowError(`Cannot find ${ssh[0]} (BACKUP_URL=${urlText} is rsync over ssh)`, "install the ssh client (openssh-client)");
     s.ssh = ssh;
@@ -258,7 +258,7 @@ export const copyResultFilesRsync: Module = {
       const rsync = which("rsync", programSearchPath(ctx.env.PATH));
       if (!rsync) throw new WorkflowError(`Cannot find rsync (OUTPUT_URL=${text})`, "install rsync");
       const split = takeRshOption(c.arr("BACKUP_RSYNC_OPTIONS").filter(Boolean));
-      const ssh = url.proto === "ssh" ? remoteShell(url, split.rsh ?? (c.isExported("RSYNC_RSH") ? c.str("RSYNC_RSH") : ctx.env.RSYNC_RSH)) : undefined;
+      const ssh = url.proto === "ssh" ? remoteShell(url, split.rsh ?? ctx.env.RSYNC_RSH) : undefined;
       s = {
         url, urlText: text, rsync, local: { protocol: 31, acls: false, xattrs: false }, prefix: c.str("RSYNC_PREFIX") || c.str("HOSTNAME") || hostname(), options: split.options,
         ...(ssh ? { ssh, rsh: joinRsh(ssh) } : {}),
