@@ -242,6 +242,56 @@ export async function execStream(argv: readonly string[], opts: StreamOptions): 
   return finish(argv, { code, stdout, stderr }, opts);
 }
 
+export interface Filter {
+  /** the command's stdout, to be read by the next element of the pipe */
+  stdout: AsyncIterable<Uint8Array>;
+  /** its exit status and stderr, once it ended */
+  result: Promise<ExecResult>;
+  /** ends it (the reader of its stdout stopped early) */
+  stop(): void;
+}
+
+/**
+ * Starts a command that transforms a stream (ReaR's `… | openssl des3 -d | tar …`): `input` is fed to
+ * its stdin, its stdout is handed on. Its exit status is only known once its stdout was read to the end
+ * or stop() was called.
+ */
+export function spawnFilter(argv: readonly string[], input: AsyncIterable<Uint8Array>, opts: Pick<ExecOptions, "env" | "quiet"> = {}): Filter {
+  guard(argv);
+  sink?.trace(argv);
+  const p = Bun.spawn([...argv], { env: envOf(opts.env), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  running.add(p);
+  const feed = (async () => {
+    const sinkIn = p.stdin as import("bun").FileSink;
+    try {
+      for await (const chunk of input) {
+        if (p.exitCode !== null || p.signalCode) break;
+        sinkIn.write(chunk);
+        await sinkIn.flush();
+      }
+    } catch {}
+    try {
+      await sinkIn.end();
+    } catch {}
+  })();
+  const result = (async () => {
+    const [stderr, code] = await Promise.all([new Response(p.stderr as ReadableStream).text(), p.exited, feed]);
+    running.delete(p);
+    const r = { code, stdout: "", stderr };
+    if (!opts.quiet) sink?.output(stderr);
+    return r;
+  })();
+  return {
+    stdout: p.stdout as ReadableStream<Uint8Array>,
+    result,
+    stop() {
+      try {
+        p.kill("SIGTERM");
+      } catch {}
+    },
+  };
+}
+
 /** Where a program is in PATH (bash's `type -P`), without running anything. */
 export function which(name: string, path = process.env.PATH ?? ""): string | undefined {
   if (name.includes("/")) return isExecutable(name) ? name : undefined;

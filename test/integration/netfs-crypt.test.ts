@@ -140,4 +140,27 @@ describe("BACKUP_PROG_CRYPT_ENABLED", () => {
     expect(r.stderr).toContain("BACKUP_PROG_CRYPT_KEY is empty");
     expect(existsSync(join(target, "nokey", "backup.tar.gz"))).toBe(false);
   }, 120_000);
+
+  test("an archive ReaR 2.7 encrypted (tar | openssl des3 -salt -k KEY) restores with its key; a wrong key is refused before anything is written", () => {
+    const dir = join(target, "legacy");
+    mkdirSync(dir);
+    // ReaR's 500_make_backup.sh pipe, with its default BACKUP_PROG_CRYPT_OPTIONS
+    const made = run(["sh", "-c", `tar --create --gzip --numeric-owner --xattrs --xattrs-include='*' --acls -C / -f - ${src.slice(1)} | openssl des3 -salt -k "$K" 2>/dev/null > ${dir}/backup.tar.gz`], { env: { ...env, K: KEY } });
+    expect(made.code).toBe(0);
+    expect(readFileSync(join(dir, "backup.tar.gz")).subarray(0, 8).toString("latin1")).toBe("Salted__");
+    const lines = [...common(), "NETFS_PREFIX=legacy"];
+    const wrongOut = join(base, "legacy-wrong");
+    mkdirSync(wrongOut);
+    const wrong = run([DIST, "-c", conf("l1", [...lines, `TARGET_FS_ROOT=${wrongOut}`]), "-p", "restoreonly"], { env: { ...env, BACKUP_PROG_CRYPT_KEY: "not-the-key" } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("Cannot decrypt backup.tar.gz: the key is wrong");
+    expect(readdirSync(wrongOut)).toEqual([]);
+    const out = join(base, "legacy-out");
+    mkdirSync(out);
+    const r = run([DIST, "-c", conf("l2", [...lines, `TARGET_FS_ROOT=${out}`]), "-p", "-D", "restoreonly"], { env: { ...env, BACKUP_PROG_CRYPT_KEY: KEY } });
+    if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    expect(tree(join(out, src.slice(1)))).toBe(tree(src));
+    // the key went to openssl by environment: not in the -D trace of its command line
+    expect(logsContainKey()).toEqual([]);
+  }, 120_000);
 });

@@ -10,15 +10,16 @@ import { join } from "node:path";
 import { archiveFiles, readFiles, readHeadOf } from "../../backup/archive-io.ts";
 import { CryptError, Decryptor, decodeHeader, HEADER_BYTES, isOpensslSalted, isRearAead } from "../../backup/crypt.ts";
 import { archiveName, backupType, restoreChain } from "../../backup/netfs-plan.ts";
+import { decryptArgv, KEY_ENV, streamKind } from "../../backup/openssl-crypt.ts";
 import { tarExtractArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
 import type { ExitTask } from "../../engine/exit-tasks.ts";
-import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
+import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { mountUrl, parseUrl, UrlError, type MountedUrl } from "../../output/url.ts";
 import { userInputFor } from "../../engine/ask.ts";
 import { progressReporter } from "../../engine/progress.ts";
-import { exec, execStream, which } from "../../sys/exec.ts";
+import { exec, execStream, spawnFilter, which } from "../../sys/exec.ts";
 import { programSearchPath } from "../rescue/preflight.ts";
 
 
@@ -27,7 +28,7 @@ interface RestoreState {
   /** the exit task that unmounts BACKUP_URL when the run ends early */
   undo: ExitTask;
   /** in restore order: one archive, or a full backup and its incremental/differential ones; each one file or its volumes */
-  archives: { name: string; paths: string[]; bytes: number; encrypted: boolean }[];
+  archives: { name: string; paths: string[]; bytes: number; encrypted: boolean; openssl: boolean }[];
   /** the passphrase of encrypted archives (memory only: never written, never logged) */
   key?: string;
 }
@@ -75,7 +76,7 @@ export const verifyNetfsBackup: Module = {
     // every chunk — a damaged or changed archive is refused before a disk is touched
     const archives = names.map((name) => locateArchive(dir, name));
     const st: RestoreState = { mounted: m, undo, archives };
-    const first = archives.find((a) => a.encrypted);
+    const first = archives.find((a) => a.encrypted || a.openssl);
     if (first) st.key = await cryptKey(ctx, first);
     else if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) ctx.log.warn("BACKUP_PROG_CRYPT_ENABLED is set but the archive is not encrypted: restoring it as it is");
     for (const a of archives) await checkArchive(ctx, a, st.key);
@@ -121,11 +122,8 @@ function locateArchive(dir: string, name: string): Archive {
   if (missing.length) throw new WorkflowError(`The backup archive ${archive} is incomplete: ${missing.map((f) => f.path).join(", ")} listed in ${name}.sha256 ${missing.length === 1 ? "is" : "are"} missing. Nothing was restored`, "copy the missing volumes back beside the manifest");
   const paths = found.files.map((f) => f.path);
   const head = readHeadOf(paths, HEADER_BYTES);
-  if (isOpensslSalted(head)) {
-    throw new NotImplementedError(`restoring ${archive}, encrypted by openssl (ReaR's BACKUP_PROG_CRYPT_OPTIONS des3): decrypt it first with BACKUP_PROG_DECRYPT_OPTIONS (openssl des3 -d) or restore it with ReaR`);
-  }
   return {
-    name, paths, bytes: found.files.reduce((n, f) => n + f.bytes, 0), encrypted: isRearAead(head),
+    name, paths, bytes: found.files.reduce((n, f) => n + f.bytes, 0), encrypted: isRearAead(head), openssl: isOpensslSalted(head),
     ...(found.manifest ? { manifest: found.manifest } : {}), sums: found.files.map((f) => f.sha256),
   };
 }
@@ -176,7 +174,8 @@ async function cryptKey(ctx: Context, a: Archive): Promise<string> {
   for (let i = 0; ; i++) {
     const key = tries[i] ?? userInputFor(ctx).ask({ id: "BACKUP_PROG_CRYPT_KEY", prompt: `Enter the key (BACKUP_PROG_CRYPT_KEY) of the encrypted backup ${a.name}`, secret: true }).text;
     try {
-      keyOpens(key, a.paths, a.bytes);
+      if (a.openssl) await opensslKeyOpens(ctx, key, a.paths);
+      else keyOpens(key, a.paths, a.bytes);
       ctx.log.logPrint(`The key opens the encrypted backup ${a.name}`);
       return key;
     } catch (e) {
@@ -186,6 +185,33 @@ async function cryptKey(ctx: Context, a: Archive): Promise<string> {
       ctx.log.logUserOutput(`That key does not open ${a.name}: ${e.message}`);
     }
   }
+}
+
+/**
+ * An archive ReaR encrypted with openssl (src/backup/openssl-crypt.ts): its first 64 KiB decrypted with
+ * BACKUP_PROG_DECRYPT_OPTIONS must start a compressed stream or a tar archive; else the key is wrong.
+ */
+async function opensslKeyOpens(ctx: Context, key: string, paths: readonly string[]): Promise<void> {
+  let argv;
+  try {
+    argv = [...decryptArgv(ctx.config.str("BACKUP_PROG_DECRYPT_OPTIONS")), "-nopad"];
+  } catch (e) {
+    throw new WorkflowError((e as Error).message);
+  }
+  // the 16-byte "Salted__" header and whole cipher blocks: -nopad decrypts them without the end's padding
+  const head = readHeadOf(paths, 16 + 65536);
+  const probe = head.subarray(0, 16 + Math.floor((head.length - 16) / 16) * 16);
+  async function* one() {
+    yield probe;
+  }
+  const f = spawnFilter(argv, one(), { env: { ...ctx.env, [KEY_ENV]: key }, quiet: true });
+  const out: Uint8Array[] = [];
+  for await (const c of f.stdout) out.push(c);
+  const r = await f.result;
+  if (r.code !== 0 && !/bad decrypt/.test(r.stderr)) throw new WorkflowError(`${argv[0]} could not decrypt (exit ${r.code}): ${r.stderr.trim().split("\n").at(-1)}`, "check BACKUP_PROG_DECRYPT_OPTIONS (the command that made the archive, with -d)");
+  const kind = streamKind(Buffer.concat(out));
+  if (!kind) throw new CryptError("the key is wrong (or BACKUP_PROG_DECRYPT_OPTIONS is not how the archive was encrypted): the first bytes decrypt to neither a compressed stream nor a tar archive");
+  ctx.log.log(`The archive is encrypted by openssl (ReaR's BACKUP_PROG_CRYPT_OPTIONS); it decrypts to a ${kind} stream`);
 }
 
 /** Throws CryptError unless `key` authenticates the first chunk of the encrypted archive in `paths`. */
@@ -222,7 +248,7 @@ export const restoreNetfsBackup: Module = {
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
         ...(excludes.length ? { excludeFile } : {}), archive: "-", target,
       });
-      ctx.log.logPrint(`Restoring from '${a.paths.length > 1 ? `${a.paths[0]} … (${a.paths.length} volumes)` : a.paths[0]}' (${Math.round(a.bytes / 1048576)} MiB${a.encrypted ? ", encrypted" : ""}) to ${target}`);
+      ctx.log.logPrint(`Restoring from '${a.paths.length > 1 ? `${a.paths[0]} … (${a.paths.length} volumes)` : a.paths[0]}' (${Math.round(a.bytes / 1048576)} MiB${a.encrypted ? ", encrypted" : a.openssl ? ", encrypted by openssl" : ""}) to ${target}`);
       const progress = progressReporter("Restored", (l) => ctx.log.print(l), { total: a.bytes });
       const dec = a.encrypted ? new Decryptor(st.key!) : undefined;
       let done = 0;
@@ -237,7 +263,14 @@ export const restoreNetfsBackup: Module = {
       }
       let r;
       try {
-        r = await execStream(argv, { what: "restoring the backup", input: input() });
+        if (a.openssl) {
+          // ReaR's `dd | openssl des3 -d -k KEY | tar`: openssl between rear's reader and tar
+          const f = spawnFilter(decryptArgv(c.str("BACKUP_PROG_DECRYPT_OPTIONS")), input(), { env: { ...ctx.env, [KEY_ENV]: st.key! } });
+          r = await execStream(argv, { what: "restoring the backup", input: f.stdout });
+          if (r.code !== 0) f.stop();
+          const fr = await f.result;
+          if (fr.code !== 0 && r.code === 0) throw new WorkflowError(`Decrypting ${a.name} failed (openssl exit ${fr.code}): ${fr.stderr.trim().split("\n").at(-1)}`, `${target} holds what was restored before; check BACKUP_PROG_DECRYPT_OPTIONS and the key`);
+        } else r = await execStream(argv, { what: "restoring the backup", input: input() });
       } catch (e) {
         // checked in verify: only a change since then gets here
       if (e instanceof CryptError) throw new WorkflowError(`Restoring ${a.name} stopped: ${e.message}; ${target} holds the files restored before that point`, "restore from another copy of the backup");
