@@ -6,8 +6,45 @@
 #   bench/backup.sh [SOURCE_DIR] [--compress gzip|zstd|none]   (root; `npm run build` first)
 # SOURCE_DIR defaults to a copy of /usr/lib/x86_64-linux-gnu and /usr/share (about 1-2 GB); the target is
 # an ext4 image on a loop device (a second disk), the restore goes into another one. Figures only.
+#   bench/backup.sh --vm [--no-run]
+# The same comparison in a TCG guest that has a /boot kernel, where ReaR 2.7 runs both its mkbackuponly
+# and its restoreonly: `bun test/vm/run.ts backup --rear27` (test/vm/lib/backup.ts: ~420 MiB of mixed
+# data, gzip, file:// to a disk of its own; also the NFS/SMB test). --no-run prints the newest result only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --vm ]; then
+  CACHE=${REAR_VM_CACHE:-/var/cache/rear-vm}
+  if [ "${2:-}" != --no-run ]; then
+    [ -x dist/rear ] || { echo "bench: dist/rear is missing: run 'npm run build' first" >&2; exit 1; }
+    node_modules/.bin/bun test/vm/run.ts backup --rear27 || true
+  fi
+  exec node_modules/.bin/bun -e '
+    const { readdirSync, readFileSync, existsSync, statSync } = require("fs");
+    const dir = `${process.argv[1]}/backup`;
+    let newest;
+    for (const d of existsSync(dir) ? readdirSync(dir) : []) {
+      const f = `${dir}/${d}/result.json`;
+      if (!existsSync(f)) continue;
+      const r = JSON.parse(readFileSync(f, "utf8"));
+      const t = statSync(f).mtimeMs;
+      if (r.bench && (!newest || newest.t < t)) newest = { r, t };
+    }
+    if (!newest) { console.log("no backup results with ReaR 2.7 figures yet"); process.exit(0); }
+    const { r } = newest;
+    const b = r.bench;
+    const mib = b.dataBytes / 1048576;
+    console.log(`${r.startedAt} (${r.accel}, 2 vCPUs): ${mib.toFixed(0)} MiB in ${b.dataFiles} files, gzip, file:// to its own disk; NFS/SMB test ${r.ok ? "PASS" : "FAIL"}`);
+    console.log(["", "s", "MiB/s", "MiB", "exit"].join("\t"));
+    const row = (what, x) => console.log([what, x.ms === undefined ? "-" : (x.ms / 1000).toFixed(1), x.ms && x.exitCode === 0 ? (mib / (x.ms / 1000)).toFixed(1) : "-", x.bytes === undefined ? "-" : (x.bytes / 1048576).toFixed(1), x.exitCode ?? "-"].join("\t") + (x.note ? `  ${x.note}` : ""));
+    row("plain tar -czf", b.plainTarCreate);
+    row("ours mkbackuponly", b.oursMkbackuponly);
+    row("ReaR 2.7 mkbackuponly", b.rear27Mkbackuponly);
+    row("plain tar -xzf", b.plainTarExtract);
+    row("ours restoreonly", b.oursRestoreonly);
+    row("ReaR 2.7 restoreonly", b.rear27Restoreonly);
+    if (b.rear27RescueRestoreonly) row("  with /etc/rear-release", b.rear27RescueRestoreonly);
+  ' "$CACHE"
+fi
 REAR=$PWD/dist/rear
 [ -x "$REAR" ] || { echo "bench: dist/rear is missing: run 'npm run build' first" >&2; exit 1; }
 SRC=${1:-}
@@ -54,6 +91,11 @@ t0=$(now)
 tar --create --sparse --one-file-system --xattrs --xattrs-include='*' --acls --numeric-owner $OPT -C / -f "$W/target/plain.tar$SUF" "${SRC#/}"
 t1=$(now)
 echo "plain tar -c            $(rate "$t0" "$t1")"
+# a backup that replaces the previous one safely waits until the new one is on the disk (we fsync
+# before the rename): the same wait for plain tar's archive
+sync -f "$W/target/plain.tar$SUF"
+t2=$(now)
+echo "plain tar -c + sync     $(rate "$t0" "$t2")   (the limit for a backup that is on the disk when it ends)"
 
 mkdir -p "$W/conf"
 cat > "$W/conf/local.conf" <<EOF
@@ -72,7 +114,7 @@ sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 t0=$(now)
 "$REAR" -c "$W/conf" mkbackuponly
 t1=$(now)
-echo "ours mkbackuponly       $(rate "$t0" "$t1")   (tar + SHA-256 of the archive + layout probe)"
+echo "ours mkbackuponly       $(rate "$t0" "$t1")   (tar through rear: SHA-256 on the way, fsync before the rename; + layout probe)"
 
 if command -v /usr/sbin/rear >/dev/null && [ "$COMP" = gzip ]; then
   mkdir -p "$W/conf27"

@@ -23,6 +23,12 @@
 //                               the ISO boots on a new machine with a blank disk and a check script typed
 //                               into its serial console runs every recovery tool and checks udev and the
 //                               network. --rear27: ReaR 2.7's mkrescue in the same guest (bench/mkrescue.sh)
+//   bun run test:vm backup [--rear27]
+//                               BACKUP=NETFS against real servers: one guest serves an NFS export and an SMB
+//                               share on 127.0.0.1; our mkbackuponly to nfs:// and cifs://, restoreonly into a
+//                               blank filesystem, a full manifest compared, nothing left mounted, the SMB
+//                               password in no log (-v, -d, a failed mount). --rear27: ReaR 2.7's
+//                               mkbackuponly/restoreonly timed next to ours and plain tar (bench/backup.sh --vm)
 // Results: a JSON per run in the run's work directory (under $REAR_VM_CACHE, default /var/cache/rear-vm);
 // with --record also in bench/results/<tool>-<scenario>.json and a line in bench/results/README.md.
 
@@ -32,6 +38,7 @@ import { parseArgs } from "node:util";
 import { runInBuilder } from "./lib/builder.ts";
 import { runCapture, type CaptureResult } from "./lib/capture.ts";
 import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
+import { printBackup, runBackup } from "./lib/backup.ts";
 import { printRecreate, runRecreate } from "./lib/recreate.ts";
 import { printRescue, runRescue, type Firmware } from "./lib/rescue.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
@@ -131,6 +138,12 @@ async function rescue(firmware: string | undefined, o: { rear27: boolean }): Pro
   return failed === 0 ? 0 : 1;
 }
 
+async function backup(o: { rear27: boolean }): Promise<number> {
+  const r = await runBackup(o);
+  printBackup(r);
+  return r.ok ? 0 : 1;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: Bun.argv.slice(2),
@@ -153,10 +166,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (cmd === "rescue") return rescue(values.firmware, { rear27: values.rear27 ?? false });
+  if (cmd === "backup") return backup({ rear27: values.rear27 ?? false });
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;
