@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loopFs, type LoopFs } from "./loop-fs.ts";
+import { makeTree, manifest } from "./tree-manifest.ts";
 import { must, run } from "./sys.ts";
 
 const DIST = join(import.meta.dir, "../../dist/rear");
@@ -26,17 +27,7 @@ beforeAll(() => {
   if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
   base = mkdtempSync("/var/tmp/rear-it-netfs.");
   src = join(base, "src");
-  mkdirSync(join(src, "dir"), { recursive: true });
-  writeFileSync(join(src, "text"), "hello\n");
-  must(["ln", join(src, "text"), join(src, "hardlink")]);
-  must(["ln", "-s", "text", join(src, "symlink")]);
-  writeFileSync(join(src, "owned"), "x");
-  must(["chown", "1234:5678", join(src, "owned")]);
-  must(["chmod", "4755", join(src, "owned")]);
-  must(["setfattr", "-n", "user.harness", "-v", "kept", join(src, "text")]);
-  must(["truncate", "-s", "64M", join(src, "sparse")]);
-  must(["mkfifo", join(src, "fifo")]);
-  must(["mknod", join(src, "null"), "c", "1", "3"]);
+  makeTree(src);
   // the target: a filesystem of its own, 24 MiB (small enough to fill in the disk-full test)
   fs = loopFs(base, "target", 24);
   target = fs.mnt;
@@ -51,22 +42,6 @@ const common = (extra: string[] = []) => [
   "BACKUP=NETFS", `BACKUP_URL=file://${target}`, "BOOTLOADER=GRUB2", "NETFS_PREFIX=host", "BACKUP_ONLY_INCLUDE=yes",
   `BACKUP_PROG_INCLUDE=( ${src} )`, "BACKUP_PROG_EXCLUDE=()", ...extra,
 ];
-
-/** Everything that must survive a backup and restore, per path below `root`: type, mode, owner, size, content, link target, device number, xattrs, hard-link group, sparseness. */
-function manifest(root: string): string[] {
-  // a directory's size and a file's block count depend on the filesystem, not on the backup: sparseness
-  // is compared as "has no blocks at all" (the sparse file is a 64 MiB hole)
-  const out = must(["sh", "-c", `cd ${root} && find . -printf '%p %y %m %U:%G %s %l %b\\n' | sort`])
-    .trim()
-    .split("\n")
-    .map((l) => l.split(" "))
-    .map(([p, y, m, o, sz, lt, b]) => [p, y, m, o, y === "d" ? "-" : sz, lt, b === "0" ? "no-blocks" : "blocks"].join(" "));
-  const sums = must(["sh", "-c", `cd ${root} && find . -type f -exec sha256sum {} + | sort -k2`]).trim();
-  const xattrs = must(["sh", "-c", `cd ${root} && getfattr -R -d -m - --absolute-names . 2>/dev/null | grep -v '^#' || true`]).trim();
-  const links = must(["sh", "-c", `cd ${root} && find . -type f -links +1 -printf '%i %p\\n' | sort | awk '{print $2}' | tr '\\n' ' '`]).trim();
-  const devs = must(["sh", "-c", `cd ${root} && find . -type c -exec stat -c '%n %t:%T' {} + | sort`]).trim();
-  return [...out, sums, xattrs, `links ${links}`, devs];
-}
 
 describe("mkbackuponly, BACKUP=NETFS to file://", () => {
   test("the archive holds every file kind with owners, modes, xattrs, hard links, sparseness; its sha256 is beside it", () => {

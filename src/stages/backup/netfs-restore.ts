@@ -273,7 +273,7 @@ export const restoreNetfsBackup: Module = {
         } else r = await execStream(argv, { what: "restoring the backup", input: input() });
       } catch (e) {
         // checked in verify: only a change since then gets here
-      if (e instanceof CryptError) throw new WorkflowError(`Restoring ${a.name} stopped: ${e.message}; ${target} holds the files restored before that point`, "restore from another copy of the backup");
+        if (e instanceof CryptError) throw new WorkflowError(`Restoring ${a.name} stopped: ${e.message}; ${target} holds the files restored before that point`, "restore from another copy of the backup");
         throw e;
       }
       const secs = progress.elapsed();
