@@ -133,6 +133,10 @@ describe("hooks, lock, signals", () => {
     expect(second.stderr).toContain(`rear is already running with PID ${first.pid}, not starting again`);
     // lockless workflows run beside it
     expect(sh([bin, "-c", c, "-s", "dump"], { env: { REAR_VAR: join(base, "var3"), TMPDIR: base } }).code).toBe(0);
+    // and so do mkbackuponly and restoreonly (ReaR's SIMULTANEOUS_RUNNABLE_WORKFLOWS), each with a log of its own
+    const beside = sh([bin, "-c", c, "-s", "mkbackuponly"], { env: { REAR_VAR: join(base, "var3"), TMPDIR: base } });
+    expect(beside.code).toBe(0);
+    expect(beside.stdout).toMatch(/Using log file: .*\/rear-[^/]+\.\d+\.log/);
     expect(await first.exited).toBe(0);
   });
   test("a syntax error in a configuration file is reported by bash with its file and line", () => {
