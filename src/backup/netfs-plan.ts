@@ -140,3 +140,23 @@ export function stampDate(stamp: string): Date {
   const [y, mo, d, hm] = stamp.split("-");
   return new Date(Number(y), Number(mo) - 1, Number(d), Number(hm!.slice(0, 2)), Number(hm!.slice(2)));
 }
+
+/**
+ * ISO_MAX_SIZE (MiB): the size of each volume of a backup split over several ISOs, as ReaR's
+ * 810_prepare_multiple_iso.sh computes it — what the first ISO has left after the kernel, the initramfs,
+ * 15 MiB for isolinux and, with UEFI, 30 MiB for the EFI image; at least 100 MiB.
+ */
+export function isoVolumeMiB(isoMaxSize: string, kernelBytes: number, initrdBytes: number, uefi: boolean): number {
+  const max = Number(isoMaxSize);
+  if (!/^\d+$/.test(isoMaxSize.trim()) || max <= 0) throw new Error(`ISO_MAX_SIZE='${isoMaxSize}' is not a size in MiB (e.g. 4400 for a DVD)`);
+  const chunk = max - Math.ceil((kernelBytes + initrdBytes) / 1048576) - 15 - (uefi ? 30 : 0);
+  if (chunk < 100) {
+    throw new Error(`ISO_MAX_SIZE=${max} leaves ${chunk} MiB for the backup beside the rescue system on the first ISO; at least 100 MiB are needed (set ISO_MAX_SIZE to ${max - chunk + 100} or more)`);
+  }
+  return chunk;
+}
+
+/** The label of the ISO that holds volume `index` (≥ 1) of a split backup: ReaR's `<ISO_VOLID>_NN`. */
+export function volumeIsoLabel(volid: string, volumeSuffix: string): string {
+  return `${volid}_${volumeSuffix}`;
+}

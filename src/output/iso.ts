@@ -174,3 +174,23 @@ export async function buildIso(x: IsoInput): Promise<{ bytes: number; bios: bool
   }
   return { bytes: statSync(x.out).size, bios: !!f.bios, uefi: !!efiImage };
 }
+
+/**
+ * An ISO that only holds files (a further volume of a backup split by ISO_MAX_SIZE, ReaR's
+ * `<ISO_PREFIX>_NN.iso`): not bootable, labelled so that the restore finds it. 0600, temporary name + rename.
+ */
+export async function buildDataIso(x: { xorriso: string; dir: string; volid: string; out: string; now?: Date }): Promise<number> {
+  const tmp = `${x.out}.tmp-${process.pid}`;
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, "", { mode: 0o600 });
+  try {
+    await must(xorrisoArgs({ xorriso: x.xorriso, out: tmp, volid: x.volid, dir: x.dir, modificationDate: isoDateStamp(x.now ?? new Date()).modificationDate, extraOpts: [] }), `writing the ISO image ${x.out}`);
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, x.out);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return statSync(x.out).size;
+}
+

@@ -6,7 +6,7 @@
 // does `chroot rootfs bash -c true`): bash, our binary, lvm-free tools with their libraries.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { must, run } from "./sys.ts";
 
@@ -213,4 +213,41 @@ describe("mkbackup: the rescue ISO and the NETFS backup in one run", () => {
       run(["losetup", "-d", loop]);
     }
   }, 180_000);
+
+  test("ISO_MAX_SIZE: the backup is split in volumes, the first in the bootable ISO, each further one in an ISO labelled <ISO_VOLID>_NN; one manifest lists them all", () => {
+    const data = join(base, "split-data");
+    mkdirSync(data);
+    must(["sh", "-c", `head -c 150M /dev/urandom > ${data}/random`]);
+    const isoDir = join(base, "iso-split");
+    const volid = `REAR-SPLIT-${process.pid % 10000}`;
+    const c = join(base, "etc-rear-split");
+    mkdirSync(c);
+    // no compression (random data): the archive is ~150 MiB; the first ISO's room decides the volume size
+    const plain = [`OUTPUT=ISO`, `BACKUP=NETFS`, `BACKUP_URL=iso:///backup`, `ISO_VOLID=${volid}`, `KERNEL_FILE=${join(base, "vmlinuz-placeholder")}`, `MODULES=( no_modules )`, `BOOTLOADER=GRUB2`,
+      `ISO_DIR=${isoDir}`, `ISO_PREFIX=split`, `BACKUP_ONLY_INCLUDE=yes`, `BACKUP_PROG_INCLUDE=( ${data} )`, `BACKUP_PROG_EXCLUDE=()`, "BACKUP_PROG_COMPRESS_OPTIONS=()", "BACKUP_PROG_COMPRESS_SUFFIX="];
+    writeFileSync(join(c, "local.conf"), [...plain, "ISO_MAX_SIZE=50", ""].join("\n"));
+    const small = run([DIST, "-c", c, "mkbackup"]);
+    expect(small.code).toBe(2);
+    expect(small.stderr).toMatch(/ISO_MAX_SIZE=50 leaves -?\d+ MiB for the backup beside the rescue system on the first ISO; at least 100 MiB are needed \(set ISO_MAX_SIZE to \d+ or more\)/);
+    const need = Number(/set ISO_MAX_SIZE to (\d+)/.exec(small.stderr)![1]);
+    writeFileSync(join(c, "local.conf"), [...plain, `ISO_MAX_SIZE=${need}`, ""].join("\n"));
+    const r = run([DIST, "-c", c, "-v", "mkbackup"]);
+    if (r.code !== 0) throw new Error(`mkbackup exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    expect(readdirSync(isoDir).sort()).toEqual(["split.iso", "split_01.iso"]);
+    expect(statSync(join(isoDir, "split.iso")).size).toBeLessThanOrEqual(need * 1048576);
+    expect(statSync(join(isoDir, "split_01.iso")).mode & 0o777).toBe(0o600);
+    const ls = (iso: string) => must(["xorriso", "-indev", iso, "-find", "/backup", "-type", "f", "--"]).trim().split("\n").map((l) => l.replace(/'/g, "")).sort();
+    expect(ls(join(isoDir, "split.iso"))).toEqual(["/backup/backup.log", "/backup/backup.tar.00", "/backup/backup.tar.sha256"]);
+    expect(ls(join(isoDir, "split_01.iso"))).toEqual(["/backup/backup.tar.01"]);
+    expect(must(["blkid", "-o", "value", "-s", "LABEL", join(isoDir, "split_01.iso")]).trim()).toBe(`${volid}_01`);
+    // the volumes out of the ISOs, checked with sha256sum against the one manifest, make the archive again
+    const out = join(base, "split-out");
+    mkdirSync(out);
+    must(["xorriso", "-osirrox", "on", "-indev", join(isoDir, "split.iso"), "-extract", "/backup", out]);
+    must(["xorriso", "-osirrox", "on", "-indev", join(isoDir, "split_01.iso"), "-extract", "/backup/backup.tar.01", join(out, "backup.tar.01")]);
+    must(["sh", "-c", `cd ${out} && sha256sum -c --quiet backup.tar.sha256`]);
+    expect(must(["sh", "-c", `cd ${out} && cat backup.tar.00 backup.tar.01 | tar -t`])).toContain(`${data.slice(1)}/random`);
+    rmSync(data, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  }, 300_000);
 });

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
+import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
 import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
 import { Encryptor } from "../../backup/crypt.ts";
 import { tarCreateArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
@@ -22,7 +22,7 @@ import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
 import { progressReporter } from "../../engine/progress.ts";
 import { exec, execStream, which } from "../../sys/exec.ts";
 import type { SavedLayout } from "../layout/save-layout.ts";
-import { programSearchPath } from "../rescue/preflight.ts";
+import { programSearchPath, rescueState } from "../rescue/preflight.ts";
 
 const NETFS_SCHEMES = new Set(["file", "usb", "nfs", "nfs4", "cifs", "sshfs"]);
 
@@ -88,7 +88,6 @@ export const makeNetfsBackup: Module = {
       if (ctx.workflow.name !== "mkbackup" || c.str("OUTPUT") !== "ISO") {
         throw new WorkflowError(`BACKUP_URL=${urlText} puts the backup into the rescue ISO, which ${ctx.workflow.name} ${ctx.workflow.name === "mkbackup" ? `does not make (OUTPUT=${c.str("OUTPUT")})` : "does not make"}`, "run `rear mkbackup` with OUTPUT=ISO, or set BACKUP_URL to a place of its own (file://, nfs://, usb://)");
       }
-      if (c.str("ISO_MAX_SIZE")) throw new NotImplementedError("ISO_MAX_SIZE (a backup split over several ISOs): leave ISO_MAX_SIZE empty for one ISO");
     } else if (!NETFS_SCHEMES.has(u.scheme)) {
       if (u.scheme === "tape") throw new NotImplementedError(`BACKUP_URL=${u.scheme}:// (this version writes NETFS backups to file://, usb://, nfs://, cifs:// and sshfs://)`);
       throw new WorkflowError(`BACKUP_URL=${urlText}: the scheme ${u.scheme} is not one NETFS can write to`, "use file://, usb://, nfs://, cifs:// or sshfs://");
@@ -104,7 +103,16 @@ export const makeNetfsBackup: Module = {
       crypt = c.str("BACKUP_PROG_CRYPT_KEY");
       if (!crypt) throw new WorkflowError("BACKUP_PROG_CRYPT_ENABLED is set but BACKUP_PROG_CRYPT_KEY is empty", "set BACKUP_PROG_CRYPT_KEY in the environment or as { BACKUP_PROG_CRYPT_KEY='…' ; } 2>>/dev/$SECRET_OUTPUT_DEV in /etc/rear/local.conf");
     }
-    const volumeBytes = 0;
+    let volumeBytes = 0;
+    if (u.scheme === "iso" && c.str("ISO_MAX_SIZE")) {
+      // a backup over several ISOs: volumes of what the first ISO has left (the rescue system is built by now)
+      const st = rescueState(ctx);
+      try {
+        volumeBytes = isoVolumeMiB(c.str("ISO_MAX_SIZE"), statSync(st.kernelFile).size, st.initrd?.bytesOut ?? 0, !!st.iso?.uefi) * 1048576;
+      } catch (e) {
+        throw new WorkflowError((e as Error).message);
+      }
+    }
     const path = programSearchPath(ctx.env.PATH);
     const tar = which(c.str("BACKUP_PROG") || "tar", path);
     if (!tar) throw new WorkflowError(`Cannot find ${c.str("BACKUP_PROG") || "tar"} (BACKUP_PROG)`, "install GNU tar");
@@ -216,6 +224,8 @@ export const makeNetfsBackup: Module = {
         throw e;
       }
       const bytes = stored.reduce((n, f) => n + f.bytes, 0);
+      // iso:// over several ISOs: output/800 moves the volumes after the first into ISOs of their own
+      if (u.scheme === "iso" && stored.length > 1) ctx.state.isoExtraVolumes = stored.slice(1).map((f) => join(u.path, f.name));
       ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; SHA-256 of ${stored.length === 1 ? "it" : `its ${stored.length} volumes`} in ${name}.sha256`);
     } finally {
       ctx.exitTasks.remove(undo);

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { archiveFiles, readFiles, readHeadOf } from "../../backup/archive-io.ts";
 import { CryptError, Decryptor, decodeHeader, HEADER_BYTES, isOpensslSalted, isRearAead } from "../../backup/crypt.ts";
-import { archiveName, backupType, restoreChain } from "../../backup/netfs-plan.ts";
+import { archiveName, backupType, restoreChain, volumeIsoLabel } from "../../backup/netfs-plan.ts";
 import { decryptArgv, KEY_ENV, streamKind } from "../../backup/openssl-crypt.ts";
 import { tarExtractArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
@@ -24,7 +24,8 @@ import { programSearchPath } from "../rescue/preflight.ts";
 
 
 interface RestoreState {
-  mounted: MountedUrl;
+  /** BACKUP_URL's mount and, for a backup over several ISOs, the further media's */
+  mounted: { unmount(): Promise<void> };
   /** the exit task that unmounts BACKUP_URL when the run ends early */
   undo: ExitTask;
   /** in restore order: one archive, or a full backup and its incremental/differential ones; each one file or its volumes */
@@ -60,7 +61,9 @@ export const verifyNetfsBackup: Module = {
     const options = ["ro", ...c.str("BACKUP_OPTIONS").split(",").filter((o) => o && o !== "rw")].join(",");
     const mnt = join(ctx.workArea!.buildDir, "outputfs");
     const m = u.scheme === "iso" ? await mountIsoMedium(c.str("ISO_VOLID") || "REAR-ISO", mnt) : await mountUrl(u, mnt, u.scheme === "file" ? "" : options);
-    const undo = ctx.exitTasks.add(`unmount ${c.str("BACKUP_URL")}`, () => m.unmount());
+    const mounts: MountedUrl[] = [m];
+    const mounted = { unmount: async () => void (await Promise.all(mounts.map((x) => x.unmount()))) };
+    const undo = ctx.exitTasks.add(`unmount ${c.str("BACKUP_URL")}`, () => mounted.unmount());
     const dir = u.scheme === "iso" ? join(m.dir, u.path) : join(m.dir, c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname());
     let names: string[];
     if (type) {
@@ -74,8 +77,17 @@ export const verifyNetfsBackup: Module = {
     // every archive is found and checked before the first one is restored: the key first (asked once
     // for a chain), then one pass over each that checks its SHA-256 and, when encrypted, authenticates
     // every chunk — a damaged or changed archive is refused before a disk is touched
-    const archives = names.map((name) => locateArchive(dir, name));
-    const st: RestoreState = { mounted: m, undo, archives };
+    // ISO_MAX_SIZE: the volumes after the first are on media of their own, labelled <ISO_VOLID>_NN
+    const volid = c.str("ISO_VOLID") || "REAR-ISO";
+    const onOtherMedium = async (file: string): Promise<string> => {
+      const suffix = file.split(".").pop()!;
+      const mm = await attachedMedium(ctx, volumeIsoLabel(volid, suffix), `${mnt}_${suffix}`, file);
+      mounts.push(mm);
+      return join(mm.dir, u.path, file);
+    };
+    const archives: Archive[] = [];
+    for (const name of names) archives.push(await locateArchive(dir, name, u.scheme === "iso" ? onOtherMedium : undefined));
+    const st: RestoreState = { mounted, undo, archives };
     const first = archives.find((a) => a.encrypted || a.openssl);
     if (first) st.key = await cryptKey(ctx, first);
     else if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) ctx.log.warn("BACKUP_PROG_CRYPT_ENABLED is set but the archive is not encrypted: restoring it as it is");
@@ -112,9 +124,39 @@ async function mountIsoMedium(volid: string, dir: string): Promise<MountedUrl> {
 
 type Archive = RestoreState["archives"][number] & { manifest?: string; sums: (string | undefined)[] };
 
-function locateArchive(dir: string, name: string): Archive {
+/**
+ * A further medium of a backup over several ISOs, by its label: mounted when it is attached (virtual
+ * media, a second drive); else the user is asked to attach it — every volume is checked before the
+ * restore starts, so all of them must be reachable at once (one drive for all: copy the ISOs' backup
+ * files into one directory and restore from there with BACKUP_URL=file://).
+ */
+async function attachedMedium(ctx: Context, label: string, dir: string, file: string): Promise<MountedUrl> {
+  for (;;) {
+    try {
+      return await mountIsoMedium(label, dir);
+    } catch (e) {
+      if (!(e instanceof WorkflowError) || !/Cannot find the medium/.test(e.message)) throw e;
+      const a = userInputFor(ctx).ask({
+        id: "ISO_VOLUME_ATTACHED",
+        prompt: `The backup volume ${file} is on the medium labelled ${label}, which is not attached. Attach it (beside the others: every volume is checked before the restore)`,
+        choices: ["It is attached now: look again", "Abort"],
+        default: 1,
+      });
+      if (a.choice !== 0) throw new WorkflowError(`The backup volume ${file} is on the medium labelled ${label}, which is not attached`, "attach every ISO of the backup at once (virtual media, several drives), or copy their backup files into one directory and set BACKUP_URL=file://… to it");
+    }
+  }
+}
+
+async function locateArchive(dir: string, name: string, onOtherMedium?: (file: string) => Promise<string>): Promise<Archive> {
   const found = archiveFiles(dir, name);
   const archive = join(dir, name);
+  if (onOtherMedium) {
+    for (const f of found.files) {
+      if (f.bytes >= 0) continue;
+      f.path = await onOtherMedium(f.path.split("/").pop()!);
+      f.bytes = existsSync(f.path) ? statSync(f.path).size : -1;
+    }
+  }
   if (!found.files.length) {
     throw new WorkflowError(`The backup archive ${archive} does not exist`, `check BACKUP_URL, NETFS_PREFIX and BACKUP_PROG_COMPRESS_SUFFIX; the directory holds: ${existsSync(dir) ? readdirSync(dir).join(" ") || "nothing" : "nothing (it does not exist)"}`);
   }

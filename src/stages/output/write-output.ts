@@ -4,11 +4,12 @@
 
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { buildIso } from "../../output/iso.ts";
+import { volumeIsoLabel } from "../../backup/netfs-plan.ts";
+import { buildDataIso, buildIso } from "../../output/iso.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
 import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
 import { PRODUCT, VERSION, versionLine } from "../../version.ts";
@@ -65,6 +66,16 @@ export const writeRescueMedium: Module = {
     const cmdline = rescueCmdline(c.str("KERNEL_CMDLINE"), c.arr("COPY_KERNEL_PARAMETERS"), hostCmdline());
     const serial = serialFromCmdline(cmdline);
     ctx.log.print(`Making the ISO image ${out}`);
+    // ISO_MAX_SIZE: the backup's volumes after the first go to ISOs of their own (ReaR's <ISO_PREFIX>_NN.iso, labelled <ISO_VOLID>_NN)
+    const volid = c.str("ISO_VOLID") || "REAR-ISO";
+    const tree = ctx.state.isoBackupDir as string | undefined;
+    const volumeIsos = ((ctx.state.isoExtraVolumes as string[] | undefined) ?? []).map((rel) => {
+      const suffix = rel.split(".").pop()!;
+      const stage = join(ctx.workArea!.tmpDir, `isovolume_${suffix}`);
+      mkdirSync(join(stage, dirname(rel)), { recursive: true });
+      renameSync(join(tree!, rel), join(stage, rel));
+      return { dir: stage, volid: volumeIsoLabel(volid, suffix), out: join(isoDir, `${c.str("ISO_PREFIX") || `rear-${host}`}_${suffix}.iso`) };
+    });
     const r = await buildIso({
       files: st.iso!,
       workDir: join(ctx.workArea!.tmpDir, "iso"),
@@ -76,7 +87,7 @@ export const writeRescueMedium: Module = {
         timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
         ...(serial ? { serial } : {}),
       },
-      volid: c.str("ISO_VOLID") || "REAR-ISO",
+      volid,
       out,
       extraFiles: c.arr("ISO_FILES").filter(Boolean),
       extraOpts: c.str("ISO_MKISOFS_OPTS").split(/\s+/).filter(Boolean),
@@ -86,6 +97,11 @@ export const writeRescueMedium: Module = {
     if (st.initrd.bytesOut > limit) ctx.log.warn(`The initramfs (${st.initrd.bytesOut} bytes) is larger than ISO_FILE_SIZE_LIMIT (${limit}): some firmware cannot read it`);
     st.resultFiles.push(out);
     ctx.log.logPrint(`Wrote ISO image: ${out} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
+    for (const v of volumeIsos) {
+      const bytes = await buildDataIso({ xorriso: st.iso!.xorriso!, dir: v.dir, volid: v.volid, out: v.out });
+      st.resultFiles.push(v.out);
+      ctx.log.logPrint(`Wrote ISO image: ${v.out} (${Math.round(bytes / 1048576)} MiB, backup volume labelled ${v.volid})`);
+    }
   },
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, parseDatedArchive, restoreChain, stampDate } from "../../../src/backup/netfs-plan.ts";
+import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, restoreChain, stampDate, volumeIsoLabel } from "../../../src/backup/netfs-plan.ts";
 
 const base = {
   mountpoints: ["/", "/boot/efi", "/home", "/.snapshots", "/scratch"],
@@ -86,5 +86,20 @@ describe("backup methods this version serves", () => {
     expect(backupSupport("REQUESTRESTORE", "restoreonly").ok).toBe(true);
     expect(backupSupport("BORG", "recover")).toEqual({ ok: false, why: "restoring BACKUP=BORG backups (this version restores NETFS, RSYNC and EXTERNAL ones, and waits for REQUESTRESTORE)" });
     expect(backupSupport("RSYNC", "mkrescue").ok).toBe(true);
+  });
+});
+
+describe("ISO_MAX_SIZE (a backup over several ISOs)", () => {
+  test("each volume: what the first ISO has left after kernel, initramfs, 15 MiB isolinux and 30 MiB UEFI, as ReaR", () => {
+    expect(isoVolumeMiB("4400", 8 << 20, 90 << 20, true)).toBe(4400 - 98 - 15 - 30);
+    expect(isoVolumeMiB("700", 8 << 20, 90 << 20, false)).toBe(700 - 98 - 15);
+    expect(isoVolumeMiB("213", 1, 0, false)).toBe(213 - 1 - 15);
+  });
+  test("too small or not a number: says what is needed", () => {
+    expect(() => isoVolumeMiB("200", 8 << 20, 90 << 20, true)).toThrow("ISO_MAX_SIZE=200 leaves 57 MiB for the backup beside the rescue system on the first ISO; at least 100 MiB are needed (set ISO_MAX_SIZE to 243 or more)");
+    expect(() => isoVolumeMiB("4.4G", 0, 0, false)).toThrow("ISO_MAX_SIZE='4.4G' is not a size in MiB");
+  });
+  test("the further ISOs' labels", () => {
+    expect(volumeIsoLabel("REAR-ISO", "01")).toBe("REAR-ISO_01");
   });
 });

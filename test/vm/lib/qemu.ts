@@ -26,6 +26,8 @@ export interface VmSpec {
   cpus?: number;
   disks: VmDisk[];
   cdrom?: string;
+  /** further CD drives (the further ISOs of a backup split by ISO_MAX_SIZE) */
+  extraCdroms?: string[];
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -98,6 +100,7 @@ export function qemuArgs(s: VmSpec): string[] {
     }
   });
   if (s.cdrom) a.push("-drive", `file=${s.cdrom},format=raw,media=cdrom,readonly=on`);
+  for (const c of s.extraCdroms ?? []) a.push("-drive", `file=${c},format=raw,media=cdrom,readonly=on`);
   if (s.kernel) a.push("-kernel", s.kernel);
   if (s.initrd) a.push("-initrd", s.initrd);
   if (s.append) a.push("-append", s.append);

@@ -10,7 +10,7 @@
 // ISO in the same guest with its defaults and with FIRMWARE_FILES=(no) MODULES=(loaded_modules), for
 // bench/mkrescue.sh.
 
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import type { Job } from "./channel.ts";
@@ -94,10 +94,22 @@ mkdir -p /etc/rear && cp local.conf /etc/rear/local.conf
 t0=$(date +%s%N)
 # mkbackup: the rescue system and a small encrypted backup of /srv/btr inside the ISO (BACKUP_URL=iso://)
 echo rescued > /srv/btr/marker
-/usr/local/sbin/rear -v mkbackup > $HARNESS_OUT/ours.out 2>&1
+${split(firmware) ? `# BIOS: also 120 MiB of random data, the backup split over two ISOs (ISO_MAX_SIZE): the first run says
+# how big the first ISO must at least be (kernel + initramfs + 145 MiB), the second uses that
+mkdir -p /srv/split-data && head -c 120M /dev/urandom > /srv/split-data/random
+sha256sum /srv/split-data/random | cut -d' ' -f1 > $HARNESS_OUT/split-sha
+printf 'BACKUP_PROG_INCLUDE+=( /srv/split-data )\nBACKUP_PROG_COMPRESS_OPTIONS=()\nBACKUP_PROG_COMPRESS_SUFFIX=\n' >> /etc/rear/local.conf
+echo ISO_MAX_SIZE=1 >> /etc/rear/local.conf
+/usr/local/sbin/rear mkbackup > $HARNESS_OUT/probe.out 2>&1
+need=$(sed -n 's/.*set ISO_MAX_SIZE to \\([0-9]*\\) or more.*/\\1/p' $HARNESS_OUT/probe.out)
+sed -i "s/^ISO_MAX_SIZE=1$/ISO_MAX_SIZE=$need/" /etc/rear/local.conf
+rm -f /var/lib/rear/output/*.iso
+t0=$(date +%s%N)
+` : ""}/usr/local/sbin/rear -v mkbackup > $HARNESS_OUT/ours.out 2>&1
 echo $? > $HARNESS_OUT/ours-rc
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/ours-ms
 cp /var/log/rear/rear-*.log $HARNESS_OUT/ours.log 2>/dev/null
+for v in /var/lib/rear/output/*_[0-9][0-9].iso; do [ -e "$v" ] && mv "$v" $HARNESS_OUT/volume_\${v##*_}; done
 iso=$(ls /var/lib/rear/output/*.iso 2>/dev/null | head -n 1)
 [ -n "$iso" ] && mv "$iso" $HARNESS_OUT/rescue.iso && stat -c %s $HARNESS_OUT/rescue.iso > $HARNESS_OUT/ours-iso-bytes
 step "ours done"
@@ -120,7 +132,10 @@ test "$(cat $HARNESS_OUT/ours-rc)" = 0
 }
 
 /** What is typed into the rescue system's serial console. The markers are split in the typed text so that only the output matches. */
-export function checkScript(firmware: Firmware): string {
+/** The firmware whose test also splits the backup over two ISOs (once is enough: it costs a second mkrescue). */
+const split = (f: Firmware) => f === "bios";
+
+export function checkScript(firmware: Firmware, splitSha?: string): string {
   const tools = [
     "rear --version", "lvm version", "mdadm --version", "cryptsetup --version", "sfdisk --version", "wipefs --version", "parted --version",
     "mkfs.ext4 -F -q /tmp/img.ext4", "mkfs.xfs -q -f /tmp/img.xfs", "mkfs.btrfs -q -f /tmp/img.btrfs", "mkfs.vfat /tmp/img.vfat", "mkswap /tmp/img.swap",
@@ -132,6 +147,8 @@ export function checkScript(firmware: Firmware): string {
     `! grep -rq ${BACKUP_KEY} /etc/rear /var/lib/rear`,
     `mkdir -p /tmp/restored && echo TARGET_FS_ROOT=/tmp/restored >> /etc/rear/local.conf && BACKUP_PROG_CRYPT_KEY=${BACKUP_KEY} rear -v restoreonly`,
     "grep -q rescued /tmp/restored/srv/btr/marker",
+    // ISO_MAX_SIZE: the second volume came from the second CD drive (labelled REAR-ISO_01), checked before the restore
+    ...(splitSha ? [`test "$(sha256sum /tmp/restored/srv/split-data/random | cut -d" " -f1)" = ${splitSha}`] : []),
   ];
   const lines = [
     "stty -echo",
@@ -206,9 +223,10 @@ export async function runRescue(firmware: Firmware, o: { rear27: boolean; say?: 
     {
       name: "rescue", firmware: firmware === "bios" ? "bios" : "uefi", ...(firmware === "uefi-sb" ? { secureBoot: true } : {}),
       ovmfVars: join(dir, "OVMF_VARS.rescue.fd"), accel, serialLog, timeoutSec: 900, cdrom: iso, boot: "d", nic: true,
+      extraCdroms: readdirSync(built.job.dir).filter((f) => /^volume_\d+\.iso$/.test(f)).sort().map((f) => join(built.job.dir, f)),
       disks: [{ file: tgt, bus: "virtio", serial: "tgt1" }],
       markers: [{ text: "Relax-and-Recover rescue system is ready", timeoutSec: 600 }, { text: "RESCUE-CHECK done", timeoutSec: 300 }],
-      interact: [{ waitFor: "Relax-and-Recover rescue system is ready", send: `\n${checkScript(firmware)}` }],
+      interact: [{ waitFor: "Relax-and-Recover rescue system is ready", send: `\n${checkScript(firmware, split(firmware) ? out("split-sha") : undefined)}` }],
       failMarkers: ["Kernel panic"],
     },
     say,
