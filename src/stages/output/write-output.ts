@@ -139,7 +139,11 @@ export const copyResultFiles: Module = {
       if (e instanceof UrlError) throw new WorkflowError(e.message);
       throw e;
     }
-    if (u.scheme === "iso") return; // the ISO is the result (BACKUP_URL=iso://: the backup went into it)
+    if (u.scheme === "iso") {
+      // the ISO is the result (BACKUP_URL=iso://: the backup went into it — not with mkrescue, ReaR's BACKUP_URL_ISO_PROCEED_MKRESCUE)
+      if (ctx.workflow.name === "mkrescue" && c.str("BACKUP") === "NETFS") ctx.log.warn(`BACKUP_URL=${urlText}: this ISO holds no backup (mkrescue makes none); a recovery from it needs one: run rear mkbackup`);
+      return;
+    }
     if (u.scheme === "rsync") return; // copied with rsync by output/900 (src/stages/backup/rsync-backup.ts)
     const host = c.str("HOSTNAME") || hostname();
     const tmp = ctx.workArea!.tmpDir;
