@@ -42,7 +42,7 @@ if [ "${1:-}" = --vm ]; then
     row("plain tar -xzf", b.plainTarExtract);
     row("ours restoreonly", b.oursRestoreonly);
     row("ReaR 2.7 restoreonly", b.rear27Restoreonly);
-    if (b.rear27RescueRestoreonly) row("  with /etc/rear-release", b.rear27RescueRestoreonly);
+    if (b.rear27RescueRestoreonly) row("  as in its rescue system", b.rear27RescueRestoreonly);
   ' "$CACHE"
 fi
 REAR=$PWD/dist/rear

@@ -10,16 +10,16 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
 import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
 import { Encryptor } from "../../backup/crypt.ts";
+import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
 import { tarCreateArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
+import { progressReporter } from "../../engine/progress.ts";
 import { activeEntries } from "../../layout/model.ts";
 import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
-import { progressReporter } from "../../engine/progress.ts";
 import { exec, execStream, which } from "../../sys/exec.ts";
 import type { SavedLayout } from "../layout/save-layout.ts";
 import { programSearchPath, rescueState } from "../rescue/preflight.ts";

@@ -7,11 +7,11 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { SECRETS } from "../../config/settings.ts";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
-import { SECRETS } from "../../config/settings.ts";
 import { needsFromLayout } from "../../rescue/needs.ts";
 import { linesWithSecrets, stripSecretAssignments } from "../../rescue/secrets.ts";
 import { networkFilesForRescue, type NetworkFiles } from "../../rescue/network/index.ts";
