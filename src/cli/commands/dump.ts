@@ -4,6 +4,7 @@
 // (each variable as the string or array of strings bash would hold; hidden secrets are null).
 
 import type { Config } from "../../config/config.ts";
+import { maskPasswords, mayHoldPassword } from "../../config/secret-values.ts";
 import type { WorkflowCommand } from "./command.ts";
 
 /** A value as ReaR's dump shows it: NAME="value", arrays as NAME=("a" "b"). */
@@ -21,7 +22,8 @@ export function formatVariable(config: Config, name: string, expose: boolean): s
   const empty = v === undefined || (typeof v === "string" ? v === "" : v.length === 0);
   if (config.isSecret(name) && !expose && !empty) return `${name}=${SECRET_PLACEHOLDER}`;
   if (v === undefined) return `${name}=""`;
-  return typeof v === "string" ? `${name}=${quote(v)}` : `${name}=(${v.map(quote).join(" ")})`;
+  const show = (x: string) => quote(!expose && mayHoldPassword(name) ? maskPasswords(x) : x);
+  return typeof v === "string" ? `${name}=${show(v)}` : `${name}=(${v.map(show).join(" ")})`;
 }
 
 const SYSTEM_VARS = [
@@ -68,7 +70,8 @@ export function dumpJson(config: Config, expose: boolean): string {
   const obj: Record<string, string | string[] | null | Record<string, string>> = {};
   for (const [k, v] of config.entries()) {
     const empty = typeof v === "string" ? v === "" : v.length === 0;
-    obj[k] = config.isSecret(k) && !expose && !empty ? null : v;
+    const masked = !expose && mayHoldPassword(k) ? (typeof v === "string" ? maskPasswords(v) : v.map(maskPasswords)) : v;
+    obj[k] = config.isSecret(k) && !expose && !empty ? null : masked;
   }
   for (const [k, v] of config.loaded.assoc) obj[k] = v;
   return JSON.stringify(obj, null, 2);
