@@ -19,7 +19,8 @@ if [ "${1:-}" = --vm ]; then
     node_modules/.bin/bun test/vm/run.ts backup --rear27 || true
   fi
   exec node_modules/.bin/bun -e '
-    const { readdirSync, readFileSync, existsSync, statSync } = require("fs");
+    import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+    import { printBackup } from "./test/vm/lib/backup.ts";
     const dir = `${process.argv[1]}/backup`;
     let newest;
     for (const d of existsSync(dir) ? readdirSync(dir) : []) {
@@ -29,21 +30,9 @@ if [ "${1:-}" = --vm ]; then
       const t = statSync(f).mtimeMs;
       if (r.bench && (!newest || newest.t < t)) newest = { r, t };
     }
-    if (!newest) { console.log("no backup results with ReaR 2.7 figures yet"); process.exit(0); }
-    const { r } = newest;
-    const b = r.bench;
-    const mib = b.dataBytes / 1048576;
-    console.log(`${r.startedAt} (${r.accel}, 2 vCPUs): ${mib.toFixed(0)} MiB in ${b.dataFiles} files, gzip, file:// to its own disk; NFS/SMB test ${r.ok ? "PASS" : "FAIL"}`);
-    console.log(["", "s", "MiB/s", "MiB", "exit"].join("\t"));
-    const row = (what, x) => console.log([what, x.ms === undefined ? "-" : (x.ms / 1000).toFixed(1), x.ms && x.exitCode === 0 ? (mib / (x.ms / 1000)).toFixed(1) : "-", x.bytes === undefined ? "-" : (x.bytes / 1048576).toFixed(1), x.exitCode ?? "-"].join("\t") + (x.note ? `  ${x.note}` : ""));
-    row("plain tar -czf", b.plainTarCreate);
-    row("ours mkbackuponly", b.oursMkbackuponly);
-    row("ReaR 2.7 mkbackuponly", b.rear27Mkbackuponly);
-    row("plain tar -xzf", b.plainTarExtract);
-    row("ours restoreonly", b.oursRestoreonly);
-    row("ReaR 2.7 restoreonly", b.rear27Restoreonly);
-    if (b.rear27RescueRestoreonly) row("  as in its rescue system", b.rear27RescueRestoreonly);
-  ' "$CACHE"
+    if (!newest) console.log("no backup results with ReaR 2.7 figures yet");
+    else printBackup(newest.r);
+' "$CACHE"
 fi
 REAR=$PWD/dist/rear
 [ -x "$REAR" ] || { echo "bench: dist/rear is missing: run 'npm run build' first" >&2; exit 1; }
