@@ -27,6 +27,8 @@ export interface ExecOptions {
   interactive?: boolean;
   /** a question on the terminal: stdin and stderr are the terminal, stdout (the answer) is captured */
   ask?: boolean;
+  /** called with the PID once the command started (exec only: progress read from /proc/PID) */
+  onStart?: (pid: number) => void;
 }
 
 export interface ExecLog {
@@ -152,6 +154,7 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
     return finish(argv, notRun(argv, e), opts);
   }
   running.add(p);
+  opts.onStart?.(p.pid);
   let stdout: string, stderr: string, code: number;
   try {
     [stdout, stderr, code] = await Promise.all([

@@ -4,7 +4,7 @@
 // 050_check_NETFS_requirements, 060_mount_NETFS_path, 070_set_backup_archive; restore/NETFS/default/
 // 400_restore_backup, with BACKUP_TYPE's chains, split volumes, encrypted archives and progress.
 
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { archiveFiles, readFiles, readHeadOf } from "../../backup/archive-io.ts";
@@ -95,6 +95,15 @@ export const verifyNetfsBackup: Module = {
     ctx.state.netfsRestore = st;
   },
 };
+
+/** Bytes a process has read so far (/proc/PID/io rchar; 0 once it is gone). */
+function bytesRead(pid: number): number {
+  try {
+    return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * BACKUP_URL=iso://: the backup is on the rescue medium, found by its label (ISO_VOLID) and mounted
@@ -286,10 +295,11 @@ export const restoreNetfsBackup: Module = {
     const excludeFile = join(ctx.workArea!.tmpDir, "restore-exclude.txt");
     writeFileSync(excludeFile, excludes.map((e) => `${e.replace(/^\//, "")}\n`).join(""));
     for (const a of st.archives) {
-      const argv = tarExtractArgv({
+      const extract = {
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
         ...(excludes.length ? { excludeFile } : {}), archive: "-", target,
-      });
+      };
+      const argv = tarExtractArgv(extract);
       ctx.log.logPrint(`Restoring from '${a.paths.length > 1 ? `${a.paths[0]} … (${a.paths.length} volumes)` : a.paths[0]}' (${Math.round(a.bytes / 1048576)} MiB${a.encrypted ? ", encrypted" : a.openssl ? ", encrypted by openssl" : ""}) to ${target}`);
       const progress = progressReporter("Restored", (l) => ctx.log.print(l), { total: a.bytes });
       const dec = a.encrypted ? new Decryptor(st.key!) : undefined;
@@ -312,6 +322,20 @@ export const restoreNetfsBackup: Module = {
           if (r.code !== 0) f.stop();
           const fr = await f.result;
           if (fr.code !== 0 && r.code === 0) throw new WorkflowError(`Decrypting ${a.name} failed (openssl exit ${fr.code}): ${fr.stderr.trim().split("\n").at(-1)}`, `${target} holds what was restored before; check BACKUP_PROG_DECRYPT_OPTIONS and the key`);
+        } else if (!dec && a.paths.length === 1) {
+          // one plain file: tar reads it itself, as fast as a plain `tar -x` (nothing to decrypt or join);
+          // the progress is what tar has read (/proc/PID/io)
+          let timer: ReturnType<typeof setInterval> | undefined;
+          try {
+            r = await exec(tarExtractArgv({ ...extract, archive: a.paths[0]! }), {
+              what: "restoring the backup",
+              onStart: (pid) => {
+                timer = setInterval(() => progress.update(bytesRead(pid)), 1000);
+              },
+            });
+          } finally {
+            clearInterval(timer);
+          }
         } else r = await execStream(argv, { what: "restoring the backup", input: input() });
       } catch (e) {
         // checked in verify: only a change since then gets here
