@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "6c40154b6618f248537b1de2d31da522b935a76a44700386c88144150549f294";
+export const assetsDigest = "30e536016aa9de83ea251b864e7048dc89c359a738c45873c8c95465dad74dff";
 export const assetsCount = 43;

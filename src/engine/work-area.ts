@@ -1,7 +1,8 @@
 // The work area: $TMPDIR/rear.XXXXXXXXXXXXXXX with rootfs/ (the rescue tree) and tmp/ (scratch), as ReaR.
 // Removed at exit (without crossing into mounted file systems) unless kept (-d, -D, KEEP_BUILD_DIR).
 
-import { mkdirSync, rmSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, readFileSync } from "node:fs";
+import { UserError } from "./errors.ts";
 import { randomBytes } from "node:crypto";
 
 export interface WorkArea {
@@ -13,6 +14,7 @@ export interface WorkArea {
 const CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 export function createWorkArea(tmpdir: string): WorkArea {
+  if (!existsSync(tmpdir)) throw new UserError(`The directory for rear's work area does not exist: TMPDIR=${tmpdir}`, "create it, or set TMPDIR to an existing directory");
   for (let attempt = 0; attempt < 100; attempt++) {
     const rnd = [...randomBytes(15)].map((b) => CHARS[b % CHARS.length]).join("");
     const buildDir = `${tmpdir.replace(/\/+$/, "")}/rear.${rnd}`;
