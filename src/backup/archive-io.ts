@@ -115,27 +115,35 @@ export class ArchiveWriter {
   }
 
   /**
-   * Gives the files their names: first the manifest under a temporary name, then the archive files,
-   * then the manifest. Volumes of a previous archive beyond the new last one are removed (they would
-   * look like part of it to a reader without the manifest).
+   * Gives the files their names. Two files cannot be swapped at once, so the manifest bridges the
+   * moment between: first it lists the previous archive's sum and the new one's, then the archive is
+   * renamed over the previous one, then the manifest lists the new sum only — killed at any point, the
+   * archive there matches its manifest (the previous backup or the new one, never neither). Volumes of a
+   * previous archive beyond the new last one are removed (a reader without the manifest would take
+   * them for part of it). `step` (tests) is called before each step.
    */
-  commit(): StoredFile[] {
+  commit(step: (n: number) => void = () => {}): StoredFile[] {
     const files = this.finish();
     const manifest = join(this.dir, `${this.name}.sha256`);
     const tmp = this.partialOf(`${this.name}.sha256`);
-    const fd = openSync(tmp, "w", 0o600);
-    writeSync(fd, manifestText(files));
-    fsyncSync(fd);
-    closeSync(fd);
+    const writeManifest = (text: string) => {
+      const fd = openSync(tmp, "w", 0o600);
+      writeSync(fd, text);
+      fsyncSync(fd);
+      closeSync(fd);
+      renameSync(tmp, manifest);
+    };
+    const previous = existsSync(manifest) ? readFileSync(manifest, "utf8").split("\n").filter((l) => l && parseManifest(l, this.name).length) : [];
+    step(1);
+    if (previous.length) writeManifest(`${previous.join("\n")}\n${manifestText(files)}`);
+    step(2);
     for (const f of this.done) renameSync(f.partial, join(this.dir, f.name));
-    if (this.volumeBytes) {
-      const mine = new Set(files.map((f) => f.name));
-      for (const e of splitVolumes(readdirSync(this.dir), this.name)) if (!mine.has(e)) rmSync(join(this.dir, e), { force: true });
-      rmSync(join(this.dir, this.name), { force: true }); // an unsplit archive of the same name from before
-    } else {
-      for (const e of splitVolumes(readdirSync(this.dir), this.name)) rmSync(join(this.dir, e), { force: true });
-    }
-    renameSync(tmp, manifest);
+    step(3);
+    writeManifest(manifestText(files));
+    step(4);
+    const mine = new Set(files.map((f) => f.name));
+    for (const e of splitVolumes(readdirSync(this.dir), this.name)) if (!mine.has(e)) rmSync(join(this.dir, e), { force: true });
+    if (this.volumeBytes) rmSync(join(this.dir, this.name), { force: true }); // an unsplit archive of the same name from before
     return files;
   }
 
@@ -153,15 +161,24 @@ export class ArchiveWriter {
 }
 
 /** The stored files of archive `name` in `dir`: as its manifest lists them, else the file, else ReaR's split volumes. */
-export function archiveFiles(dir: string, name: string): { files: { path: string; bytes: number; sha256?: string }[]; manifest?: string } {
+export function archiveFiles(dir: string, name: string): { files: { path: string; bytes: number; sha256s?: string[] }[]; manifest?: string } {
   const manifest = join(dir, `${name}.sha256`);
   if (existsSync(manifest)) {
-    const listed = parseManifest(readFileSync(manifest, "utf8"), name);
-    return { manifest, files: listed.map((l) => ({ path: join(dir, l.name), sha256: l.sha256, bytes: existsSync(join(dir, l.name)) ? statSync(join(dir, l.name)).size : -1 })) };
+    // a file listed twice (a backup stopped while it replaced the previous one): either sum is its own
+    const sums = new Map<string, string[]>();
+    for (const l of parseManifest(readFileSync(manifest, "utf8"), name)) sums.set(l.name, [...(sums.get(l.name) ?? []), l.sha256]);
+    if (sums.size) return { manifest, files: [...sums].map(([n, s]) => ({ path: join(dir, n), sha256s: s, bytes: existsSync(join(dir, n)) ? statSync(join(dir, n)).size : -1 })) };
+    // a manifest without a line for this archive: the files as found, with no sum to check (the caller says so)
+    return { manifest, files: unlisted(dir, name).map((f) => ({ ...f, sha256s: [] })) };
   }
-  if (existsSync(join(dir, name))) return { files: [{ path: join(dir, name), bytes: statSync(join(dir, name)).size }] };
+  return { files: unlisted(dir, name) };
+}
+
+/** The archive file, else ReaR's split volumes. */
+function unlisted(dir: string, name: string): { path: string; bytes: number }[] {
+  if (existsSync(join(dir, name))) return [{ path: join(dir, name), bytes: statSync(join(dir, name)).size }];
   const vols = existsSync(dir) ? splitVolumes(readdirSync(dir), name) : [];
-  return { files: vols.map((v) => ({ path: join(dir, v), bytes: statSync(join(dir, v)).size })) };
+  return vols.map((v) => ({ path: join(dir, v), bytes: statSync(join(dir, v)).size }));
 }
 
 /** SHA-256 of a file, streamed. */

@@ -131,7 +131,7 @@ async function mountIsoMedium(volid: string, dir: string): Promise<MountedUrl> {
   };
 }
 
-type Archive = RestoreState["archives"][number] & { manifest?: string; sums: (string | undefined)[] };
+type Archive = RestoreState["archives"][number] & { manifest?: string; sums: string[][] };
 
 /**
  * A further medium of a backup over several ISOs, by its label: mounted when it is attached (virtual
@@ -175,7 +175,7 @@ async function locateArchive(dir: string, name: string, onOtherMedium?: (file: s
   const head = readHeadOf(paths, HEADER_BYTES);
   return {
     name, paths, bytes: found.files.reduce((n, f) => n + f.bytes, 0), encrypted: isRearAead(head), openssl: isOpensslSalted(head),
-    ...(found.manifest ? { manifest: found.manifest } : {}), sums: found.files.map((f) => f.sha256),
+    ...(found.manifest ? { manifest: found.manifest } : {}), sums: found.files.map((f) => f.sha256s ?? []),
   };
 }
 
@@ -195,11 +195,11 @@ async function checkArchive(ctx: Context, a: Archive, key: string | undefined): 
         progress.update((done += chunk.length));
       }
       const got = h.digest("hex");
-      const want = a.sums[i];
-      if (a.manifest && !want) throw new WorkflowError(`${a.manifest} has no SHA-256 line for ${a.name}`, "the manifest is damaged: check the archive by other means, then remove the manifest to restore anyway");
-      if (want && got !== want) {
+      const want = a.sums[i] ?? [];
+      if (a.manifest && !want.length) throw new WorkflowError(`${a.manifest} has no SHA-256 line for ${a.name}`, "the manifest is damaged: check the archive by other means, then remove the manifest to restore anyway");
+      if (want.length && !want.includes(got)) {
         throw new WorkflowError(
-          `The backup archive ${path} is damaged: its SHA-256 is ${got}, the manifest written with it says ${want}. Nothing was restored`,
+          `The backup archive ${path} is damaged: its SHA-256 is ${got}, the manifest written with it says ${want.join(" or ")}. Nothing was restored`,
           "restore from another copy of the backup (NETFS_KEEP_OLD_BACKUP_COPY keeps the previous one in <NETFS_PREFIX>.old)",
         );
       }

@@ -37,7 +37,7 @@ describe("ArchiveWriter", () => {
     expect(readdirSync(dir).sort()).toEqual(["backup.tar", "backup.tar.sha256"]);
     expect(readFileSync(join(dir, "backup.tar.sha256"), "utf8")).toBe(`${sha(data)}  backup.tar\n`);
     const found = archiveFiles(dir, "backup.tar");
-    expect(found.files).toEqual([{ path: join(dir, "backup.tar"), bytes: 10_000, sha256: sha(data) }]);
+    expect(found.files).toEqual([{ path: join(dir, "backup.tar"), bytes: 10_000, sha256s: [sha(data)] }]);
     const back: Uint8Array[] = [];
     for await (const c of readFiles(found.files.map((f) => f.path), 4096)) back.push(c);
     expect(Buffer.concat(back).equals(data)).toBe(true);
@@ -62,7 +62,7 @@ describe("ArchiveWriter", () => {
     expect(readHeadOf(found.files.map((f) => f.path), 1200).equals(data.subarray(0, 1200))).toBe(true);
     // without a manifest (ReaR's split), the volumes are found by name
     rmSync(join(dir, "b.tar.sha256"));
-    expect(archiveFiles(dir, "b.tar").files.map((f) => f.sha256)).toEqual([undefined, undefined, undefined]);
+    expect(archiveFiles(dir, "b.tar").files.map((f) => f.sha256s)).toEqual([undefined, undefined, undefined]);
   });
 
   test("abort leaves nothing; a volume listed but missing shows as bytes -1", () => {
@@ -79,5 +79,35 @@ describe("ArchiveWriter", () => {
   test("an empty archive is one empty file", () => {
     const dir = mkdtempSync(join(base, "empty."));
     expect(new ArchiveWriter(dir, "e.tar", 0, "t4").commit()).toEqual([{ name: "e.tar", bytes: 0, sha256: sha(new Uint8Array()) }]);
+  });
+
+  test("replacing an archive, stopped at any step: the archive there matches its manifest (the previous one or the new one)", () => {
+    const old = Buffer.from("the previous backup");
+    const neu = Buffer.from("the new backup, longer");
+    for (const stopAt of [1, 2, 3, 4]) {
+      const dir = mkdtempSync(join(base, `swap${stopAt}.`));
+      const first = new ArchiveWriter(dir, "b.tar", 0, "old");
+      first.write(old);
+      first.commit();
+      const w = new ArchiveWriter(dir, "b.tar", 0, "new");
+      w.write(neu);
+      expect(() =>
+        w.commit((n) => {
+          if (n === stopAt) throw new Error("killed");
+        }),
+      ).toThrow("killed");
+      const found = archiveFiles(dir, "b.tar").files;
+      expect(found).toHaveLength(1);
+      const there = readFileSync(found[0]!.path);
+      expect(there.equals(old) || there.equals(neu)).toBe(true);
+      expect(found[0]!.sha256s).toContain(sha(there));
+    }
+  });
+
+  test("a manifest without a line for the archive: the file is found, with no sum", () => {
+    const dir = mkdtempSync(join(base, "noline."));
+    writeFileSync(join(dir, "b.tar"), "x");
+    writeFileSync(join(dir, "b.tar.sha256"), `${"a".repeat(64)}  other.tar\n`);
+    expect(archiveFiles(dir, "b.tar")).toEqual({ manifest: join(dir, "b.tar.sha256"), files: [{ path: join(dir, "b.tar"), bytes: 1, sha256s: [] }] });
   });
 });
