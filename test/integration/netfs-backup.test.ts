@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { loopFs, type LoopFs } from "./loop-fs.ts";
 import { makeTree, manifest } from "./tree-manifest.ts";
@@ -174,6 +175,24 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     const r = run([DIST, "-c", conf("c6", common()), "-v", "mkbackuponly"]);
     expect(r.code).toBe(0);
     expect(readdirSync(dir).filter((f) => f.includes(".partial-"))).toEqual([]);
+  }, 120_000);
+
+  test("killed at random points (also after the archive was written, while it replaces the previous one): the archive there always matches a sum in its manifest", async () => {
+    const dir = join(target, "host");
+    const c = conf("c7", common());
+    const t0 = performance.now();
+    expect(run([DIST, "-c", c, "mkbackuponly"]).code).toBe(0);
+    const whole = performance.now() - t0;
+    for (let i = 0; i < 8; i++) {
+      const p = Bun.spawn([DIST, "-c", c, "mkbackuponly"], { stdout: "ignore", stderr: "ignore" });
+      await Bun.sleep(Math.random() * whole * 1.2);
+      p.kill("SIGKILL");
+      await p.exited;
+      const sum = createHash("sha256").update(readFileSync(join(dir, "backup.tar.gz"))).digest("hex");
+      expect(readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8")).toContain(`${sum}  backup.tar.gz`);
+    }
+    expect(run([DIST, "-c", c, "mkbackuponly"]).code).toBe(0);
+    must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
   }, 120_000);
 
   test("NETFS_KEEP_OLD_BACKUP_COPY keeps the previous archive in <prefix>.old, where NETFS_PREFIX=<prefix>.old restores it", () => {
