@@ -1,9 +1,14 @@
 // Secrets out of the rescue system's copy of the configuration (ReaR's build/default/
-// 960_remove_encryption_keys.sh removes BACKUP_PROG_CRYPT_KEY; we remove every secret variable: the
-// passwords are in the rescue system's /etc/shadow as SHA-512 hashes already, and the backup key is
-// asked for at restore time). An assignment line is replaced by a comment that says why; then no
-// secret value may be left anywhere in the copy — a value that survives (a secret copied into another
+// 960_remove_encryption_keys.sh removes BACKUP_PROG_CRYPT_KEY). We remove the secrets the rescue system
+// does not need: the backup key (asked for at restore), the console and ssh passwords (in its
+// /etc/shadow as SHA-512 hashes already) and the lftp password (output only). A backup product's own
+// credentials (GALAXY11_PASSWORD, VEEAM_PASSWORD, …) stay, as in ReaR: its agent logs in with them
+// during the recovery. An assignment line is replaced by a comment that says why; then none of the
+// removed values may be left anywhere in the copy — a value that survives (copied into another
 // variable, an assignment over several lines) stops mkrescue. Pure.
+
+/** The secret variables the rescue system's configuration does without. */
+export const RESCUE_STRIPPED_SECRETS = ["BACKUP_PROG_CRYPT_KEY", "SSH_ROOT_PASSWORD", "TTY_ROOT_PASSWORD", "OUTPUT_LFTP_PASSWORD"];
 
 /** `NAME=` or `NAME+=` at a word start (plain, exported, declared, or in ReaR's `{ …; } 2>>/dev/$SECRET_OUTPUT_DEV` idiom). */
 function assigns(line: string, name: string): boolean {

@@ -27,7 +27,7 @@ beforeAll(() => {
   writeFileSync(kernel, "not a kernel: the integration tier does not boot\n");
   writeFileSync(
     join(conf, "local.conf"),
-    [`OUTPUT=ISO`, `KERNEL_FILE=${kernel}`, `MODULES=( no_modules )`, `ISO_DIR=${out}`, `BOOTLOADER=GRUB2`, `ISO_DEFAULT=automatic`, `ISO_RECOVER_MODE=unattended`, `KERNEL_CMDLINE="console=ttyS0,115200"`, `{ TTY_ROOT_PASSWORD='s3cret-console-pw' ; } 2>>/dev/$SECRET_OUTPUT_DEV`, `{ BACKUP_PROG_CRYPT_KEY='s3cret-backup-key' ; } 2>>/dev/$SECRET_OUTPUT_DEV`, ""].join("\n"),
+    [`OUTPUT=ISO`, `KERNEL_FILE=${kernel}`, `MODULES=( no_modules )`, `ISO_DIR=${out}`, `BOOTLOADER=GRUB2`, `ISO_DEFAULT=automatic`, `ISO_RECOVER_MODE=unattended`, `KERNEL_CMDLINE="console=ttyS0,115200"`, `{ TTY_ROOT_PASSWORD='s3cret-console-pw' ; } 2>>/dev/$SECRET_OUTPUT_DEV`, `{ BACKUP_PROG_CRYPT_KEY='s3cret-backup-key' ; } 2>>/dev/$SECRET_OUTPUT_DEV`, `{ GALAXY11_PASSWORD='agent-login' ; } 2>>/dev/$SECRET_OUTPUT_DEV`, ""].join("\n"),
   );
   mk = run([DIST, "-c", conf, "-v", "mkrescue"]);
   unpacked = join(base, "initramfs");
@@ -94,6 +94,8 @@ describe("mkrescue on this machine", () => {
     // secrets are not in the rescue system's configuration (ReaR's 960_remove_encryption_keys): the backup key is asked for at restore
     const conf = readFileSync(join(unpacked, "etc/rear/local.conf"), "utf8");
     expect(conf).toContain("BACKUP_PROG_CRYPT_KEY removed by rear mkrescue");
+    // a backup product's credentials stay (as ReaR): its agent logs in with them during the recovery
+    expect(conf).toContain("GALAXY11_PASSWORD='agent-login'");
     expect(run(["grep", "-r", "-l", "-e", "s3cret-backup-key", "-e", "s3cret-console-pw", join(unpacked, "etc")]).stdout).toBe("");
     const bash = run(["chroot", unpacked, "/bin/bash", "-c", "echo chrooted-ok"]);
     expect(bash.stdout.trim()).toBe("chrooted-ok");

@@ -7,13 +7,12 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { SECRETS } from "../../config/settings.ts";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
 import { needsFromLayout } from "../../rescue/needs.ts";
-import { linesWithSecrets, stripSecretAssignments } from "../../rescue/secrets.ts";
+import { linesWithSecrets, RESCUE_STRIPPED_SECRETS, stripSecretAssignments } from "../../rescue/secrets.ts";
 import { networkFilesForRescue, type NetworkFiles } from "../../rescue/network/index.ts";
 import { unpackSkel } from "../../rescue/skel.ts";
 import { makeExcluder, RescueTree } from "../../rescue/tree.ts";
@@ -195,11 +194,10 @@ async function saveKeyboard(ctx: Context, tree: RescueTree, setup: string[]): Pr
   else ctx.log.log(`dumpkeys could not read this machine's keyboard (exit ${r.code}): the rescue system's console keeps the kernel's US keyboard (set KEYMAP to choose one)`);
 }
 
-/** The secret variables' assignments out of the rescue system's /etc/rear (src/rescue/secrets.ts); a value left in it stops mkrescue. */
+/** The assignments of the secrets the rescue system does without, out of its /etc/rear (src/rescue/secrets.ts); a value left in it stops mkrescue. */
 function removeSecrets(ctx: Context, dir: string): void {
   const c = ctx.config;
-  const names = c.names().filter((n) => c.isSecret(n));
-  for (const n of SECRETS) if (!names.includes(n)) names.push(n);
+  const names = RESCUE_STRIPPED_SECRETS;
   const values = names.map((n) => c.str(n)).filter(Boolean);
   for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
     const p = join(dir, rel);
