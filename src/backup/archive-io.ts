@@ -5,8 +5,9 @@
 // when the whole archive is written. The manifest beside it (`<archive>.sha256`) is sha256sum's format,
 // one line per stored file, so `sha256sum -c` checks it too.
 
-import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { readHead } from "../rescue/elf.ts";
 
 export interface StoredFile {
   /** the file name in the archive directory */
@@ -181,16 +182,6 @@ function unlisted(dir: string, name: string): { path: string; bytes: number }[] 
   return vols.map((v) => ({ path: join(dir, v), bytes: statSync(join(dir, v)).size }));
 }
 
-/** SHA-256 of a file, streamed. */
-export async function sha256File(path: string, onBytes?: (n: number) => void): Promise<string> {
-  const h = new Bun.CryptoHasher("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) {
-    h.update(chunk as Buffer);
-    onBytes?.((chunk as Buffer).length);
-  }
-  return h.digest("hex");
-}
-
 /** The bytes of the stored files, one after the other (a split archive is one stream). */
 export async function* readFiles(paths: readonly string[], chunk = 4 << 20): AsyncGenerator<Uint8Array> {
   for (const p of paths) for await (const c of createReadStream(p, { highWaterMark: chunk })) yield c as Buffer;
@@ -198,18 +189,13 @@ export async function* readFiles(paths: readonly string[], chunk = 4 << 20): Asy
 
 /** The first `n` bytes of a stream of files. */
 export function readHeadOf(paths: readonly string[], n: number): Buffer {
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let got = 0;
   for (const p of paths) {
-    const fd = openSync(p, "r");
-    try {
-      const b = Buffer.alloc(n - got);
-      const r = readSync(fd, b, 0, b.length, 0);
-      parts.push(b.subarray(0, r));
-      got += r;
-    } finally {
-      closeSync(fd);
-    }
+    const h = readHead(p, n - got);
+    if (!h) throw new Error(`cannot read ${p}`);
+    parts.push(h);
+    got += h.length;
     if (got >= n) break;
   }
   return Buffer.concat(parts);

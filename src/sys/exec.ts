@@ -168,6 +168,26 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
   return finish(argv, { code, stdout, stderr }, opts);
 }
 
+/**
+ * Writes `input` to a process's stdin, waiting for the pipe to drain, and closes it. Stops when the
+ * process ended (its exit status says why) or stopped reading (EPIPE); any other error goes to `fail`.
+ */
+async function feedStdin(p: { stdin: unknown; exitCode: number | null; signalCode: unknown }, input: AsyncIterable<Uint8Array>, fail: (e: unknown) => void): Promise<void> {
+  const sinkIn = p.stdin as import("bun").FileSink;
+  try {
+    for await (const chunk of input) {
+      if (p.exitCode !== null || p.signalCode) break;
+      sinkIn.write(chunk);
+      await sinkIn.flush();
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EPIPE") fail(e);
+  }
+  try {
+    await sinkIn.end();
+  } catch {}
+}
+
 export interface StreamOptions extends Omit<ExecOptions, "stdin" | "interactive" | "ask"> {
   /** fed to the command's stdin; an error thrown by it ends the command (its stdin closes) and is rethrown */
   input?: AsyncIterable<Uint8Array>;
@@ -203,21 +223,7 @@ export async function execStream(argv: readonly string[], opts: StreamOptions): 
     } catch {}
   };
   const feed = async () => {
-    if (!opts.input) return;
-    const sinkIn = p.stdin as import("bun").FileSink;
-    try {
-      for await (const chunk of opts.input) {
-        if (p.exitCode !== null || p.signalCode) break; // the command ended early: its exit status says why
-        sinkIn.write(chunk);
-        await sinkIn.flush();
-      }
-    } catch (e) {
-      // EPIPE: the command stopped reading (it failed; its status tells); anything else is ours
-      if ((e as NodeJS.ErrnoException).code !== "EPIPE") kill(e);
-    }
-    try {
-      await sinkIn.end();
-    } catch {}
+    if (opts.input) await feedStdin(p, opts.input, kill);
   };
   const drain = async () => {
     const out = p.stdout as ReadableStream<Uint8Array>;
@@ -264,19 +270,8 @@ export function spawnFilter(argv: readonly string[], input: AsyncIterable<Uint8A
   sink?.trace(argv);
   const p = Bun.spawn([...argv], { env: envOf(opts.env), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
   running.add(p);
-  const feed = (async () => {
-    const sinkIn = p.stdin as import("bun").FileSink;
-    try {
-      for await (const chunk of input) {
-        if (p.exitCode !== null || p.signalCode) break;
-        sinkIn.write(chunk);
-        await sinkIn.flush();
-      }
-    } catch {}
-    try {
-      await sinkIn.end();
-    } catch {}
-  })();
+  // an input that fails (a read error) ends the filter's stdin early: the next element sees a short stream
+  const feed = feedStdin(p, input, () => {});
   const result = (async () => {
     const [stderr, code] = await Promise.all([new Response(p.stderr as ReadableStream).text(), p.exited, feed]);
     running.delete(p);

@@ -213,7 +213,6 @@ export const makeNetfsBackup: Module = {
       if (outcome === "changed") ctx.log.warn("Some files changed while they were archived (tar exit 1): the backup holds them as they were read");
       let stored;
       try {
-        stored = writer.finish();
         // the previous archive: kept in <prefix>.old when asked (NETFS_KEEP_OLD_BACKUP_COPY; ReaR moves the
         // whole prefix directory there before it starts, we only once the new one is complete)
         if (!type && c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY")) keepOldCopy(ctx, dir, name);

@@ -266,7 +266,7 @@ async function opensslKeyOpens(ctx: Context, key: string, paths: readonly string
 }
 
 /** Throws CryptError unless `key` authenticates the first chunk of the encrypted archive in `paths`. */
-export function keyOpens(key: string, paths: readonly string[], totalBytes: number): void {
+function keyOpens(key: string, paths: readonly string[], totalBytes: number): void {
   const { params } = decodeHeader(readHeadOf(paths, HEADER_BYTES));
   // the header, one sealed chunk and one more byte: enough to know whether that chunk is the last
   const head = readHeadOf(paths, HEADER_BYTES + 2 ** params.log2Chunk + 16 + 1);
