@@ -1,9 +1,27 @@
 #!/usr/bin/env bun
 // Entry point of the rear binary: the real world handed to cli/run.ts.
 
-import { existsSync, readSync } from "node:fs";
+import { existsSync, readFileSync, readSync } from "node:fs";
 import { run, realReleaseFiles } from "./cli/run.ts";
 import { realConfigIo } from "./config/io.ts";
+import { rawArgv } from "./sys/bytes.ts";
+
+/**
+ * The arguments byte for byte: process.argv decodes them as UTF-8 and turns a Latin-1 byte of a path
+ * (`-c /etc/rear-caf\xe9`) into U+FFFD, so they are read again from /proc/self/cmdline (its last words
+ * are ours; what precedes them is the runtime and the script).
+ */
+function arguments_(): string[] {
+  const n = process.argv.length - 2;
+  const raw = rawArgv(() => {
+    try {
+      return readFileSync("/proc/self/cmdline");
+    } catch {
+      return undefined;
+    }
+  });
+  return raw && raw.length >= n && n >= 0 ? raw.slice(raw.length - n) : process.argv.slice(2);
+}
 
 /** One line from standard input, read synchronously (prompts of -S and questions). */
 function readLine(prompt: string): string | undefined {
@@ -26,7 +44,7 @@ function readLine(prompt: string): string | undefined {
 }
 
 const code = await run({
-  argv: process.argv.slice(2),
+  argv: arguments_(),
   env: process.env,
   execPath: process.execPath,
   uid: process.getuid?.() ?? 0,

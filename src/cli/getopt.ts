@@ -25,6 +25,8 @@ export interface CliOptions {
   portable: boolean;
   workflow?: string;
   args: string[];
+  /** the words after a `--` that follows the workflow (also the tail of args) */
+  afterDashDash: string[];
 }
 
 const SHORT_WITH_ARG = new Set(["c", "C", "r"]);
@@ -41,7 +43,7 @@ function usage(msg: string): never {
 export function emptyOptions(): CliOptions {
   return {
     help: false, version: false, verbose: false, debug: false, simulate: false, stepByStep: false,
-    extraConfigs: [], nonInteractive: false, exposeSecrets: false, portable: false, args: [],
+    extraConfigs: [], nonInteractive: false, exposeSecrets: false, portable: false, args: [], afterDashDash: [],
   };
 }
 
@@ -80,6 +82,14 @@ function checkArg(opt: string, arg: string | undefined): string {
   return arg;
 }
 
+/** The flags bash's `set` takes as single letters (`set -x`, `set -xv`): SET of --debugscripts goes into a script. */
+const SET_FLAGS = /^[abefhkmnptuvxBCEHPT]+$/;
+
+function checkSetFlags(arg: string): string {
+  if (!SET_FLAGS.test(arg)) usage(`--debugscripts '${arg}': not bash 'set' flags; give letters of abefhkmnptuvxBCEHPT, for example x or xv`);
+  return arg;
+}
+
 /**
  * Tries to read argv[i] as a global option. Returns how many words it used (0: not an option).
  */
@@ -95,10 +105,10 @@ function takeOption(o: CliOptions, argv: string[], i: number): number {
     const full = matches[0]!;
     if (LONG_WITH_ARG.has(full)) {
       if (eq >= 0) {
-        applyLong(o, full, checkArg(`--${full}`, a.slice(eq + 1)));
+        applyLong(o, full, checkSetFlags(checkArg(`--${full}`, a.slice(eq + 1))));
         return 1;
       }
-      applyLong(o, full, checkArg(`--${full}`, argv[i + 1]));
+      applyLong(o, full, checkSetFlags(checkArg(`--${full}`, argv[i + 1])));
       return 2;
     }
     if (eq >= 0) usage(`option '--${full}' doesn't allow an argument`);
@@ -165,6 +175,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       const a = list[i]!;
       if (a === "--") {
         o.args.push(...list.slice(i + 1));
+        o.afterDashDash.push(...list.slice(i + 1));
         break;
       }
       if (a.startsWith("-") && a !== "-" && isAllOurs(a)) {

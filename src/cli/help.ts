@@ -1,7 +1,25 @@
 // `rear help` / `rear -h`: usage, options, the workflows with one line each, and the exit codes.
 
 import { ExitCode } from "../engine/errors.ts";
-import { WORKFLOWS } from "../engine/workflows.ts";
+import { findWorkflow, WORKFLOWS } from "../engine/workflows.ts";
+import { argLines, synopsis } from "./workflow-args.ts";
+
+/** `rear help WORKFLOW`: its synopsis, what it does, its arguments, where it runs. */
+export function renderWorkflowHelp(name: string): string | undefined {
+  const w = findWorkflow(name);
+  if (!w || w.hidden) return undefined;
+  const where = { normal: "on the original system", rescue: "inside the rescue system (or anywhere with -p)", both: "anywhere" }[w.placement];
+  const args = argLines(name);
+  return [
+    `Usage: ${synopsis(name)}`,
+    "",
+    `${w.name}: ${w.description}${w.implemented ? "" : " (not implemented yet in this version: it exits with code 3)"}`,
+    `Runs ${where}${w.noRoot ? "" : ", as root"}.`,
+    ...(args.length ? ["", "Arguments:", ...args] : ["", "It takes no arguments."]),
+    "",
+    "OPTIONS are rear's global options: see 'rear help'.",
+  ].join("\n");
+}
 
 export function renderHelp(opts: { verbose: boolean; recoveryMode: boolean; kernelVersion: string }): string {
   const L: string[] = [];
@@ -34,6 +52,7 @@ export function renderHelp(opts: { verbose: boolean; recoveryMode: boolean; kern
     L.push(` ${w.name.padEnd(15)} ${w.description}${w.implemented ? "" : " (not implemented yet)"}`);
   }
   if (!opts.verbose) L.push("Use 'rear -v help' for more advanced commands.");
+  L.push("Use 'rear help COMMAND' for the arguments a command takes.");
   L.push("");
   L.push("Exit codes:");
   L.push(` ${ExitCode.OK}    success`);

@@ -20,7 +20,8 @@ import { runStages, type RunnerDeps } from "../engine/runner.ts";
 import { createWorkArea, removeWorkArea } from "../engine/work-area.ts";
 import { findWorkflow, placementError, type StageName } from "../engine/workflows.ts";
 import { MODULES } from "../stages/index.ts";
-import { killRunning, setExecEnv, setExecLog } from "../sys/exec.ts";
+import { killRunning, setExecEnv, setExecLog, setExecSecrets } from "../sys/exec.ts";
+import { secretValuesOf } from "../config/secret-values.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { capturelayoutCommand } from "./commands/capturelayout.ts";
@@ -28,7 +29,8 @@ import { showlayout } from "./commands/showlayout.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
-import { renderHelp } from "./help.ts";
+import { renderHelp, renderWorkflowHelp } from "./help.ts";
+import { parseWorkflowWords } from "./workflow-args.ts";
 
 export interface RunDeps {
   argv: string[];
@@ -94,13 +96,33 @@ export async function run(deps: RunDeps): Promise<number> {
     return ExitCode.USAGE;
   }
   if (workflow.forceVerbose) cli.verbose = true;
+  // The words after the workflow are checked before anything else: a typo never does something else.
+  try {
+    if (workflow.name !== "help") parseWorkflowWords(workflow.name, cli.args.slice(0, cli.args.length - cli.afterDashDash.length), cli.afterDashDash);
+  } catch (e) {
+    if (e instanceof UserError) {
+      printError(streams, e);
+      return e.exitCode;
+    }
+    throw e;
+  }
   const recoveryMode = deps.isRescueSystem() || cli.portable;
   const kernelVersion = cli.kernelVersion ?? release();
 
   if (workflow.name === "help") {
-    if (cli.args.length > 0) {
-      streams.stderr.write(`ERROR: rear help takes no arguments\n`);
+    // `rear help WORKFLOW` (ReaR accepts it): that workflow's usage
+    if (cli.args.length > 1) {
+      streams.stderr.write(`ERROR: rear help takes at most one WORKFLOW (got ${cli.args.length} words)\n${USAGE_HINT}\n`);
       return ExitCode.USAGE;
+    }
+    if (cli.args.length === 1) {
+      const about = renderWorkflowHelp(cli.args[0]!);
+      if (!about) {
+        streams.stderr.write(`ERROR: rear help: '${cli.args[0]}' is not a workflow; 'rear -v help' lists them all\n`);
+        return ExitCode.USAGE;
+      }
+      streams.stdout.write(`${about}\n`);
+      return ExitCode.OK;
     }
     streams.stdout.write(`${renderHelp({ verbose: cli.verbose, recoveryMode, kernelVersion })}\n`);
     return ExitCode.OK;
@@ -109,7 +131,7 @@ export async function run(deps: RunDeps): Promise<number> {
     // read-only and lockless: no configuration, log or work area (a non-root user may look at a FILE)
     const paths = resolvePaths({ execPath: deps.execPath, env: deps.env, isDir });
     try {
-      const r = showlayout(cli.args, `${paths.varDir}/layout/disklayout.conf`);
+      const r = showlayout(cli.args, `${paths.varDir}/layout/disklayout.conf`, { exposeSecrets: cli.exposeSecrets });
       streams.stderr.write(r.stderr);
       streams.stdout.write(r.stdout);
       return ExitCode.OK;
@@ -149,6 +171,7 @@ export async function run(deps: RunDeps): Promise<number> {
     log.close();
     setExecLog(undefined);
     setExecEnv(undefined);
+    setExecSecrets([]);
     lockRelease?.();
     removeSignals?.();
     return code;
@@ -159,7 +182,8 @@ export async function run(deps: RunDeps): Promise<number> {
       if (recoveryMode && !cli.portable) throw new UserError("-c cannot be used inside the rescue system (the configuration there is /etc/rear)");
       if (!isDir(cli.configDir)) throw new UserError(`-c ${cli.configDir}: not a directory`, "give the directory that holds local.conf");
     }
-    const placement = placementError(workflow, recoveryMode, cli.portable, cli.args);
+    // simulate runs nothing, so it lists the modules of any workflow on any machine
+    const placement = cli.simulate ? undefined : placementError(workflow, recoveryMode, cli.portable, cli.args);
     if (placement) throw new UserError(placement);
 
     const env: Record<string, string | undefined> = { ...deps.env, PATH: augmentPath(deps.env.PATH) };
@@ -216,6 +240,10 @@ export async function run(deps: RunDeps): Promise<number> {
       deps.configIo,
     ).load();
     const config = new Config(loaded);
+    // Secrets never reach a command line (always) nor the log or the terminal (unless -e).
+    const secrets = secretValuesOf(config.entries(), (n) => config.isSecret(n));
+    setExecSecrets(secrets);
+    if (!cli.exposeSecrets) log.setSecrets(secrets);
     const tmpdir = env.TMPDIR || "/var/tmp";
     if (config.has("TMPDIR") && config.str("TMPDIR") !== tmpdir) {
       const o = loaded.origins.get("TMPDIR");

@@ -77,7 +77,6 @@ type Step =
   | { kind: "assign"; values: Record<string, string> };
 
 const ASSIGN_LINE = /^\s*(?:\{\s*)?(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)(\+?)=(.?)/;
-const SECRET_LINE = /^\s*\{\s*([A-Za-z_][A-Za-z0-9_]*)\+?=.*;\s*\}\s*2>>?\s*\/dev\/\$\{?SECRET_OUTPUT_DEV\}?\s*$/;
 const LOCALE = { LC_ALL: "C", LANG: "C", LC_CTYPE: "C" };
 
 function isEmpty(text: string | undefined): boolean {
@@ -121,14 +120,25 @@ export function scanOrigins(steps: Step[]): Map<string, { file: string; line: nu
   return o;
 }
 
+/**
+ * ReaR's secret idiom `{ A='x' ; B='y' ; } 2>>/dev/$SECRET_OUTPUT_DEV`: every variable assigned inside
+ * the braces is secret, however the group is laid out (one line or several). A name that only looks
+ * assigned (inside a quoted value) is taken as secret too: hiding too much is harmless.
+ */
+export function secretGroupNames(text: string): string[] {
+  const names: string[] = [];
+  const group = /(?:^|[\n;&|])[ \t]*\{(?=[ \t\n])((?:[^{}'"]|'[^']*'|"(?:[^"\\]|\\.)*")*)\}[ \t]*2>>?[ \t]*\/dev\/\$\{?SECRET_OUTPUT_DEV\}?/g;
+  for (const g of text.matchAll(group)) {
+    for (const m of g[1]!.matchAll(/(?:^|[\s;{(&|])(?:export\s+|declare\s+(?:-\w+\s+)*|readonly\s+|local\s+)?([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=/g)) names.push(m[1]!);
+  }
+  return names;
+}
+
 function scanSecrets(steps: Step[]): Set<string> {
   const s = new Set<string>(SECRETS);
   for (const st of steps) {
     if (st.kind !== "file") continue;
-    for (const l of st.text.split("\n")) {
-      const m = SECRET_LINE.exec(l);
-      if (m) s.add(m[1]!);
-    }
+    for (const n of secretGroupNames(st.text)) s.add(n);
   }
   return s;
 }

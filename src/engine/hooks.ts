@@ -5,9 +5,9 @@
 // configuration files. A non-zero exit stops the workflow, as ReaR's Error() in a script would.
 
 import { readdirSync, statSync } from "node:fs";
-import { bashAssignment, bashQuote } from "../config/bash-eval.ts";
+import { bashQuote } from "../config/bash-eval.ts";
 import { trustHint, trustProblem } from "../config/trust.ts";
-import { exec } from "../sys/exec.ts";
+import { runBashWithConfig } from "./bash-run.ts";
 import type { Context } from "./context.ts";
 import { WorkflowError } from "./errors.ts";
 import { parseHookName, type HookScript } from "./module.ts";
@@ -33,16 +33,6 @@ export function findHooks(configDir: string, stage: StageName, warn: (m: string)
   return hooks;
 }
 
-/** The bash text that recreates the configuration for a hook. */
-export function hookPrelude(ctx: Context): string {
-  const lines: string[] = ["shopt -s nullglob extglob"];
-  for (const [k, v] of ctx.config.entries()) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k === "PATH") continue;
-    lines.push(`${ctx.config.isExported(k) ? "export " : ""}${bashAssignment(k, v)}`);
-  }
-  return lines.join("\n");
-}
-
 export async function runHook(ctx: Context, hook: HookScript, trustedUids: number[]): Promise<void> {
   let st;
   try {
@@ -51,12 +41,9 @@ export async function runHook(ctx: Context, hook: HookScript, trustedUids: numbe
   } catch {}
   const problem = trustProblem(hook.path, st, trustedUids, ctx.config.arr("TRUSTED_FILES"));
   if (problem) throw new WorkflowError(`hook script ${hook.path} ${problem}`, trustHint(hook.path, problem));
+  // the configuration (secrets included) reaches bash in a 0600 file, never on its command line
   const flags = ctx.cli.debugscripts ? `set -${ctx.cli.debugscripts}\n` : "";
-  const script = `${hookPrelude(ctx)}\n${flags}source ${bashQuote(hook.path)}\n`;
-  const r = await exec(["bash", "--noprofile", "--norc", "-c", script, hook.path], {
-    env: ctx.env,
-    ...(ctx.workArea ? { cwd: ctx.workArea.tmpDir } : {}),
-  });
+  const r = await runBashWithConfig(ctx, { name: hook.path, body: `${flags}source ${bashQuote(hook.path)}` });
   if (r.code !== 0) {
     throw new WorkflowError(
       `hook script ${hook.path} failed with exit code ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").slice(-1)[0]}` : ""}`,

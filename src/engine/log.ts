@@ -28,8 +28,13 @@ export function logTimestamp(d = new Date(), hr = process.hrtime.bigint()): stri
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(ns, 9)}`;
 }
 
+/** What a secret is replaced with in the log and on the terminal. */
+export const HIDDEN_SECRET = "<hidden>";
+
 export class Logger {
   private fd: number | undefined;
+  /** secret values (longest first) replaced in everything written, unless -e (ReaR's SECRET_OUTPUT_DEV idea, for every channel) */
+  private secrets: string[] = [];
   private buffer: string[] = [];
   private readonly term: ConsolaInstance;
   prefix = "";
@@ -46,12 +51,27 @@ export class Logger {
       reporters: [
         {
           log: (o: LogObject) => {
-            const text = o.args.map((a) => (typeof a === "string" ? a : String(a))).join(" ");
+            const text = this.redact(o.args.map((a) => (typeof a === "string" ? a : String(a))).join(" "));
             (o.level <= 1 ? streams.stderr : streams.stdout).write(text + "\n");
           },
         },
       ],
     });
+  }
+
+  /**
+   * The values that never reach the log or the terminal (the secrets of the configuration, passwords
+   * inside URLs and mount options). Values shorter than 4 characters are not searched for: they would
+   * blank out ordinary words; rear refuses such keys where it can.
+   */
+  setSecrets(values: readonly string[]): void {
+    this.secrets = [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
+  }
+
+  /** The text with every secret value replaced. */
+  redact(text: string): string {
+    for (const s of this.secrets) if (text.includes(s)) text = text.split(s).join(HIDDEN_SECRET);
+    return text;
   }
 
   /** Opens the log file: rotates an existing one to `.old`, creates the new one with mode 0600. */
@@ -71,7 +91,7 @@ export class Logger {
   }
 
   private write(msg: string): void {
-    const lines = msg.replace(/\n+$/, "").split("\n");
+    const lines = this.redact(msg).replace(/\n+$/, "").split("\n");
     // ReaR indents the continuation lines of a multi-line message
     const text = `${this.prefix}${logTimestamp()} ${lines[0]}\n${lines.slice(1).map((l) => `  ${l}\n`).join("")}`;
     if (this.fd !== undefined) writeSync(this.fd, text);
@@ -81,6 +101,7 @@ export class Logger {
   /** Raw text into the log (a command's output), without timestamps. */
   raw(text: string): void {
     if (!text) return;
+    text = this.redact(text);
     const t = text.endsWith("\n") ? text : `${text}\n`;
     if (this.fd !== undefined) writeSync(this.fd, t);
     else this.buffer.push(t);

@@ -3,9 +3,11 @@
 // In the unit-test tier (REAR_TEST_TIER=unit) any attempt to run a command throws: unit tests must
 // never touch the machine.
 
-import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
-import { constants as osConstants } from "node:os";
-import { CommandError } from "../engine/errors.ts";
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants as osConstants, tmpdir } from "node:os";
+import { join } from "node:path";
+import { BugError, CommandError } from "../engine/errors.ts";
+import { encodeBytes, hasRawBytes } from "./bytes.ts";
 
 export interface ExecResult {
   code: number;
@@ -95,10 +97,48 @@ export function setExecLog(l: ExecLog | undefined): void {
   sink = l;
 }
 
+let secretValues: readonly string[] = [];
+/**
+ * The secret values of the configuration (src/config/secret-values.ts). A command line is readable by
+ * every local user in /proc/PID/cmdline, so a command whose arguments hold one is refused: secrets go to
+ * programs by environment, stdin or a 0600 file.
+ */
+export function setExecSecrets(values: readonly string[]): void {
+  secretValues = values.filter((v) => v.length >= 4);
+}
+
+/**
+ * The secret an argument list holds, or undefined: an argument that is a secret, or one that contains a
+ * secret of 8 characters or more (a shorter one, "rear" say, is also a word of ordinary paths).
+ */
+export function secretInArgv(argv: readonly string[], secrets: readonly string[] = secretValues): string | undefined {
+  for (const a of argv) for (const s of secrets) if (a === s || (s.length >= 8 && a.includes(s))) return s;
+  return undefined;
+}
+
 function guard(argv: readonly string[]): void {
   if (process.env.REAR_TEST_TIER === "unit") {
     throw new Error(`unit tests must not run real commands (tried: ${argv.join(" ")})`);
   }
+  if (secretInArgv(argv) !== undefined) {
+    throw new BugError(`a secret value of the configuration was about to go on the command line of '${argv[0]}' (refused: every local user could read it)`);
+  }
+}
+
+/**
+ * The argument list as the kernel gets it. Bun hands arguments to execve as UTF-8, so a byte that is not
+ * UTF-8 (a Latin-1 path, kept as U+DCxx by sys/bytes.ts) would arrive as U+FFFD. Such a command is
+ * started by bash from a NUL-separated list in a private file, byte for byte.
+ */
+function kernelArgv(argv: readonly string[]): { argv: string[]; cleanup(): void } {
+  if (!argv.some(hasRawBytes)) return { argv: [...argv], cleanup() {} };
+  const dir = mkdtempSync(join(process.env.TMPDIR || tmpdir(), "rear-argv."));
+  const file = join(dir, "argv");
+  writeFileSync(file, Buffer.concat(argv.map((a) => Buffer.concat([encodeBytes(a), Buffer.from([0])]))), { mode: 0o600 });
+  return {
+    argv: ["bash", "--noprofile", "--norc", "-c", 'mapfile -d "" -t __rear_argv < "$1" && rm -rf -- "${1%/*}" && exec "${__rear_argv[@]}"', "rear-argv", file],
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 function envOf(env?: Record<string, string | undefined>): Record<string, string> {
@@ -130,10 +170,13 @@ export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecR
   guard(argv);
   sink?.trace(argv);
   let p;
+  const k = kernelArgv(argv);
   try {
-    p = Bun.spawnSync([...argv], spawnOptions(opts));
+    p = Bun.spawnSync(k.argv, spawnOptions(opts));
   } catch (e) {
     return finish(argv, notRun(argv, e), opts);
+  } finally {
+    k.cleanup();
   }
   const r: ExecResult = {
     code: p.exitCode ?? 128 + (p.signalCode ? (osConstants.signals[p.signalCode as keyof typeof osConstants.signals] ?? 0) : 0),
@@ -148,11 +191,14 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
   guard(argv);
   sink?.trace(argv);
   let p;
+  const k = kernelArgv(argv);
   try {
-    p = Bun.spawn([...argv], spawnOptions(opts));
+    p = Bun.spawn(k.argv, spawnOptions(opts));
   } catch (e) {
+    k.cleanup();
     return finish(argv, notRun(argv, e), opts);
   }
+  p.exited.finally(k.cleanup);
   running.add(p);
   opts.onStart?.(p.pid);
   let stdout: string, stderr: string, code: number;
@@ -203,8 +249,9 @@ export async function execStream(argv: readonly string[], opts: StreamOptions): 
   guard(argv);
   sink?.trace(argv);
   let p;
+  const k = kernelArgv(argv);
   try {
-    p = Bun.spawn([...argv], {
+    p = Bun.spawn(k.argv, {
       env: envOf(opts.env),
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
       stdin: opts.input ? "pipe" : "ignore",
@@ -212,8 +259,10 @@ export async function execStream(argv: readonly string[], opts: StreamOptions): 
       stderr: "pipe",
     });
   } catch (e) {
+    k.cleanup();
     return finish(argv, notRun(argv, e), opts);
   }
+  p.exited.finally(k.cleanup);
   running.add(p);
   let failure: unknown;
   const kill = (e: unknown) => {
@@ -268,7 +317,9 @@ export interface Filter {
 export function spawnFilter(argv: readonly string[], input: AsyncIterable<Uint8Array>, opts: Pick<ExecOptions, "env" | "quiet"> = {}): Filter {
   guard(argv);
   sink?.trace(argv);
-  const p = Bun.spawn([...argv], { env: envOf(opts.env), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  const k = kernelArgv(argv);
+  const p = Bun.spawn(k.argv, { env: envOf(opts.env), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+  p.exited.finally(k.cleanup);
   running.add(p);
   // an input that fails (a read error) ends the filter's stdin early: the next element sees a short stream
   const feed = feedStdin(p, input, () => {});

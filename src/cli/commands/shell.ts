@@ -2,8 +2,10 @@
 // environment), for looking around and for developing hook scripts. Prompt as ReaR's: `REAR host:dir #`.
 
 import { writeFileSync } from "node:fs";
-import { hookPrelude } from "../../engine/hooks.ts";
+import { configPrelude } from "../../engine/bash-run.ts";
 import { exec } from "../../sys/exec.ts";
+import { encodeBytes } from "../../sys/bytes.ts";
+import { bashQuote } from "../../config/bash-eval.ts";
 import type { WorkflowCommand } from "./command.ts";
 
 export const shellCommand: WorkflowCommand = {
@@ -11,7 +13,8 @@ export const shellCommand: WorkflowCommand = {
   args: {},
   async run(ctx) {
     const rc = `${ctx.workArea!.tmpDir}/rear-shell.bashrc`;
-    writeFileSync(rc, `${hookPrelude(ctx)}\nPS1='REAR \\h:\\w # '\n`, { mode: 0o600 });
+    // the rc file holds the configuration with its secrets: it removes itself once bash read it
+    writeFileSync(rc, encodeBytes(`${configPrelude(ctx)}\nPS1='REAR \\h:\\w # '\nrm -f -- ${bashQuote(rc)}\n`), { mode: 0o600 });
     ctx.log.log("Starting an interactive bash with rear's configuration");
     const r = await exec(["bash", "--rcfile", rc, "-i"], { env: ctx.env, interactive: true });
     return r.code === 0 ? 0 : r.code;

@@ -14,7 +14,7 @@ export interface ShowlayoutResult {
   stderr: string;
 }
 
-export function showlayout(args: string[], defaultFile: string): ShowlayoutResult {
+export function showlayout(args: string[], defaultFile: string, _opts: { exposeSecrets: boolean } = { exposeSecrets: false }): ShowlayoutResult {
   let json = false;
   let format: string | undefined;
   let file: string | undefined;
