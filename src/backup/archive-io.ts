@@ -49,7 +49,10 @@ export class ArchiveWriter {
   private fd: number | undefined;
   private current: { partial: string; name: string; bytes: number; hash: Bun.CryptoHasher } | undefined;
   private readonly done: (StoredFile & { partial: string })[] = [];
+  private aborted = false;
   bytes = 0;
+  /** the first bytes written (what archive-check.ts looks at: an encrypted archive's header) */
+  head: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly dir: string,
@@ -64,6 +67,8 @@ export class ArchiveWriter {
   }
 
   private open(): void {
+    // after abort() (a failed or interrupted backup), a late chunk must not create the file again
+    if (this.aborted) throw new Error("the backup was stopped");
     const file = this.volumeBytes ? volumeName(this.name, this.done.length) : this.name;
     const partial = this.partialOf(file);
     this.fd = openSync(partial, "w", 0o600);
@@ -92,7 +97,13 @@ export class ArchiveWriter {
     }
   }
 
+  /** Creates the first file now: a target that cannot be written to fails before the backup program runs. */
+  start(): void {
+    if (this.fd === undefined && this.done.length === 0) this.open();
+  }
+
   write(data: Uint8Array): void {
+    if (this.head.length < 65536) this.head = Buffer.concat([this.head, data.subarray(0, 65536 - this.head.length)]);
     let rest = data;
     while (rest.length) {
       if (this.fd === undefined) this.open();
@@ -148,16 +159,24 @@ export class ArchiveWriter {
     return files;
   }
 
-  /** Removes what was written (a failed or interrupted backup). */
+  /**
+   * Removes what was written (a failed or interrupted backup; also an exit task, so that SIGTERM leaves
+   * no `.partial-PID` file). Never throws: it runs on the way out of an error (a read-only target
+   * refuses even the removal of a file that is not there).
+   */
   abort(): void {
+    this.aborted = true;
     if (this.fd !== undefined) {
       try {
         closeSync(this.fd);
       } catch {}
       this.fd = undefined;
     }
-    for (const p of [...this.done.map((f) => f.partial), ...(this.current ? [this.current.partial] : [])]) rmSync(p, { force: true });
-    rmSync(this.partialOf(`${this.name}.sha256`), { force: true });
+    for (const p of [...this.done.map((f) => f.partial), ...(this.current ? [this.current.partial] : []), this.partialOf(`${this.name}.sha256`)]) {
+      try {
+        rmSync(p, { force: true });
+      } catch {}
+    }
   }
 }
 

@@ -68,3 +68,32 @@ export function tarExtractArgv(t: TarExtract): string[] {
 export function tarOutcome(code: number): "ok" | "changed" | "failed" {
   return code === 0 ? "ok" : code === 1 ? "changed" : "failed";
 }
+
+/** GNU tar's warnings that come with its exit status 1 when it creates an archive (create.c: file changed, removed, shrank). */
+const CHANGED = /(file changed as we read it|file removed before we read it|file shrank by \d+ bytes?)/i;
+
+export type CreateOutcome = { kind: "ok" } | { kind: "changed"; files: string[] } | { kind: "failed"; why: string };
+
+const tail = (s: string) => s.trim().split("\n").filter(Boolean).slice(-3).join(" / ");
+
+/**
+ * What the exit status of `tar --create` means. GNU tar exits 1 when files changed while it read them
+ * (ReaR's 500_make_backup.sh: a warning) — but so does /bin/false, or a wrapper that failed: exit 1
+ * counts as "files changed" only when tar said so on stderr, or when the user silenced those warnings
+ * (--warning=no-file-changed; the archive itself is checked either way). 126/127: not runnable or not
+ * found (the shell's codes); 128+N: killed by signal N.
+ */
+export function tarCreateOutcome(code: number, stderr: string, options: readonly string[] = []): CreateOutcome {
+  if (code === 0) return { kind: "ok" };
+  const said = stderr.trim() ? `: ${tail(stderr)}` : ", printing nothing";
+  if (code === 1) {
+    const files = stderr.split("\n").filter((l) => CHANGED.test(l)).map((l) => l.replace(/^[^:]*: /, "").replace(/: [^:]*$/, ""));
+    if (files.length) return { kind: "changed", files };
+    if (options.some((o) => /^--warning=(none|no-file-changed|no-file-removed|no-file-shrank)$/.test(o))) return { kind: "changed", files: [] };
+    return { kind: "failed", why: `exited 1 without saying that a file changed (what GNU tar's exit 1 means)${said}` };
+  }
+  if (code === 126) return { kind: "failed", why: `could not be executed (exit 126)${said}` };
+  if (code === 127) return { kind: "failed", why: `was not found (exit 127)${said}` };
+  if (code > 128) return { kind: "failed", why: `was killed by signal ${code - 128} (exit ${code})${said}` };
+  return { kind: "failed", why: `exited ${code}${said}` };
+}

@@ -7,13 +7,16 @@
 // backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files, 500_make_backup,
 // 980_umount_NETFS_dir.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
-import { Encryptor } from "../../backup/crypt.ts";
+import { archiveHeadProblem, archiveKind } from "../../backup/archive-check.ts";
+import { Encryptor, isRearAead } from "../../backup/crypt.ts";
+import { anchoredExcludes, includeProblems } from "../../backup/include-check.ts";
 import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
-import { tarCreateArgv, tarFeatures, tarOutcome } from "../../backup/tar.ts";
+import { targetProblem } from "../../backup/target-error.ts";
+import { tarCreateArgv, tarCreateOutcome, tarFeatures } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
 import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
@@ -114,11 +117,13 @@ export const makeNetfsBackup: Module = {
       }
     }
     const path = programSearchPath(ctx.env.PATH);
-    const tar = which(c.str("BACKUP_PROG") || "tar", path);
-    if (!tar) throw new WorkflowError(`Cannot find ${c.str("BACKUP_PROG") || "tar"} (BACKUP_PROG)`, "install GNU tar");
+    const prog = c.str("BACKUP_PROG") || "tar";
+    const tar = which(prog, path);
+    if (!tar) throw new WorkflowError(`BACKUP_PROG=${prog}: no such program${prog.includes("/") ? "" : " in PATH"}`, "install GNU tar, or set BACKUP_PROG to its path");
     const layout = ctx.state.layout as SavedLayout | undefined;
     if (!layout) throw new Error("backup needs the layout of layout/save");
     const mountpoints = activeEntries(layout.doc).flatMap((e) => (e.kw === "fs" ? [e.mountpoint] : []));
+    if (u.scheme === "file") checkFileTarget(u.path, urlText);
 
     // iso://: into the work area, whose tree output/800 moves into the ISO (ReaR's $TMP_DIR/isofs<path>)
     const isoTree = join(ctx.workArea!.tmpDir, "isobackup");
@@ -131,14 +136,23 @@ export const makeNetfsBackup: Module = {
       if (u.scheme === "file" && statSync(existingAncestor(dir)).dev === statSync("/").dev && mountpoints.includes("/")) {
         throw new WorkflowError(`BACKUP_URL=${urlText} is on the root filesystem, which is being backed up`, "use a directory on another filesystem (a second disk, a USB disk, NFS)");
       }
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      onTarget(dir, urlText, () => mkdirSync(dir, { recursive: true, mode: 0o700 }));
+      const configured = c.arr("BACKUP_PROG_INCLUDE").filter(Boolean);
       const lists = includeExcludeLists({
-        mountpoints, excludeMountpoints: c.arr("EXCLUDE_MOUNTPOINTS").filter(Boolean), include: c.arr("BACKUP_PROG_INCLUDE").filter(Boolean),
+        mountpoints, excludeMountpoints: c.arr("EXCLUDE_MOUNTPOINTS").filter(Boolean), include: configured,
         exclude: c.arr("BACKUP_PROG_EXCLUDE").filter(Boolean), onlyInclude: c.isTrue("BACKUP_ONLY_INCLUDE"), onlyExclude: c.isTrue("BACKUP_ONLY_EXCLUDE"),
         manualInclude: c.isTrue("MANUAL_INCLUDE"), alwaysExclude: [ctx.workArea!.buildDir, dir],
       });
       for (const n of lists.notes) ctx.log.log(n);
-      if (!lists.include.length) throw new WorkflowError("Nothing to back up: the include list is empty", "check BACKUP_PROG_INCLUDE and EXCLUDE_MOUNTPOINTS");
+      if (!lists.include.length) throw new WorkflowError(`Nothing to back up: the include list is empty${c.isTrue("BACKUP_ONLY_INCLUDE") || c.isTrue("MANUAL_INCLUDE") ? " (BACKUP_ONLY_INCLUDE/MANUAL_INCLUDE is set and BACKUP_PROG_INCLUDE is empty)" : ""}`, "check BACKUP_PROG_INCLUDE and EXCLUDE_MOUNTPOINTS");
+      const options = c.arr("BACKUP_PROG_OPTIONS").filter(Boolean);
+      // an include that does not exist or that an exclude pattern covers would be archived as nothing
+      // (tar --ignore-failed-read says nothing): an error, before anything is written
+      const problems = includeProblems({ include: lists.include, configured, exclude: lists.exclude, anchored: anchoredExcludes(options), exists: (p) => lexists(p) });
+      if (problems.length) {
+        for (const p of problems) ctx.log.log(p);
+        throw new WorkflowError(`${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more, listed in the log)` : ""}`, "fix BACKUP_PROG_INCLUDE or BACKUP_PROG_EXCLUDE; nothing was written");
+      }
       if (!lists.include.includes("/") && ctx.workflow.name === "mkbackup") ctx.log.warn("/ is not in the backup: a recovery from it will not boot");
       const excludeFile = join(ctx.workArea!.tmpDir, "backup-exclude.txt");
       writeFileSync(join(ctx.workArea!.tmpDir, "backup-include.txt"), `${lists.include.join("\n")}\n`);
@@ -170,65 +184,131 @@ export const makeNetfsBackup: Module = {
       for (const f of readdirSync(dir)) {
         const m = /^\..*\.partial-(\d+)$/.exec(f);
         if (m && !existsSync(`/proc/${m[1]}`)) {
-          rmSync(join(dir, f), { force: true });
-          ctx.log.log(`Removed ${f}, left by a backup run that was stopped`);
+          try {
+            rmSync(join(dir, f), { force: true });
+            ctx.log.log(`Removed ${f}, left by a backup run that was stopped`);
+          } catch (e) {
+            ctx.log.log(`Could not remove ${f}, left by a backup run that was stopped: ${(e as Error).message}`);
+          }
         }
       }
       const usage = await exec([tar, "--usage"], { quiet: true });
-      const argv = tarCreateArgv({
-        tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),
-        excludeFile, include: lists.include, archive: "-", ...(newer ? { newer } : {}),
-      });
+      const compress = c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean);
+      const argv = tarCreateArgv({ tar, features: tarFeatures(usage.stdout), options, compress, excludeFile, include: lists.include, archive: "-", ...(newer ? { newer } : {}) });
       const enc = crypt ? new Encryptor(crypt) : undefined;
       const writer = new ArchiveWriter(dir, name, volumeBytes);
-      ctx.log.logPrint(`Creating ${c.str("BACKUP_PROG") || "tar"} archive '${archive}'${enc ? " (encrypted: AES-256-GCM, key from BACKUP_PROG_CRYPT_KEY)" : ""}${volumeBytes ? ` in volumes of ${Math.round(volumeBytes / 1048576)} MiB` : ""}`);
-      const progress = progressReporter("Archived", (l) => ctx.log.print(l));
-      let r;
+      // SIGINT/SIGTERM: the exit tasks remove the unfinished archive (and a late chunk cannot recreate it)
+      const dropPartial = ctx.exitTasks.add(`remove the unfinished ${name}`, () => writer.abort());
       try {
-        r = await execStream(argv, {
+        ctx.log.logPrint(`Creating ${prog} archive '${archive}'${enc ? " (encrypted: AES-256-GCM, key from BACKUP_PROG_CRYPT_KEY)" : ""}${volumeBytes ? ` in volumes of ${Math.round(volumeBytes / 1048576)} MiB` : ""}`);
+        writer.start();
+        const progress = progressReporter("Archived", (l) => ctx.log.print(l));
+        // the first bytes tar wrote, before encryption: archive-check.ts looks at them
+        let head = new Uint8Array(0);
+        let total = 0;
+        const r = await execStream(argv, {
           what: "making the backup archive",
           output: (chunk) => {
+            if (head.length < 65536) head = Buffer.concat([head, chunk.subarray(0, 65536 - head.length)]);
+            total += chunk.length;
             for (const b of enc ? enc.push(chunk) : [chunk]) writer.write(b);
             progress.update(writer.bytes);
           },
         });
-        if (enc && tarOutcome(r.code) !== "failed") for (const b of enc.end()) writer.write(b);
-      } catch (e) {
-        writer.abort();
-        if (e instanceof TargetFullError) {
-          throw new WorkflowError(`The backup target is full: writing ${archive} failed: ${e.message}`, "free space at BACKUP_URL or back up less (BACKUP_PROG_EXCLUDE); the previous backup there is unchanged");
+        const secs = progress.elapsed();
+        const outcome = tarCreateOutcome(r.code, r.stderr, options);
+        if (outcome.kind === "failed") {
+          throw new WorkflowError(`${prog === "tar" ? "tar" : `BACKUP_PROG=${prog}`} ${outcome.why}; no new archive was made in ${dir}`, `the previous backup there is unchanged; the messages are in ${ctx.log.path ?? "rear's log"}`);
         }
-        throw e;
-      }
-      const secs = progress.elapsed();
-      const outcome = tarOutcome(r.code);
-      if (outcome === "failed") {
-        writer.abort();
-        writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
-        throw new WorkflowError(
-          `tar failed (exit ${r.code}) making ${archive}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`,
-          `the previous backup there is unchanged; tar's messages are in ${join(dir, "backup.log")}`,
-        );
-      }
-      if (outcome === "changed") ctx.log.warn("Some files changed while they were archived (tar exit 1): the backup holds them as they were read");
-      let stored;
-      try {
+        const problem = archiveHeadProblem({ head, total, kind: archiveKind(compress), mayBeEmpty: !!newer });
+        if (problem) {
+          throw new WorkflowError(
+            `What ${prog === "tar" ? "tar" : `BACKUP_PROG=${prog}`} wrote ${problem} (exit ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").slice(-2).join(" / ")}` : ""}); it did not replace the backup in ${dir}`,
+            "check BACKUP_PROG, BACKUP_PROG_COMPRESS_OPTIONS and BACKUP_PROG_INCLUDE; the previous backup there is unchanged",
+          );
+        }
+        if (enc) {
+          for (const b of enc.end()) writer.write(b);
+          if (!isRearAead(writer.head)) throw new WorkflowError(`The encrypted archive for ${archive} has no header of rear's format: not replacing the backup there`, "report this as a bug; the previous backup is unchanged");
+        }
+        if (outcome.kind === "changed") ctx.log.warn(`Some files changed while they were archived (tar exit 1${outcome.files.length ? `: ${outcome.files.slice(0, 3).join(", ")}${outcome.files.length > 3 ? ", …" : ""}` : ""}): the backup holds them as they were read`);
         // the previous archive: kept in <prefix>.old when asked (NETFS_KEEP_OLD_BACKUP_COPY; ReaR moves the
         // whole prefix directory there before it starts, we only once the new one is complete)
         if (!type && c.isTrue("NETFS_KEEP_OLD_BACKUP_COPY")) keepOldCopy(ctx, dir, name);
-        stored = writer.commit();
-        writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
+        const stored = writer.commit();
+        ctx.exitTasks.remove(dropPartial);
+        try {
+          writeFileSync(join(dir, "backup.log"), r.stderr, { mode: 0o600 });
+        } catch (e) {
+          ctx.log.warn(`Could not write ${join(dir, "backup.log")}: ${(e as Error).message} (tar's messages are in ${ctx.log.path ?? "rear's log"})`);
+        }
+        const bytes = stored.reduce((n, f) => n + f.bytes, 0);
+        // iso:// over several ISOs: output/800 moves the volumes after the first into ISOs of their own
+        if (u.scheme === "iso" && stored.length > 1) ctx.state.isoExtraVolumes = stored.slice(1).map((f) => join(u.path, f.name));
+        ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; SHA-256 of ${stored.length === 1 ? "it" : `its ${stored.length} volumes`} in ${name}.sha256`);
       } catch (e) {
         writer.abort();
-        throw e;
+        ctx.exitTasks.remove(dropPartial);
+        throw asTargetError(e, dir, urlText);
       }
-      const bytes = stored.reduce((n, f) => n + f.bytes, 0);
-      // iso:// over several ISOs: output/800 moves the volumes after the first into ISOs of their own
-      if (u.scheme === "iso" && stored.length > 1) ctx.state.isoExtraVolumes = stored.slice(1).map((f) => join(u.path, f.name));
-      ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; SHA-256 of ${stored.length === 1 ? "it" : `its ${stored.length} volumes`} in ${name}.sha256`);
+    } catch (e) {
+      throw asTargetError(e, u.scheme === "iso" ? isoTree : m.dir, urlText);
     } finally {
       ctx.exitTasks.remove(undo);
       await m.unmount();
     }
   },
 };
+
+/** lstat without throwing: a dangling symlink in BACKUP_PROG_INCLUDE exists (tar archives the link). */
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A file:// target: its directory, or at least the one above it, must exist (ReaR's mkdir -p would
+ * create a mistyped path, or the mountpoint of an unmounted disk, on the wrong filesystem). rear creates
+ * the last level only.
+ */
+function checkFileTarget(p: string, url: string): void {
+  const target = p.replace(/\/+$/, "") || "/";
+  let st;
+  try {
+    st = statSync(target);
+  } catch {
+    const parent = dirname(target);
+    let pst;
+    try {
+      pst = statSync(parent);
+    } catch {
+      const up = existingAncestor(parent);
+      if (!statSync(up).isDirectory()) throw new WorkflowError(`BACKUP_URL=${url}: ${up} is a file, not a directory`, "point BACKUP_URL at a directory");
+      throw new WorkflowError(`BACKUP_URL=${url}: ${parent} does not exist`, `create it (mkdir -p ${target}) or mount the backup filesystem there: rear creates only the last directory of a file:// URL`);
+    }
+    if (!pst.isDirectory()) throw new WorkflowError(`BACKUP_URL=${url}: ${parent} is a file, not a directory`, "point BACKUP_URL at a directory");
+    return;
+  }
+  if (!st.isDirectory()) throw new WorkflowError(`BACKUP_URL=${url}: ${target} is a file, not a directory`, "point BACKUP_URL at a directory");
+}
+
+/** Runs a file operation on the target; a failure becomes one line naming the path and the remedy. */
+function onTarget<T>(path: string, url: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw asTargetError(e, path, url);
+  }
+}
+
+/** An error of the target's filesystem (EROFS, EACCES, ENOSPC, …) as a WorkflowError; others unchanged. */
+function asTargetError(e: unknown, path: string, url: string): unknown {
+  if (e instanceof WorkflowError || !(e instanceof Error)) return e;
+  const code = e instanceof TargetFullError ? "ENOSPC" : (e as NodeJS.ErrnoException).code;
+  const p = targetProblem(code, path, url);
+  return p ? new WorkflowError(p.message, p.hint) : e;
+}
