@@ -21,7 +21,9 @@ import { createWorkArea, removeWorkArea } from "../engine/work-area.ts";
 import { findWorkflow, placementError, type StageName } from "../engine/workflows.ts";
 import { MODULES } from "../stages/index.ts";
 import { killRunning, setExecEnv, setExecLog, setExecSecrets } from "../sys/exec.ts";
-import { secretValuesOf } from "../config/secret-values.ts";
+import { fsPath } from "../sys/bytes.ts";
+import { maskPasswords, secretValuesOf } from "../config/secret-values.ts";
+import { LFTP_SCHEMES } from "../config/unsupported.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { capturelayoutCommand } from "./commands/capturelayout.ts";
@@ -61,7 +63,7 @@ export function augmentPath(path: string | undefined): string {
 
 function isDir(p: string): boolean {
   try {
-    return statSync(p).isDirectory();
+    return statSync(fsPath(p)).isDirectory();
   } catch {
     return false;
   }
@@ -250,6 +252,9 @@ export async function run(deps: RunDeps): Promise<number> {
       throw new ConfigError("Setting TMPDIR in a configuration file is not supported", o?.file, o?.line, `export TMPDIR=${config.str("TMPDIR")} before running rear instead`);
     }
     if (!workflow.implemented && !cli.simulate) throw new NotImplementedError(`The workflow '${workflow.name}'`);
+    if (LFTP_SCHEMES.test(config.str("OUTPUT_URL")) && ["mkrescue", "mkbackup"].includes(workflow.name) && !cli.simulate) {
+      throw new NotImplementedError(`OUTPUT_URL=${maskPasswords(config.str("OUTPUT_URL"))} (an upload with lftp; this version copies results to file://, nfs://, cifs://, usb://, sshfs:// and rsync:// URLs)`);
+    }
 
     // Lock and log file name (ReaR: LOCKLESS_WORKFLOWS, SIMULTANEOUS_RUNNABLE_WORKFLOWS).
     const lockless = config.arr("LOCKLESS_WORKFLOWS").includes(workflow.name);
@@ -272,6 +277,7 @@ export async function run(deps: RunDeps): Promise<number> {
     log.logPrint(`Using log file: ${runtimeLog}`);
     log.log(`Configuration evaluated by ${loaded.evaluatedBy === "ts" ? "rear's reader" : `bash (${loaded.bashReason ?? "requested"})`}; files: ${loaded.files.filter((f) => f.used).map((f) => f.path ?? f.label).join(" ")}`);
     for (const w of loaded.warnings) log.warn(`while reading the configuration, bash said: ${w}`);
+    for (const n of loaded.notices) log.warn(n);
     if (loaded.printed.length > 0) log.log(`The configuration files printed:\n${loaded.printed.join("\n")}`);
     if (cli.simulate) log.logPrint(`Simulation mode activated: modules are listed, not run`);
 

@@ -27,6 +27,7 @@ export function bashAssignment(name: string, value: Value): string {
  * The script that evaluates the chain. It prints, NUL-separated:
  *   S <names bash had before we set anything> E
  *   F <file>                       before each step (to locate an early exit)
+ *   R <code>                       the step returned non-zero: evaluation stopped (ReaR: "Failed to Source")
  *   s <name> <attrs> <value>        a scalar
  *   a <name> <attrs> <n> <v1…vn>    an indexed array
  *   A <name> <attrs> <n> <k1 v1…>   an associative array
@@ -43,12 +44,14 @@ export function renderBashScript(seed: Map<string, Value>, exported: Set<string>
     if (st.kind === "file") {
       L.push(`printf 'F\\0%s\\0' ${bashQuote(st.path)} >&3`);
       L.push(`source ${bashQuote(st.path)}`);
+      L.push(`__rear_rc=$?; if (( __rear_rc )); then printf 'R\\0%s\\0' "$__rear_rc" >&3; exit 0; fi`);
     } else if (st.kind === "text") {
       L.push(`printf 'F\\0%s\\0' ${bashQuote(st.name)} >&3`);
       // A quoted here-document keeps the text verbatim; eval runs it in this shell like `source`.
       const tag = `__REAR_EMBEDDED_${i}__`;
       L.push(`IFS= read -r -d '' __rear_text <<'${tag}'\n${st.text}\n${tag}`);
       L.push(`eval "$__rear_text"`);
+      L.push(`__rear_rc=$?; if (( __rear_rc )); then printf 'R\\0%s\\0' "$__rear_rc" >&3; exit 0; fi`);
     } else {
       for (const [k, v] of Object.entries(st.values)) L.push(bashAssignment(k, v));
     }
@@ -81,6 +84,8 @@ export interface BashResult {
   assoc: Map<string, Record<string, string>>;
   /** the last step that started; "(end)" when all ran */
   lastStep: string;
+  /** the exit status of the step that returned non-zero (then lastStep names it) */
+  failedWith?: number;
   complete: boolean;
 }
 
@@ -94,6 +99,10 @@ export function parseBashOutput(out: string): BashResult {
   while (i < tok.length) {
     const kind = next();
     if (kind === "F") res.lastStep = next();
+    else if (kind === "R") {
+      res.failedWith = Number(next());
+      break;
+    }
     else if (kind === "s") {
       const name = next();
       const attrs = next();

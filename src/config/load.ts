@@ -7,19 +7,23 @@
 
 import { ConfigError } from "../engine/errors.ts";
 import { type BashStep, findSyntaxError, parseBashOutput, renderBashScript } from "./bash-eval.ts";
-import { SECRETS, SETTINGS, FRAMEWORK_VARS, validateSettings } from "./settings.ts";
+import { arrayNotices, SECRETS, SETTINGS, FRAMEWORK_VARS, validateSettings } from "./settings.ts";
+import { unsupportedInUse, unsupportedNotice } from "./unsupported.ts";
 import { NeedsBash, parseShell, type Stmt } from "./shell-parse.ts";
 import { ShellEvaluator, type Value, type Var, type Vars } from "./shell-eval.ts";
-import { trustHint, trustProblem } from "./trust.ts";
+import { CONFIG_MAX_BYTES, fileKind, trustHint, trustProblem } from "./trust.ts";
 import { detectVendor, osConfNames, vendorVars, type ReleaseFiles } from "./system.ts";
 
 export interface FileStat {
   isFile: boolean;
   uid: number;
   mode: number;
+  size?: number;
 }
 
 export interface ConfigIo {
+  /** The file's text (bytes kept as sys/bytes.ts decodes them); undefined when it does not exist. Throws
+   *  ConfigError, without reading, for anything but a regular file of at most CONFIG_MAX_BYTES. */
   readText(path: string): string | undefined;
   stat(path: string): FileStat | undefined;
   /** Runs bash on the script; stdout is returned as text (it holds NULs). */
@@ -69,6 +73,10 @@ export interface LoadedConfig {
   origins: Map<string, { file: string; line: number }>;
   /** user files (and -C files) that were read, for COPY_AS_IS */
   userFiles: string[];
+  /** said once at default verbosity: a single-value setting given as an array of several, … */
+  notices: string[];
+  /** settings nothing implements yet that the files set to something else than their default */
+  unsupported: string[];
 }
 
 type Step =
@@ -89,6 +97,13 @@ function checkNoCR(path: string, text: string): void {
   if (i < 0) return;
   const line = text.slice(0, i).split("\n").length;
   throw new ConfigError("contains a carriage return (DOS line endings)", path, line, `convert it with: sed -i 's/\\r$//' ${path}`);
+}
+
+/** What bash cannot read as text: a byte order mark (bash takes it as part of the first word), NUL bytes. */
+function checkText(path: string, text: string): void {
+  if (text.startsWith("\uFEFF")) throw new ConfigError("starts with a UTF-8 byte order mark, which bash reads as part of the first command", path, 1, `remove it: sed -i '1s/^\\xEF\\xBB\\xBF//' ${path}`);
+  const nul = text.indexOf("\0");
+  if (nul >= 0) throw new ConfigError("holds a NUL byte: this is not a text file", path, text.slice(0, nul).split("\n").length, "give a configuration file written in bash syntax");
 }
 
 /** ReaR's init/default/001_verify_config_arrays.sh: array settings must be assigned with ( … ). */
@@ -164,6 +179,10 @@ export class ConfigLoader {
   }
 
   private userStep(label: string, path: string): Step | undefined {
+    // The kind and size are checked before a single byte is read: a FIFO would hang rear, /dev/zero fill its memory.
+    const st = this.io.stat(path);
+    if (st && !st.isFile) throw new ConfigError(`is ${fileKind(st.mode)}, not a regular file: rear does not read it`, path, undefined, "a configuration file must be a plain file; remove or replace it");
+    if (st?.size !== undefined && st.size > CONFIG_MAX_BYTES) throw new ConfigError(`is ${st.size} bytes, more than a configuration file can be (${CONFIG_MAX_BYTES} bytes): rear does not read it`, path, undefined, "is this the right file?");
     const text = this.io.readText(path);
     if (isEmpty(text)) return undefined;
     return { kind: "file", label, path, text: text!, embedded: false };
@@ -178,7 +197,8 @@ export class ConfigLoader {
   /** -C NAME: absolute, or $CONFIG_DIR/NAME, or $CONFIG_DIR/NAME.conf (ReaR). */
   private resolveExtra(name: string): string {
     const cands = name.startsWith("/") ? [name, `${name}.conf`] : [`${this.opt.configDir}/${name}`, `${this.opt.configDir}/${name}.conf`];
-    for (const c of cands) if (this.io.stat(c)?.isFile) return c;
+    // the first that exists, whatever it is: userStep refuses what is not a regular file
+    for (const c of cands) if (this.io.stat(c)) return c;
     throw new ConfigError(`additional configuration file '-C ${name}' not found (looked for ${cands.join(" and ")})`, undefined, undefined, "give an existing file, absolute or relative to the config directory");
   }
 
@@ -223,12 +243,21 @@ export class ConfigLoader {
     }
     const ev = this.evaluate(steps);
     const origins = scanOrigins(steps);
-    const problems = validateSettings(new Map([...ev.vars].map(([k, v]) => [k, v.value!])));
+    const values = new Map([...ev.vars].map(([k, v]) => [k, v.value!]));
+    const problems = validateSettings(values);
     if (problems.length > 0) {
       const p = problems[0]!;
       const o = origins.get(p.name);
       throw new ConfigError(p.message, o?.file, o?.line);
     }
+    const at = (n: string) => {
+      const o = origins.get(n);
+      return o ? `${o.file}:${o.line}: ` : "";
+    };
+    // what the built-in files alone give: the default of each setting
+    const builtIn = this.evaluateTs(steps.filter((s) => s.kind === "assign" || s.embedded));
+    const unsupported = unsupportedInUse(values, new Map([...builtIn.vars].map(([k, v]) => [k, v.value!])));
+    const notices = [...arrayNotices(values).map((p) => `${at(p.name)}${p.message}`), ...unsupported.map((n) => `${at(n)}${unsupportedNotice(n)}`)];
     return {
       vars: ev.vars,
       assoc: ev.assoc,
@@ -244,6 +273,8 @@ export class ConfigLoader {
       printed: ev.printed,
       origins,
       userFiles: steps.filter((s) => s.kind === "file" && !s.embedded).map((s) => (s as { path: string }).path),
+      notices,
+      unsupported,
     };
   }
 
@@ -290,6 +321,7 @@ export class ConfigLoader {
       if (problem) throw new ConfigError(problem, path, undefined, trustHint(path, problem));
     }
     checkNoCR(path, text);
+    checkText(path, text);
     checkArrays(path, text);
   }
 
@@ -350,8 +382,32 @@ export class ConfigLoader {
     const script = renderBashScript(seed, new Set(), bsteps);
     const r = this.io.runBash(script, this.env);
     const out = parseBashOutput(r.stdout);
+    const userPaths = new Set(steps.flatMap((s) => (s.kind === "file" && !s.embedded ? [s.path] : [])));
+    // A complaint of bash about a line of a user file means a setting was lost or misread (`BACKUP = NETFS`
+    // runs a command BACKUP; a typo'd command): rear stops, naming the line, rather than run without it.
+    for (const l of r.stderr.split("\n")) {
+      const m = /^(.*?): line ([0-9]+): (.*)$/.exec(l);
+      if (!m || !userPaths.has(m[1]!)) continue;
+      const nf = /^(.*): command not found$/.exec(m[3]!);
+      throw new ConfigError(
+        nf ? `bash reads '${nf[1]}' as a command, and there is none of that name` : `bash: ${m[3]}`,
+        m[1],
+        Number(m[2]),
+        nf && /^[A-Za-z_][A-Za-z0-9_]*$/.test(nf[1]!) ? `an assignment has no blanks around '=': write ${nf[1]}=value` : "fix the line; rear does not run with a configuration bash cannot read cleanly",
+      );
+    }
     const syn = findSyntaxError(r.stderr);
     if (syn) throw new ConfigError(syn.message, syn.file, syn.line, "fix the file; `bash -n FILE` checks it");
+    if (out.failedWith !== undefined) {
+      const st = steps.find((s) => s.kind === "file" && (s.embedded ? `conf/${s.label}` : s.path) === out.lastStep) as Extract<Step, { kind: "file" }> | undefined;
+      const ret = st ? st.text.split("\n").findIndex((l) => /^\s*return\b/.test(l)) : -1;
+      throw new ConfigError(
+        ret >= 0 ? `'${st!.text.split("\n")[ret]!.trim()}' stops reading the file with status ${out.failedWith}` : `sourcing it ended with status ${out.failedWith} (its last command failed)`,
+        out.lastStep || undefined,
+        ret >= 0 ? ret + 1 : undefined,
+        "a configuration file must only set variables and end with a command that succeeds (ReaR stops here too: 'Failed to Source')",
+      );
+    }
     if (!out.complete) {
       throw new ConfigError(
         `bash stopped while reading this file (exit code ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").slice(-1)[0]}` : ""}`,

@@ -79,8 +79,8 @@ const STRINGS = words(`
   ISO_MKISOFS_OPTS ISO_PREFIX ISO_RECOVER_MODE ISO_VOLID KEEP_BUILD_DIR KERNEL_CMDLINE KERNEL_FILE KEYMAP
   LANG_RECOVER LOGFILE LUKS_CRYPTSETUP_OPTIONS MESSAGE_PREFIX MIGRATION_MODE MKFS_XFS_OPTIONS NETFS_PREFIX
   NON_FATAL_BINARIES_WITH_MISSING_LIBRARY OUTPUT_LFTP_USERNAME OUTPUT_MOUNTCMD OUTPUT_OPTIONS OUTPUT_PREFIX
-  OUTPUT_PREFIX_PXE OUTPUT_UMOUNTCMD OUTPUT_URL PING POST_BACKUP_SCRIPT POST_RECOVERY_SCRIPT PRE_BACKUP_SCRIPT
-  PRE_RECOVERY_SCRIPT PXE_CONFIG_GRUB_STYLE PXE_CONFIG_PATH PXE_CONFIG_PREFIX PXE_CONFIG_URL PXE_CREATE_LINKS
+  OUTPUT_PREFIX_PXE OUTPUT_UMOUNTCMD OUTPUT_URL PING
+  PXE_CONFIG_GRUB_STYLE PXE_CONFIG_PATH PXE_CONFIG_PREFIX PXE_CONFIG_URL PXE_CREATE_LINKS
   PXE_HTTP_URL PXE_RECOVER_MODE PXE_REMOVE_OLD_LINKS PXE_TFTP_IP PXE_TFTP_PATH PXE_TFTP_PREFIX
   PXE_TFTP_UPLOAD_URL PXE_TFTP_URL RAMDISK_SUFFIX RAWDISK_FAT_VOLUME_LABEL RAWDISK_GPT_PARTITION_NAME
   RAWDISK_IMAGE_COMPRESSION_COMMAND RAWDISK_IMAGE_NAME RAWDISK_INSTALL_GPT_PARTITION_NAME REBOOT_COMMANDS_LABEL
@@ -92,8 +92,9 @@ const STRINGS = words(`
   USER_INPUT_PROMPT
 `);
 
-/** Command lines ReaR evaluates as `eval "${VAR[@]}"`: a string or an array both work there. */
-const WORDS = words(`EXTERNAL_BACKUP EXTERNAL_CHECK EXTERNAL_RESTORE`);
+/** Command lines ReaR evaluates as `eval "${VAR[@]}"`: a string or an array both work there
+ *  (default.conf itself shows PRE_RECOVERY_SCRIPT=( 'echo Hello' ';' 'sleep 3' )). */
+const WORDS = words(`EXTERNAL_BACKUP EXTERNAL_CHECK EXTERNAL_RESTORE PRE_RECOVERY_SCRIPT POST_RECOVERY_SCRIPT PRE_BACKUP_SCRIPT POST_BACKUP_SCRIPT`);
 
 /** Secrets: hidden in the log and in `rear dump` unless -e/--expose-secrets. */
 export const SECRETS = words(`BACKUP_PROG_CRYPT_KEY OUTPUT_LFTP_PASSWORD SSH_ROOT_PASSWORD TTY_ROOT_PASSWORD`);
@@ -195,17 +196,34 @@ export interface SettingProblem {
   message: string;
 }
 
+/** The value bash's `$VAR` gives: a scalar itself, an array its first element ("" for an empty one). */
+function scalarOf(v: Value): string {
+  return typeof v === "string" ? v : (v[0] ?? "");
+}
+
 /**
- * Checks the evaluated variables against the table. A scalar setting given as a one-element array
- * is accepted, since bash's $VAR reads element 0 and ReaR works with it.
+ * Checks the evaluated variables against the table. A single-value setting written as an array is
+ * taken as bash takes `$VAR`: its first element (ReaR's own talk writes
+ * SECURE_BOOT_BOOTLOADER=( /boot/efi/EFI/*\/shimx64.efi ), a glob that bash expands with nullglob).
  */
 export function validateSettings(vars: ReadonlyMap<string, Value>): SettingProblem[] {
   const obj: Record<string, Value> = {};
   for (const [k, v] of vars) {
     const s = SETTINGS.get(k);
-    obj[k] = s && s.type !== "array" && s.type !== "words" && Array.isArray(v) && v.length === 1 ? v[0]! : v;
+    obj[k] = s && s.type !== "array" && s.type !== "words" ? scalarOf(v) : v;
   }
   const r = configSchema.safeParse(obj);
   if (r.success) return [];
   return r.error.issues.map((i) => ({ name: String(i.path[0] ?? ""), message: i.message }));
+}
+
+/** Notices for single-value settings given as arrays of more than one element (bash's $VAR uses the first). */
+export function arrayNotices(vars: ReadonlyMap<string, Value>): SettingProblem[] {
+  const out: SettingProblem[] = [];
+  for (const [k, v] of vars) {
+    const s = SETTINGS.get(k);
+    if (!s || s.type === "array" || s.type === "words" || !Array.isArray(v) || v.length <= 1) continue;
+    out.push({ name: k, message: `${k} takes one value but is an array of ${v.length} (${v.map((x) => `'${x}'`).join(" ")}): rear uses the first, '${v[0]}', as bash's $${k} does` });
+  }
+  return out;
 }

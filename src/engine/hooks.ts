@@ -5,6 +5,7 @@
 // configuration files. A non-zero exit stops the workflow, as ReaR's Error() in a script would.
 
 import { readdirSync, statSync } from "node:fs";
+import { decodeBytes, fsPath } from "../sys/bytes.ts";
 import { bashQuote } from "../config/bash-eval.ts";
 import { trustHint, trustProblem } from "../config/trust.ts";
 import { runBashWithConfig } from "./bash-run.ts";
@@ -17,7 +18,8 @@ export function findHooks(configDir: string, stage: StageName, warn: (m: string)
   const dir = `${configDir}/stages/${stage}`;
   let names: string[];
   try {
-    names = readdirSync(dir).sort();
+    // byte-exact names (a hook directory under a -c path with Latin-1 bytes, say)
+    names = readdirSync(fsPath(dir), { encoding: "buffer" }).map((b) => decodeBytes(b)).sort();
   } catch {
     return [];
   }
@@ -36,7 +38,7 @@ export function findHooks(configDir: string, stage: StageName, warn: (m: string)
 export async function runHook(ctx: Context, hook: HookScript, trustedUids: number[]): Promise<void> {
   let st;
   try {
-    const s = statSync(hook.path);
+    const s = statSync(fsPath(hook.path));
     st = { isFile: s.isFile(), uid: s.uid, mode: s.mode };
   } catch {}
   const problem = trustProblem(hook.path, st, trustedUids, ctx.config.arr("TRUSTED_FILES"));

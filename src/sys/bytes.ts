@@ -5,7 +5,8 @@
 // holds; encoding gives the very same bytes back. Every edge that hands a string to the system (a file
 // written, a path opened, an argument list) encodes with encodeBytes/fsPath. Pure.
 
-const fatal = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a byte order mark as U+FEFF (by default TextDecoder drops it: bash does not)
+const fatal = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const ESCAPED = /[\uDC80-\uDCFF]/;
 
 /** Bytes to a string: UTF-8 where valid, each other byte as U+DC80…U+DCFF. */

@@ -5,6 +5,7 @@
 
 import type { Config } from "../../config/config.ts";
 import { maskPasswords, mayHoldPassword } from "../../config/secret-values.ts";
+import { unsupportedNotice } from "../../config/unsupported.ts";
 import type { WorkflowCommand } from "./command.ts";
 
 /** A value as ReaR's dump shows it: NAME="value", arrays as NAME=("a" "b"). */
@@ -23,7 +24,8 @@ export function formatVariable(config: Config, name: string, expose: boolean): s
   if (config.isSecret(name) && !expose && !empty) return `${name}=${SECRET_PLACEHOLDER}`;
   if (v === undefined) return `${name}=""`;
   const show = (x: string) => quote(!expose && mayHoldPassword(name) ? maskPasswords(x) : x);
-  return typeof v === "string" ? `${name}=${show(v)}` : `${name}=(${v.map(show).join(" ")})`;
+  const mark = config.loaded.unsupported.includes(name) ? `   # ${unsupportedNotice(name)}` : "";
+  return `${typeof v === "string" ? `${name}=${show(v)}` : `${name}=(${v.map(show).join(" ")})`}${mark}`;
 }
 
 const SYSTEM_VARS = [
@@ -59,8 +61,13 @@ export function renderDump(config: Config, expose: boolean): string {
   for (const n of [...new Set(backupVars)]) L.push(`  ${formatVariable(config, n, expose)}`);
   const output = config.str("OUTPUT");
   L.push(`# Output to ${output}:`);
-  for (const n of [...new Set([...withPrefix(config, [`${output}_`]), ...withPrefix(config, ["OUTPUT_"]), "RESULT_MAILTO"])]) {
+  for (const n of [...new Set([...withPrefix(config, [`${output}_`]), ...withPrefix(config, ["OUTPUT_"]), ...withPrefix(config, ["RESULT_MAIL"])])]) {
     L.push(`  ${formatVariable(config, n, expose)}`);
+  }
+  const other = config.loaded.unsupported.filter((n) => !L.some((l) => l.trimStart().startsWith(`${n}=`)));
+  if (other.length) {
+    L.push("# Set, but not supported by this version yet (no effect):");
+    for (const n of other) L.push(`  ${formatVariable(config, n, expose)}`);
   }
   L.push("# End of dump configuration and system information.");
   return L.join("\n");
@@ -74,6 +81,7 @@ export function dumpJson(config: Config, expose: boolean): string {
     obj[k] = config.isSecret(k) && !expose && !empty ? null : masked;
   }
   for (const [k, v] of config.loaded.assoc) obj[k] = v;
+  if (config.loaded.unsupported.length) obj["(unsupported)"] = [...config.loaded.unsupported];
   return JSON.stringify(obj, null, 2);
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseShell } from "../../../src/config/shell-parse.ts";
-import { didYouMean, isFalse, isTrue, SETTINGS, validateSettings } from "../../../src/config/settings.ts";
+import { arrayNotices, didYouMean, isFalse, isTrue, SETTINGS, validateSettings } from "../../../src/config/settings.ts";
 
 const DEFAULT_CONF = readFileSync(join(import.meta.dir, "../../../conf/default.conf"), "utf8");
 
@@ -42,7 +42,12 @@ describe("values", () => {
   test("unknown variables are allowed; known ones are typed", () => {
     expect(validateSettings(new Map<string, string | string[]>([["MY_OWN", ["a", "b"]], ["OUTPUT", "ISO"]]))).toEqual([]);
     expect(validateSettings(new Map([["OUTPUT", ["ISO"]]]))).toEqual([]); // bash's $OUTPUT reads element 0
-    expect(validateSettings(new Map([["OUTPUT", ["ISO", "USB"]]]))[0]?.message).toContain("OUTPUT must be a single value");
+    // an array for a single-value setting: its first element, as bash's $OUTPUT; more than one is a notice
+    expect(validateSettings(new Map([["OUTPUT", ["ISO", "USB"]]]))).toEqual([]);
+    expect(validateSettings(new Map([["OUTPUT", ["IOS", "USB"]]]))[0]?.message).toContain("OUTPUT='IOS' is not known");
+    expect(validateSettings(new Map([["SECURE_BOOT_BOOTLOADER", []]]))).toEqual([]); // a glob that matched nothing (nullglob)
+    expect(arrayNotices(new Map([["OUTPUT", ["ISO", "USB"]]]))[0]?.message).toContain("rear uses the first, 'ISO'");
+    expect(arrayNotices(new Map([["OUTPUT", ["ISO"]], ["PRE_RECOVERY_SCRIPT", ["echo Hello", ";", "sleep 3"]], ["PROGS", ["a", "b"]]]))).toEqual([]);
     expect(validateSettings(new Map([["PROGS", "x"]]))[0]?.message).toContain("PROGS is an array");
   });
 });
