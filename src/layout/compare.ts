@@ -43,14 +43,22 @@ export function partitionDevice(disk: string, n: number | string): string {
   return /[0-9]$/.test(disk) ? `${disk}p${n}` : `${disk}${n}`;
 }
 
-/** One device name through a disk map: the disk itself or one of its partitions (sda3 → nvme0n1p3); anything else unchanged. */
+/**
+ * One device name through a disk map: the disk itself or one of its partitions (sda3 → nvme0n1p3);
+ * anything else unchanged. Looks the name up (and its disk: the name without the partition number)
+ * instead of trying every mapped disk, so renaming a layout costs one lookup per name.
+ */
 export function renameDevice(item: string, map: Record<string, string>): string {
-  for (const [from, to] of Object.entries(map)) {
-    if (from === to) continue;
-    if (item === from) return to;
-    const m = new RegExp(`^${from.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}${/[0-9]$/.test(from) ? "p" : ""}([0-9]+)$`).exec(item);
-    if (m) return partitionDevice(to, m[1]!);
+  if (Object.hasOwn(map, item)) return map[item]!;
+  const m = /^(.*?)([0-9]+)$/.exec(item);
+  if (!m) return item;
+  const [, head, n] = m as unknown as [string, string, string];
+  // nvme0n1p3 → nvme0n1 (a disk name ending in a digit takes a "p"); sda3 → sda
+  if (head.endsWith("p") && /[0-9]p$/.test(head)) {
+    const disk = head.slice(0, -1);
+    if (Object.hasOwn(map, disk)) return partitionDevice(map[disk]!, n);
   }
+  if (!/[0-9]$/.test(head) && Object.hasOwn(map, head)) return partitionDevice(map[head]!, n);
   return item;
 }
 
@@ -61,10 +69,18 @@ export function renameDevices(entries: Entry[], map: Record<string, string>): En
   return entries.map((e) => JSON.parse(JSON.stringify(e), (_k, v) => (typeof v === "string" ? swap(v) : v)) as Entry);
 }
 
-function diskSignature(entries: Entry[], disk: string): string {
-  const d = entries.find((e) => e.kw === "disk" && e.device === disk);
-  const parts = entries.filter((e) => e.kw === "part" && e.disk === disk).map((e) => (e.kw === "part" ? `${e.startBytes}+${e.sizeBytes}:${e.name}:${e.flags.join(",")}` : ""));
-  return d && d.kw === "disk" ? `${d.sizeBytes}/${d.label}/${parts.join(";")}` : "";
+/** Each disk's size, label and partitions as one string, for all disks in one pass. */
+function diskSignatures(entries: Entry[]): Map<string, string> {
+  const parts = new Map<string, string[]>();
+  for (const e of entries) {
+    if (e.kw !== "part") continue;
+    const l = parts.get(e.disk) ?? [];
+    l.push(`${e.startBytes}+${e.sizeBytes}:${e.name}:${e.flags.join(",")}`);
+    parts.set(e.disk, l);
+  }
+  const out = new Map<string, string>();
+  for (const e of entries) if (e.kw === "disk" && !out.has(e.device)) out.set(e.device, `${e.sizeBytes}/${e.label}/${(parts.get(e.device) ?? []).join(";")}`);
+  return out;
 }
 
 /** Saved disk → current disk for disks that only changed names, or undefined when that does not explain the difference. */
@@ -74,6 +90,9 @@ function findRenaming(saved: Entry[], current: Entry[], savedIds: DiskIdentity, 
   if (sd.length !== cd.length || sd.length < 2) return undefined;
   const map: Record<string, string> = {};
   const used = new Set<string>();
+  const savedSig = diskSignatures(saved);
+  const currentSig = diskSignatures(current);
+  const diskSignature = (entries: Entry[], disk: string) => (entries === saved ? savedSig : currentSig).get(disk) ?? "";
   for (const s of sd) {
     const sid = savedIds[s];
     let match = cd.filter((c) => {

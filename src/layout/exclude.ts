@@ -6,7 +6,7 @@
 // components and their dependants are disabled, and the PVs of an excluded volume group with it.
 // Pure.
 
-import { buildDeps, dependantsOf } from "./deps.ts";
+import { buildDeps, dependantsOf, neededBy } from "./deps.ts";
 import { activeEntries, entryId, type LayoutDoc } from "./model.ts";
 
 export interface ExclusionSettings {
@@ -38,11 +38,12 @@ export interface ExcludeResult {
 export function applyExclusions(doc: LayoutDoc, s: ExclusionSettings): ExcludeResult {
   const entries = activeEntries(doc);
   const g = buildDeps(entries);
+  const rev = neededBy(g);
   const why = new Map<string, string>();
   const mark = (id: string, reason: string) => {
     if (!g.entries.has(id)) return;
     if (!why.has(id)) why.set(id, reason);
-    for (const c of dependantsOf(g, id)) if (!why.has(c)) why.set(c, `on ${id} (${reason})`);
+    for (const c of dependantsOf(g, id, rev)) if (!why.has(c)) why.set(c, `on ${id} (${reason})`);
   };
   const fsEntries = entries.filter((e) => e.kw === "fs");
   const vgName = (v: string) => (v.startsWith("/dev/") ? v : `/dev/${v}`);

@@ -11,7 +11,7 @@
 // Pure.
 
 import { renameDevice, renameDevices } from "./compare.ts";
-import { buildDeps, dependantsOf } from "./deps.ts";
+import { buildDeps, dependantsOf, neededBy } from "./deps.ts";
 import { type DocLine, type Entry, entryId, type LayoutDoc } from "./model.ts";
 import type { TargetDisk } from "./targets.ts";
 
@@ -113,9 +113,16 @@ export function mapDisks(
     else if (t.readOnly) differences.push(`${s.device} is write-protected`);
   }
   if (!differences.length) {
+    const count = (list: readonly { sizeBytes: number }[]) => {
+      const m = new Map<number, number>();
+      for (const x of list) m.set(x.sizeBytes, (m.get(x.sizeBytes) ?? 0) + 1);
+      return m;
+    };
+    const sourceSizes = count(sources);
+    const targetSizes = count(targets);
     for (const s of sources) {
       const t = byName.get(s.device)!;
-      const twins = sources.filter((x) => x.sizeBytes === s.sizeBytes).length > 1 || targets.filter((x) => x.sizeBytes === s.sizeBytes).length > 1;
+      const twins = sourceSizes.get(s.sizeBytes)! > 1 || (targetSizes.get(s.sizeBytes) ?? 0) > 1;
       if (twins && !sameIdentity(s, t)) differences.push(`${s.device}: more than one disk has its size (${s.sizeBytes}) and nothing identifies which is which`);
     }
   }
@@ -167,10 +174,11 @@ export function candidatesFor(m: DiskMapping, targets: readonly TargetDisk[]): T
 export function applyMapping(doc: LayoutDoc, map: Record<string, string>, unmapped: readonly string[] = []): { doc: LayoutDoc; disabled: string[] } {
   const active = doc.lines.flatMap((l) => (l.t === "entry" && !l.disabled ? [l.entry] : []));
   const g = buildDeps(active);
+  const rev = neededBy(g);
   const off = new Set<string>();
   for (const d of unmapped) {
     off.add(d);
-    for (const x of dependantsOf(g, d)) off.add(x);
+    for (const x of dependantsOf(g, d, rev)) off.add(x);
   }
   const lines: DocLine[] = doc.lines.map((l) => {
     if (l.t !== "entry") return l;
@@ -185,7 +193,7 @@ export function applyMapping(doc: LayoutDoc, map: Record<string, string>, unmapp
 
 /** raiddisk and btrfs lines have no id of their own: they follow their device. */
 function belongsToDisabled(e: Entry, off: Set<string>): boolean {
-  if (e.kw === "btrfsdefaultsubvol" || e.kw === "btrfsnormalsubvol" || e.kw === "btrfssnapshotsubvol") return [...off].some((x) => x === `fs:${e.mountpoint}`) || off.has(e.device);
+  if (e.kw === "btrfsdefaultsubvol" || e.kw === "btrfsnormalsubvol" || e.kw === "btrfssnapshotsubvol") return off.has(`fs:${e.mountpoint}`) || off.has(e.device);
   if (e.kw === "raiddisk") return off.has(e.fields[0] ?? "");
   return false;
 }

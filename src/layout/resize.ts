@@ -59,17 +59,32 @@ export function usableEnd(label: string, sizeBytes: number, sectorSize: number):
   return /^gpt/.test(label) ? sizeBytes - sectorSize - 16384 : sizeBytes;
 }
 
+/** What kinds() looks up, gathered once per layout: the filesystem and the swap on each device. */
+interface OnDevice {
+  fs: Map<string, Entry & { kw: "fs" }>;
+  swap: Set<string>;
+}
+
+function onDevice(entries: readonly Entry[]): OnDevice {
+  const fs = new Map<string, Entry & { kw: "fs" }>();
+  const swap = new Set<string>();
+  for (const e of entries) {
+    if (e.kw === "fs" && !fs.has(e.device)) fs.set(e.device, e);
+    else if (e.kw === "swap") swap.add(e.device);
+  }
+  return { fs, swap };
+}
+
 /** Which of boot/swap/efi a partition is (420_autoresize_last_partitions.sh's tests). */
-function kinds(p: PartEntry, entries: readonly Entry[]): Set<string> {
+function kinds(p: PartEntry, on: OnDevice): Set<string> {
   const k = new Set<string>();
   // msdos partitions have no name; their "boot" flag is only the active flag, not a boot partition
   const msdos = /^(primary|logical|extended)$/.test(p.name);
   const name = msdos ? "" : p.name.toLowerCase();
   const flags = p.flags.map((f) => f.toLowerCase()).filter((f) => !(msdos && f === "boot"));
-  const fs = entries.find((e) => e.kw === "fs" && e.device === p.device);
-  const mp = fs && fs.kw === "fs" ? fs.mountpoint : "";
+  const mp = on.fs.get(p.device)?.mountpoint ?? "";
   if (/boot|bios|grub/.test(name) || flags.some((f) => /boot|bios|grub/.test(f)) || /^\/boot(\/|$)/.test(mp)) k.add("boot");
-  if (entries.some((e) => e.kw === "swap" && e.device === p.device) || /swap/.test(name) || flags.includes("swap")) k.add("swap");
+  if (on.swap.has(p.device) || /swap/.test(name) || flags.includes("swap")) k.add("swap");
   if (/efi|esp/.test(name) || flags.some((f) => /efi|esp/.test(f)) || mp === "/boot/efi") k.add("efi");
   return k;
 }
@@ -81,23 +96,31 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
   const notes: string[] = [];
   const newPart = new Map<string, { start: number; size: number }>();
   const newDisk = new Map<string, number>();
+  const on = onDevice(entries);
+  const partsOf = new Map<string, PartEntry[]>();
+  for (const e of entries) {
+    if (e.kw !== "part") continue;
+    const l = partsOf.get(e.disk);
+    if (l) l.push(e);
+    else partsOf.set(e.disk, [e]);
+  }
 
   for (const d of entries.filter((e): e is DiskEntry => e.kw === "disk")) {
     const t = targets[d.device];
     if (!t || t.sizeBytes === d.sizeBytes) continue;
     newDisk.set(d.device, t.sizeBytes);
-    const parts = entries.filter((e): e is PartEntry => e.kw === "part" && e.disk === d.device).sort((a, b) => a.startBytes - b.startBytes);
+    const parts = [...(partsOf.get(d.device) ?? [])].sort((a, b) => a.startBytes - b.startBytes);
     if (!parts.length) {
       if (t.sizeBytes < d.sizeBytes) errors.push(`${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} smaller than the saved disk (${mib(t.sizeBytes)} instead of ${mib(d.sizeBytes)}) and has no partitions to shrink`);
       continue;
     }
     const end = usableEnd(d.label, t.sizeBytes, t.sectorSize);
     const real = parts.filter((p) => p.name !== "extended");
-    const lastEnd = Math.max(...real.map((p) => p.startBytes + p.sizeBytes));
+    const lastEnd = real.reduce((m, p) => Math.max(m, p.startBytes + p.sizeBytes), 0);
     const pct = ((t.sizeBytes - d.sizeBytes) / d.sizeBytes) * 100;
     const isExcluded = (p: PartEntry) => {
       if (Array.isArray(s.mode)) return !s.mode.includes(p.device);
-      const k = kinds(p, entries);
+      const k = kinds(p, on);
       return s.exclude.some((x) => k.has(x));
     };
     const tooSmall = () =>

@@ -56,7 +56,13 @@ export function renderTree(doc: LayoutDoc): string {
   // the tree follows devices; a filesystem inside another (/home in /) is not its child here
   const parentsOf = (id: string) => (g.needs.get(id) ?? []).filter((p) => g.entries.has(p) && !(p.startsWith("fs:") || p.startsWith("btrfsmountedsubvol:")));
   const children = new Map<string, string[]>();
-  for (const id of g.ids) for (const p of parentsOf(id)) children.set(p, [...(children.get(p) ?? []), id]);
+  for (const id of g.ids) {
+    for (const p of parentsOf(id)) {
+      const l = children.get(p);
+      if (l) l.push(id);
+      else children.set(p, [id]);
+    }
+  }
   const shown = new Set<string>();
   const out: string[] = [];
   const walk = (id: string, prefix: string, last: boolean, root: boolean) => {

@@ -1,6 +1,8 @@
 // The saved layout as recover reads it (layout/prepare/default/010_prepare_files.sh): disklayout.conf
 // (/etc/rear/disklayout.conf wins when it exists, as ReaR), the facts in layout.json beside it, the
-// xfs_info files and the vgcfgbackup files.
+// xfs_info files and the vgcfgbackup files. A layout that cannot be recreated (layout/validate.ts:
+// overlapping partitions, a device nothing declares, a cycle, …) is refused here, before recover,
+// layoutonly or mountonly look at a disk, every problem as FILE:LINE.
 
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -9,6 +11,7 @@ import { UserError, WorkflowError } from "../engine/errors.ts";
 import { LayoutSyntaxError, readDisklayout } from "../layout/disklayout/read.ts";
 import { MappingFileError, parseDiskMappings } from "../layout/mapping.ts";
 import { activeEntries, LayoutJson, type LayoutDoc } from "../layout/model.ts";
+import { checkLayout, formatProblems } from "../layout/validate.ts";
 
 export interface SavedLayout {
   file: string;
@@ -50,6 +53,8 @@ export function readSavedLayout(configDir: string, varDir: string, configured: s
     }
     break;
   }
+  const problems = checkLayout(doc, { sectorSize: (d) => (typeof facts[d]?.logicalSectorSize === "number" ? (facts[d]!.logicalSectorSize as number) : undefined) });
+  if (problems.length) throw new UserError(formatProblems(file, problems), "nothing was changed; correct these lines (check the file with 'rear showlayout FILE') and run again");
   const xfsInfo: Record<string, string> = {};
   const lvmCfg: Record<string, string> = {};
   for (const e of activeEntries(doc)) {

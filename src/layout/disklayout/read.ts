@@ -16,6 +16,7 @@
 // Pure: no I/O.
 
 import { type DocLine, type Entry, KNOWN_OTHER_KEYWORDS, type LayoutDoc, MODELED_KEYWORDS } from "../model.ts";
+import { hideTextSecrets } from "../secrets.ts";
 
 export class LayoutSyntaxError extends Error {
   constructor(
@@ -24,7 +25,9 @@ export class LayoutSyntaxError extends Error {
     readonly problem: string,
     readonly text: string,
   ) {
-    super(`${file}:${line}: ${problem}: '${text.length > 120 ? `${text.slice(0, 117)}...` : text}'`);
+    // the line is quoted with a LUKS password= hidden: errors go to the terminal and the log
+    const shown = hideTextSecrets(text);
+    super(`${file}:${line}: ${problem}: '${shown.length > 120 ? `${shown.slice(0, 117)}...` : shown}'`);
     this.name = "LayoutSyntaxError";
   }
 }
@@ -61,6 +64,16 @@ function kv(tokens: string[], sep: "=" | ":", what: string): Record<string, stri
   return out;
 }
 
+/**
+ * ReaR before 2.1 (RHEL 6, SLES 12 era) wrote `lvmvol <vg> <lv> <extents> [<sectors>]` from `lvdisplay -c`
+ * (fields 8 and 7) and recreated the volume with `lvcreate -l <extents>` (110_include_lvm_code.sh before
+ * rear#1380); 2.1 changed it to `<bytes>b <layout>`. Numbers where the layout would be mark the old form.
+ */
+export function legacyLvmvol(f: readonly string[]): { extents: number; sectors?: number } | undefined {
+  if (f.length < 3 || f.length > 4 || !/^[0-9]+$/.test(f[2]!) || (f[3] !== undefined && !/^[0-9]+$/.test(f[3]))) return undefined;
+  return { extents: int(f[2], "logical volume extents"), ...(f[3] !== undefined ? { sectors: int(f[3], "logical volume size in sectors") } : {}) };
+}
+
 /** Parses the fields after the keyword. Throws FieldError with what is wrong. */
 export function parseEntry(keyword: string, f: string[]): Entry {
   switch (keyword) {
@@ -89,6 +102,11 @@ export function parseEntry(keyword: string, f: string[]): Entry {
       if (f.length > 4) throw new FieldError(`too many fields (${f.length}) for an lvmgrp line`);
       return { kw: "lvmgrp", vg: f[0]!, extentSize: int(f[1], "extent size"), extents: int(f[2], "extent count"), size: int(f[3], "volume group size") };
     case "lvmvol": {
+      const legacy = legacyLvmvol(f);
+      if (legacy) {
+        // sized from the sectors for now; readDisklayout sizes it from the group's extents once all lines are read
+        return { kw: "lvmvol", vg: f[0]!, lv: f[1]!, sizeBytes: (legacy.sectors ?? 0) * 512, layout: "linear", opts: {} };
+      }
       need(f, 4, "lvmvol /dev/<vg> <lv> <size>b <layout> [key:value …]");
       const m = /^([0-9]+)b$/.exec(f[2]!);
       if (!m) throw new FieldError(`logical volume size must be bytes followed by 'b' (ReaR ≥ 2.1 format), got '${f[2]}'`);
@@ -141,6 +159,7 @@ function tokens(text: string): { tok: string[]; ws?: string[] } {
 
 /**
  * Parses disklayout.conf text. `file` names it in errors. Throws LayoutSyntaxError on the first bad line.
+ * One pass over the lines, each parsed on its own (linear in the file's size).
  */
 export function readDisklayout(text: string, file = "disklayout.conf"): ReadResult {
   const lines: DocLine[] = [];
@@ -148,12 +167,25 @@ export function readDisklayout(text: string, file = "disklayout.conf"): ReadResu
   const raw = text.split("\n");
   // a final newline ends the last line; it does not start another one
   if (raw.length > 0 && raw[raw.length - 1] === "") raw.pop();
-  raw.forEach((lineText, i) => {
+  /** pre-2.1 lvmvol lines: sized once every lvmgrp line is known (it may come after them) */
+  const legacy: { index: number; no: number; extents: number; sectors?: number; text: string }[] = [];
+  const entry = (disabled: boolean, tok: string[], ws: string[] | undefined, no: number, lineText: string): DocLine => {
+    const [kw, ...f] = tok;
+    const e = parseEntry(kw!, f);
+    const old = kw === "lvmvol" ? legacyLvmvol(f) : undefined;
+    if (old) {
+      legacy.push({ index: lines.length, no, ...old, text: lineText });
+      return { t: "entry", disabled, entry: e };
+    }
+    return { t: "entry", disabled, entry: e, ...(ws ? { ws } : {}) };
+  };
+  for (let i = 0; i < raw.length; i++) {
+    const lineText = raw[i]!;
     const no = i + 1;
     if (lineText.includes("\r")) throw new LayoutSyntaxError(file, no, "carriage return (a file saved with Windows line ends): convert it with 'sed -i s/\\r$// FILE'", lineText);
     if (lineText.trim() === "") {
       lines.push(lineText === "" ? { t: "blank" } : { t: "comment", text: lineText });
-      return;
+      continue;
     }
     if (lineText.startsWith("#")) {
       // `#keyword …` (no blank after #) is a component ReaR excluded; `# …` is a comment
@@ -161,28 +193,46 @@ export function readDisklayout(text: string, file = "disklayout.conf"): ReadResu
       if (m && KEYWORDS.has(m[1]!)) {
         try {
           const { tok, ws } = tokens(lineText.slice(1));
-          const [kw, ...f] = tok;
-          lines.push({ t: "entry", disabled: true, entry: parseEntry(kw!, f), ...(ws ? { ws } : {}) });
-          return;
+          lines.push(entry(true, tok, ws, no, lineText));
+          continue;
         } catch (e) {
           if (!(e instanceof FieldError)) throw e;
           // a commented line that does not parse is just a comment
         }
       }
       lines.push({ t: "comment", text: lineText });
-      return;
+      continue;
     }
     if (/^[ \t]/.test(lineText)) throw new LayoutSyntaxError(file, no, "a line must start with a keyword (no leading blanks)", lineText);
     const { tok, ws } = tokens(lineText);
-    const [kw, ...f] = tok;
-    if (!/^[a-z_]+$/.test(kw!)) throw new LayoutSyntaxError(file, no, `'${kw}' is not a keyword`, lineText);
-    if (!KEYWORDS.has(kw!)) warnings.push(`${file}:${no}: unknown keyword '${kw}' kept as it is`);
+    const kw = tok[0]!;
+    if (!/^[a-z_]+$/.test(kw)) throw new LayoutSyntaxError(file, no, `'${kw}' is not a keyword`, lineText);
+    if (!KEYWORDS.has(kw)) warnings.push(`${file}:${no}: unknown keyword '${kw}' kept as it is`);
     try {
-      lines.push({ t: "entry", disabled: false, entry: parseEntry(kw!, f), ...(ws ? { ws } : {}) });
+      lines.push(entry(false, tok, ws, no, lineText));
     } catch (e) {
       if (e instanceof FieldError) throw new LayoutSyntaxError(file, no, e.message, lineText);
       throw e;
     }
-  });
+  }
+  if (legacy.length) sizeLegacyLvmvols(lines, legacy, file, warnings);
   return { doc: { lines }, warnings };
+}
+
+/**
+ * The size of a pre-2.1 lvmvol: its extents times the extent size of its `lvmgrp` line (what ReaR's
+ * `lvcreate -l <extents>` made), else its sectors times 512. The line is written back in today's form.
+ */
+function sizeLegacyLvmvols(lines: DocLine[], legacy: { index: number; no: number; extents: number; sectors?: number; text: string }[], file: string, warnings: string[]): void {
+  const extentKiB = new Map<string, number>();
+  for (const l of lines) if (l.t === "entry" && l.entry.kw === "lvmgrp" && !extentKiB.has(l.entry.vg)) extentKiB.set(l.entry.vg, l.entry.extentSize);
+  for (const x of legacy) {
+    const l = lines[x.index]!;
+    if (l.t !== "entry" || l.entry.kw !== "lvmvol") continue;
+    const kib = extentKiB.get(l.entry.vg);
+    if (kib !== undefined) l.entry.sizeBytes = x.extents * kib * 1024;
+    else if (x.sectors !== undefined) l.entry.sizeBytes = x.sectors * 512;
+    else if (!l.disabled) throw new LayoutSyntaxError(file, x.no, `an lvmvol line of ReaR before 2.1 gives ${x.extents} extents, but there is no 'lvmgrp ${l.entry.vg} <extent size> …' line to size them: add it, or write the size as <bytes>b <layout>`, x.text);
+  }
+  warnings.push(`${file}:${legacy[0]!.no}: ${legacy.length} lvmvol line${legacy.length === 1 ? "" : "s"} in the format of ReaR before 2.1 (extents and sectors) read as linear volumes of extents × the group's extent size`);
 }

@@ -11,6 +11,8 @@ import { PlanContext, type PlanInput } from "./context.ts";
 import { planMkfs, planMountedSubvol, planSwap } from "./filesystems.ts";
 import { partNumber, sfdiskScript } from "./partitions.ts";
 import { PLAN_FORMAT, type Plan } from "./types.ts";
+import { hideLineSecrets } from "../secrets.ts";
+import { checkLayout, LayoutCheckError } from "../validate.ts";
 import { canRestoreVg, planLuks, planLv, planPv, planRaid, planVg } from "./volumes.ts";
 
 const MiB = 1024 * 1024;
@@ -70,6 +72,11 @@ function planPartitions(c: PlanContext, d: DiskEntry, parts: PartEntry[]): void 
 }
 
 export function buildPlan(input: PlanInput): Plan {
+  // a plan for a layout that cannot be made would wipe the disks and then fail: refuse it first (the
+  // stages check the saved file already; this sees the layout after mapping and resizing, with the
+  // sector size of the disks of now)
+  const problems = checkLayout(input.doc, { sectorSize: (d) => input.targets.disks.find((t) => t.device === d)?.logicalSectorSize });
+  if (problems.length) throw new LayoutCheckError(input.layoutFile ?? "the layout", problems);
   const c = new PlanContext(input);
   const entries: Entry[] = activeEntries(input.doc);
   const released = new Set<string>();
@@ -79,9 +86,30 @@ export function buildPlan(input: PlanInput): Plan {
 
   const g = buildDeps(entries);
   const order = creationOrder(g);
-  for (const id of g.ids) if (!order.includes(id)) c.unhandled.push({ id, why: "its dependencies form a cycle" });
+  const ordered = new Set(order);
+  for (const id of g.ids) if (!ordered.has(id)) c.unhandled.push({ id, why: "its dependencies form a cycle" });
 
-  const lvsOf = (vg: string) => entries.filter((e): e is LvmVolEntry => e.kw === "lvmvol" && e.vg === vg);
+  // grouped once (a layout with 100 000 partitions must not scan the list per disk or per LV)
+  const partsOf = new Map<string, PartEntry[]>();
+  const lvs = new Map<string, LvmVolEntry[]>();
+  const pvs = new Map<string, LvmDevEntry[]>();
+  const push = <T>(m: Map<string, T[]>, k: string, v: T) => {
+    const l = m.get(k);
+    if (l) l.push(v);
+    else m.set(k, [v]);
+  };
+  for (const e of entries) {
+    if (e.kw === "part") push(partsOf, e.disk, e);
+    else if (e.kw === "lvmvol") push(lvs, e.vg, e);
+    else if (e.kw === "lvmdev") push(pvs, e.vg, e);
+  }
+  const lvsOf = (vg: string) => lvs.get(vg) ?? [];
+  // the last plain (not thin) LV of each group takes what is left when its size no longer fits
+  const lastPlain = new Map<string, LvmVolEntry>();
+  for (const [vg, list] of lvs) {
+    const plain = list.filter((l) => !l.layout.includes("thin"));
+    if (plain.length) lastPlain.set(vg, plain[plain.length - 1]!);
+  }
   const restoreVg = new Map<string, boolean>();
   for (const e of entries) if (e.kw === "lvmgrp") restoreVg.set(e.vg, canRestoreVg(c, e, lvsOf(e.vg)));
 
@@ -89,7 +117,7 @@ export function buildPlan(input: PlanInput): Plan {
     const e = g.entries.get(id)!;
     switch (e.kw) {
       case "disk":
-        planPartitions(c, e, entries.filter((p): p is PartEntry => p.kw === "part" && p.disk === e.device));
+        planPartitions(c, e, partsOf.get(e.device) ?? []);
         break;
       case "part":
         break; // made with its disk's partition table
@@ -103,12 +131,11 @@ export function buildPlan(input: PlanInput): Plan {
         planPv(c, e, restoreVg.get(e.vg) ?? false);
         break;
       case "lvmgrp":
-        planVg(c, e as LvmGrpEntry, entries.filter((p): p is LvmDevEntry => p.kw === "lvmdev" && p.vg === e.vg), lvsOf(e.vg), restoreVg.get(e.vg) ?? false);
+        planVg(c, e as LvmGrpEntry, pvs.get(e.vg) ?? [], lvsOf(e.vg), restoreVg.get(e.vg) ?? false);
         break;
       case "lvmvol": {
         if (restoreVg.get(e.vg)) break; // vgcfgrestore made it
-        const plain = lvsOf(e.vg).filter((l) => !l.layout.includes("thin"));
-        planLv(c, e, plain[plain.length - 1] === e);
+        planLv(c, e, lastPlain.get(e.vg) === e);
         break;
       }
       case "fs":
@@ -130,7 +157,8 @@ export function buildPlan(input: PlanInput): Plan {
     mapping: input.mapping,
     wipe: wipeDisks.map((d) => d.device),
     steps: c.steps,
-    layout: input.doc.lines.filter((l) => l.t === "entry" && !l.disabled),
+    // without LUKS passwords: the plan is a file to read and show; the passphrase is taken from the layout file when needed
+    layout: input.doc.lines.filter((l) => l.t === "entry" && !l.disabled).map(hideLineSecrets),
     unhandled: c.unhandled,
     uuidChanges: c.uuidChanges,
     luksKeys: c.luksKeys,

@@ -32,6 +32,8 @@ export interface PlanInput {
   workDir: string;
   /** sha256 of the disklayout.conf */
   layoutSha256: string;
+  /** the disklayout.conf the layout came from, to name it in errors */
+  layoutFile?: string;
 }
 
 export class PlanContext {

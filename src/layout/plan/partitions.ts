@@ -59,7 +59,9 @@ export function sfdiskScript(disk: DiskEntry, parts: readonly PartEntry[], secto
   if (ptuuid) lines.push(`label-id: ${gpt ? ptuuid.toUpperCase() : ptuuid.startsWith("0x") ? ptuuid : `0x${ptuuid}`}`);
   lines.push("unit: sectors");
   const sorted = [...parts].sort((a, b) => partNumber(a.device) - partNumber(b.device));
-  const first = Math.min(...sorted.map((p) => Math.ceil(p.startBytes / sectorSize)));
+  // a loop, not Math.min(...list): a spread of 100 000 arguments overflows the stack
+  let first = Infinity;
+  for (const p of sorted) first = Math.min(first, Math.ceil(p.startBytes / sectorSize));
   if (gpt && first < 2048) lines.push(`first-lba: ${first}`);
   for (const p of sorted) {
     const start = Math.ceil(p.startBytes / sectorSize);

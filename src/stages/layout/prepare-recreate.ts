@@ -21,6 +21,7 @@ import { DEFAULT_RESIZE, resizeLayout, type ResizeSettings } from "../../layout/
 import { checkPlanSafety, protectedDisks, REAR_LABELS } from "../../layout/safety.ts";
 import type { TargetProbe } from "../../layout/targets.ts";
 import { humanSize } from "../../layout/show.ts";
+import { LayoutCheckError } from "../../layout/validate.ts";
 import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
 import { readMappingFile, readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
@@ -273,6 +274,16 @@ export function describePlan(plan: Plan): string {
   return lines.join("\n");
 }
 
+/** buildPlan, its refusal of an impossible layout (after mapping and resizing) as the user's error. */
+function planOrRefuse(input: Parameters<typeof buildPlan>[0]): Plan {
+  try {
+    return buildPlan(input);
+  } catch (e) {
+    if (e instanceof LayoutCheckError) throw new UserError(e.message, "nothing was changed; after mapping and resizing onto the disks here the layout cannot be made: correct these lines or the disk mapping");
+    throw e;
+  }
+}
+
 const makePlan: Module = {
   stage: "layout/prepare",
   order: 540,
@@ -287,7 +298,7 @@ const makePlan: Module = {
         const v = ctx.config.has(per) ? ctx.config.str(per) : ctx.config.str("MKFS_XFS_OPTIONS");
         return v ? v.split(/\s+/).filter(Boolean) : undefined;
       };
-      s.plan = buildPlan({
+      s.plan = planOrRefuse({
         doc: s.doc!,
         facts: mapFacts(s.saved.facts, s.mapping!),
         targets: s.targets!,
@@ -302,6 +313,7 @@ const makePlan: Module = {
         targetRoot: ctx.config.str("TARGET_FS_ROOT") || "/mnt/local",
         workDir: p.workDir,
         layoutSha256: s.saved.sha256,
+        layoutFile: s.saved.file,
       });
       const script = renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION });
       write(p.plan, `${JSON.stringify(s.plan, null, 1)}\n`);

@@ -9,11 +9,12 @@ import { activeEntries } from "../../../src/layout/model.ts";
 import { percentDecode, percentEncode } from "../../../src/layout/extract/disks.ts";
 import { renderTree } from "../../../src/layout/show.ts";
 
-const LVM = `disk /dev/vda 6442450944 msdos
+const LVM = `disk /dev/vda 6979321856 msdos
 part /dev/vda 536870912 1048576 primary boot /dev/vda1
 part /dev/vda 5904531456 537919488 primary lvm /dev/vda2
+part /dev/vda 536870912 6442450944 primary none /dev/vda3
 disk /dev/vdb 4294967296 gpt
-part /dev/vdb 4293918720 1048576 data none /dev/vdb1
+part /dev/vdb 4292870144 1048576 data none /dev/vdb1
 lvmdev /dev/vg0 /dev/vda2 AAAA 11532288
 lvmgrp /dev/vg0 4096 1407 5763072
 lvmvol /dev/vg0 root 3221225472b linear
@@ -125,7 +126,7 @@ describe("names and trees", () => {
   });
   test("the tree shows disks, what is on them, and excluded parts", () => {
     const t = renderTree(applyExclusions(doc(), { ...none, AUTOEXCLUDE_PATH: ["/mnt"], AUTOEXCLUDE_DISKS: true }).doc);
-    expect(t.split("\n")[0]).toBe("disk /dev/vda  6.00 GiB  msdos");
+    expect(t.split("\n")[0]).toBe("disk /dev/vda  6.50 GiB  msdos");
     expect(t).toContain("└─ ext4 /srv");
     expect(t).toContain("disk /dev/vdb  4.00 GiB  gpt  (excluded)");
   });

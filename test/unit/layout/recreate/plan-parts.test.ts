@@ -137,7 +137,7 @@ describe("diskrestore.sh", () => {
     expect(shellQuote("")).toBe("''");
   });
   const layout = readDisklayout(
-    "disk /dev/sda 2147483648 gpt\npart /dev/sda 1073741824 1048576 root none /dev/sda1\npart /dev/sda 1072693248 1074790400 crypt none /dev/sda2\ncrypt /dev/mapper/secret /dev/sda2 type=luks2 cipher=aes-xts-plain64 key_size=512 hash=sha256 uuid=u-1\nfs /dev/sda1 / ext4 uuid=u-2 label=root options=rw\nfs /dev/mapper/secret /secret xfs uuid=u-3 label=s options=rw\n",
+    "disk /dev/sda 2147483648 gpt\npart /dev/sda 1073741824 1048576 root none /dev/sda1\npart /dev/sda 1071644672 1074790400 crypt none /dev/sda2\ncrypt /dev/mapper/secret /dev/sda2 type=luks2 cipher=aes-xts-plain64 key_size=512 hash=sha256 uuid=u-1\nfs /dev/sda1 / ext4 uuid=u-2 label=root options=rw\nfs /dev/mapper/secret /secret xfs uuid=u-3 label=s options=rw\n",
   ).doc;
   const t = probe([{ device: "/dev/sda" }]);
   const plan = buildPlan({
