@@ -52,11 +52,14 @@ export function tarBlockProblem(block: Uint8Array): "empty" | "not-tar" | undefi
   return sum === parseInt(field, 8) ? undefined : "not-tar";
 }
 
-/** The first bytes of a compressed stream, decompressed (a prefix of the stream is enough). */
-function inflateHead(kind: "gzip" | "zstd", head: Uint8Array): Buffer {
-  if (kind === "gzip") return gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
-  const z = zlib as unknown as { zstdDecompressSync(b: Uint8Array, o: object): Buffer; constants: Record<string, number> };
-  return z.zstdDecompressSync(head, { finishFlush: z.constants.ZSTD_e_flush });
+/**
+ * The first bytes of a compressed stream, decompressed: a prefix of the stream is enough; when `whole`
+ * (the head is all there is) the stream must also end properly.
+ */
+function inflateHead(kind: "gzip" | "zstd", head: Uint8Array, whole: boolean): Buffer {
+  if (kind === "gzip") return whole ? gunzipSync(head) : gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+  const z = zlib as unknown as { zstdDecompressSync(b: Uint8Array, o?: object): Buffer; constants: Record<string, number> };
+  return whole ? z.zstdDecompressSync(head) : z.zstdDecompressSync(head, { finishFlush: z.constants.ZSTD_e_flush });
 }
 
 export interface HeadCheck {
@@ -78,7 +81,7 @@ export function archiveHeadProblem(c: HeadCheck): string | undefined {
   if (c.kind === "tar") block = c.head;
   else if (c.kind === "gzip" || c.kind === "zstd") {
     try {
-      block = inflateHead(c.kind, c.head);
+      block = inflateHead(c.kind, c.head, c.head.length >= c.total);
     } catch (e) {
       return `cannot be decompressed (${c.kind}: ${(e as Error).message})`;
     }

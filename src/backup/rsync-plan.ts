@@ -298,12 +298,26 @@ export interface RsyncBackup {
   dest: string;
 }
 
-/** ReaR's 500_make_rsync_backup.sh: rsync OPTIONS --one-file-system --delete --exclude-from=F --delete-excluded INCLUDES DEST. */
+/**
+ * ReaR's 500_make_rsync_backup.sh: rsync OPTIONS --one-file-system --delete --exclude-from=F
+ * --delete-excluded INCLUDES DEST — but a failed run must not leave the previous copy half replaced:
+ * --delay-updates keeps every new version of a file in a holding directory until the whole transfer
+ * is done and then renames them into place at once, and --delete-delay deletes only after that (rsync
+ * skips deleting at all after an I/O error). A run that dies on the way leaves the previous copy as it
+ * was. --stats always: a run that printed none did not run rsync (BACKUP_PROG=/bin/true).
+ */
 export function rsyncBackupArgv(b: RsyncBackup): string[] {
   return [
-    b.rsync, ...b.options, ...(b.rsh ? [`--rsh=${b.rsh}`] : []), "--one-file-system", "--delete", `--exclude-from=${b.excludeFile}`, "--delete-excluded",
-    ...b.include, b.dest,
+    b.rsync, ...b.options, ...(b.rsh ? [`--rsh=${b.rsh}`] : []), "--one-file-system", "--delete-delay",
+    // rsync refuses --delay-updates beside --inplace or --append (the user chose to write in place)
+    ...(b.options.some((o) => o === "--inplace" || o.startsWith("--append")) ? [] : ["--delay-updates"]), ...(b.options.includes("--stats") ? [] : ["--stats"]),
+    `--exclude-from=${b.excludeFile}`, "--delete-excluded", ...b.include, b.dest,
   ];
+}
+
+/** Whether `--version` output is rsync's ("rsync  version 3.2.7  protocol version 31"). */
+export function isRsyncVersion(text: string): boolean {
+  return /^rsync\s+version\s+\S+/m.test(text) && /protocol version \d+/.test(text);
 }
 
 export interface RsyncRestore {
@@ -317,10 +331,13 @@ export interface RsyncRestore {
   target: string;
 }
 
-/** ReaR's 400_restore_rsync_backup.sh: rsync OPTIONS SRC/backup/ TARGET_FS_ROOT/. */
+/**
+ * ReaR's 400_restore_rsync_backup.sh: rsync OPTIONS SRC/backup/ TARGET_FS_ROOT/ — without the holding
+ * directories (.~tmp~) a backup that was stopped left in the copy (--delay-updates).
+ */
 export function rsyncRestoreArgv(r: RsyncRestore): string[] {
   return [
-    r.rsync, ...r.options, ...(r.rsh ? [`--rsh=${r.rsh}`] : []), ...(r.excludeFile ? [`--exclude-from=${r.excludeFile}`] : []),
+    r.rsync, ...r.options, ...(r.rsh ? [`--rsh=${r.rsh}`] : []), "--exclude=.~tmp~/", ...(r.excludeFile ? [`--exclude-from=${r.excludeFile}`] : []),
     `${r.src.replace(/\/+$/, "")}/`, `${r.target.replace(/\/+$/, "")}/`,
   ];
 }

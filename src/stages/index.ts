@@ -2,6 +2,7 @@
 // The engine receives this list; it never imports stages itself.
 
 import type { Module } from "../engine/module.ts";
+import { postBackupScript, preBackupScript } from "./backup/backup-scripts.ts";
 import { checkExternalBackup, makeExternalBackup, restoreExternalBackup } from "./backup/external.ts";
 import { createMissingDirectories, saveDirectories } from "./backup/directories.ts";
 import { checkBackupMethod, checkRestoreMethod } from "./backup/method-check.ts";
@@ -32,4 +33,5 @@ export const MODULES: readonly Module[] = [
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
   writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
+  preBackupScript, postBackupScript,
 ];

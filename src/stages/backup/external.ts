@@ -1,17 +1,17 @@
 // BACKUP=EXTERNAL: the user's own commands back up and restore (ReaR's backup/EXTERNAL/default/500_make_backup.sh,
 // restore/EXTERNAL/default/400_restore_backup.sh, and EXTERNAL_CHECK in the verify stage).
-// ReaR evals the arrays with bash; so do we, with the configuration's variables exported to it (ctx.env),
-// and an exit code listed in EXTERNAL_IGNORE_ERRORS counts as success.
+// ReaR evals the settings in its own shell, `eval "${EXTERNAL_BACKUP[@]}"`: so do we, in a bash that has
+// the whole configuration as variables (runBashWithConfig: from a 0600 file, never on a command line,
+// where every local user could read a password written into the command), and an exit code listed in
+// EXTERNAL_IGNORE_ERRORS counts as success.
 
 import type { Context } from "../../engine/context.ts";
+import { runBashWithConfig } from "../../engine/bash-run.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { exec } from "../../sys/exec.ts";
+import { evalBody, evalLine, scriptSaid } from "./backup-scripts.ts";
 
-/** bash's `eval "${ARRAY[@]}"`: the elements joined with blanks, evaluated as one command line. */
-export function evalLine(words: readonly string[]): string {
-  return words.filter((w) => w !== "").join(" ");
-}
+export { evalLine };
 
 /** Whether an exit code is success for EXTERNAL (0, or one of EXTERNAL_IGNORE_ERRORS). */
 export function externalOk(code: number, ignore: readonly string[]): boolean {
@@ -22,14 +22,10 @@ async function runExternal(ctx: Context, setting: string, what: string): Promise
   const line = evalLine(ctx.config.arr(setting));
   if (!line) throw new WorkflowError(`BACKUP=EXTERNAL needs ${setting}`, `set ${setting} in /etc/rear/local.conf to the command that does the ${what}`);
   ctx.log.logPrint(`Running ${setting}: ${line}`);
-  // ReaR evaluates it in its own shell, where every setting is a variable: the scalar ones are given
-  // to bash (TARGET_FS_ROOT, BACKUP_URL, …); secrets only when they are exported
-  const vars: Record<string, string> = {};
-  for (const [k, v] of ctx.config.entries()) if (typeof v === "string" && !ctx.config.isSecret(k) && /^[A-Z_][A-Z0-9_]*$/.test(k)) vars[k] = v;
-  const r = await exec(["bash", "-c", `eval "$1"`, "external", line], { env: { ...vars, ...ctx.env }, what: `the ${what} (${setting})` });
+  const r = await runBashWithConfig(ctx, { body: evalBody(setting), name: setting, what: `the ${what} (${setting})` });
   if (r.stdout.trim()) ctx.log.log(r.stdout.trimEnd());
   if (!externalOk(r.code, ctx.config.arr("EXTERNAL_IGNORE_ERRORS"))) {
-    throw new WorkflowError(`${setting} failed with exit code ${r.code}: ${r.stderr.trim().split("\n").slice(-3).join(" / ")}`, `fix the command, or list that exit code in EXTERNAL_IGNORE_ERRORS if it means success`);
+    throw new WorkflowError(`${setting} failed with exit code ${r.code}: ${scriptSaid(r.stderr, setting) || "it printed nothing"}`, `fix the command, or list that exit code in EXTERNAL_IGNORE_ERRORS if it means success`);
   }
   if (r.code !== 0) ctx.log.log(`${setting} exited ${r.code}, which EXTERNAL_IGNORE_ERRORS lists: taken as success`);
 }

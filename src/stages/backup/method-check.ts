@@ -1,10 +1,16 @@
 // Which BACKUP methods this version can back up with and restore from. A method it cannot serve stops
 // the workflow with exit 3 (never a run that "succeeds" without a backup); the methods whose backups
 // the backup software makes by itself (ReaR's external methods: REQUESTRESTORE, TSM, NBU, …) make
-// nothing in mkbackup, as in ReaR.
+// nothing in mkbackup, as in ReaR — and say so at default verbosity, so that nobody takes a silent
+// exit 0 for a backup.
+//
+// Exit codes: an empty BACKUP is a mistake the configuration alone shows, found here before any stage
+// has done anything: exit 1, as the configuration checks give for an unknown BACKUP. What is found
+// while the backup stage runs (an include that does not exist, a program that fails, an archive that
+// holds nothing, a target that cannot be written) is a failed run: exit 2 (WorkflowError).
 
 import type { Context } from "../../engine/context.ts";
-import { NotImplementedError } from "../../engine/errors.ts";
+import { NotImplementedError, UserError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 
 /** ReaR's internal methods: mkbackup makes their backup (reference §8). */
@@ -12,10 +18,22 @@ const INTERNAL = new Set(["NETFS", "RSYNC", "BORG", "DUPLICITY", "RBME", "BLOCKC
 const BACKS_UP = new Set(["NETFS", "RSYNC", "EXTERNAL"]);
 const RESTORES = new Set(["NETFS", "RSYNC", "EXTERNAL", "REQUESTRESTORE"]);
 
-export function backupSupport(method: string, workflow: string): { ok: boolean; why: string } {
+export interface BackupSupport {
+  ok: boolean;
+  why: string;
+  /** a line for the user at default verbosity (a method whose backups rear does not make) */
+  say?: string;
+}
+
+export function backupSupport(method: string, workflow: string): BackupSupport {
   if (workflow === "mkbackup" || workflow === "mkbackuponly") {
     if (BACKS_UP.has(method)) return { ok: true, why: `BACKUP=${method}` };
-    if (!INTERNAL.has(method)) return { ok: true, why: `BACKUP=${method} makes its backups with its own software: ${workflow} makes none` };
+    if (!INTERNAL.has(method)) {
+      const who = method === "REQUESTRESTORE" ? "you restore one yourself at recover (REQUESTRESTORE)" : "your backup software does";
+      const then = workflow === "mkbackuponly" ? "mkbackuponly has nothing to do" : "mkbackup makes the rescue system only";
+      const say = `BACKUP=${method}: rear makes no backup; ${who} (${then})`;
+      return { ok: true, why: say, say };
+    }
     return { ok: false, why: `making BACKUP=${method} backups (this version makes NETFS, RSYNC and EXTERNAL ones)` };
   }
   if (workflow === "recover" || workflow === "restoreonly") {
@@ -25,6 +43,15 @@ export function backupSupport(method: string, workflow: string): { ok: boolean; 
   return { ok: true, why: "" };
 }
 
+/** BACKUP unset or empty (`unset BACKUP`, `BACKUP=`): a configuration mistake, exit 1. */
+export function emptyBackupError(ctx: Pick<Context, "config" | "paths">): UserError | undefined {
+  if (ctx.config.str("BACKUP").trim() !== "") return undefined;
+  return new UserError(
+    "BACKUP is empty: rear does not know how the backup is made or restored",
+    `set BACKUP in ${ctx.paths.configDir}/local.conf: NETFS (with BACKUP_URL), RSYNC, EXTERNAL, or your backup product's (TSM, NBU, …); without a line of its own it is REQUESTRESTORE`,
+  );
+}
+
 export const checkBackupMethod: Module = {
   stage: "prep",
   order: 35,
@@ -32,9 +59,11 @@ export const checkBackupMethod: Module = {
   what: "prep/default/035_valid_backup_methods.sh (and what this version implements)",
   when: (ctx: Context) => ["mkbackup", "mkbackuponly"].includes(ctx.workflow.name),
   run(ctx) {
+    const empty = emptyBackupError(ctx);
+    if (empty) throw empty;
     const s = backupSupport(ctx.config.str("BACKUP"), ctx.workflow.name);
     if (!s.ok) throw new NotImplementedError(s.why);
-    if (s.why && !["NETFS", "RSYNC", "EXTERNAL"].includes(ctx.config.str("BACKUP"))) ctx.log.logPrint(s.why);
+    if (s.say) ctx.log.logUserOutput(s.say);
   },
 };
 
@@ -45,6 +74,8 @@ export const checkRestoreMethod: Module = {
   what: "what this version restores",
   when: (ctx: Context) => ["recover", "restoreonly"].includes(ctx.workflow.name),
   run(ctx) {
+    const empty = emptyBackupError(ctx);
+    if (empty) throw empty;
     const s = backupSupport(ctx.config.str("BACKUP"), ctx.workflow.name);
     if (!s.ok) throw new NotImplementedError(s.why);
   },

@@ -7,13 +7,13 @@
 // src/backup/rsync-plan.ts. Not built yet: BACKUP_RSYNC_RETENTION_DAYS (dated copies with --link-dest,
 // a menu to choose one at restore) and ReaR's SELinux handling (BACKUP_SELINUX_DISABLE, .autorelabel).
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { includeExcludeLists } from "../../backup/netfs-plan.ts";
 import {
-  backupLogName, joinRsh, parseRsyncStats, parseRsyncUrl, remoteShell, rsyncBackupArgv, rsyncCaps, rsyncDisplay, rsyncExitMeaning, rsyncOptions,
+  backupLogName, isRsyncVersion, joinRsh, parseRsyncStats, parseRsyncUrl, remoteShell, rsyncBackupArgv, rsyncCaps, rsyncDisplay, rsyncExitMeaning, rsyncOptions,
   rsyncOutcome, rsyncRemote, RsyncUrlError, sshArgv, takeRshOption, type RsyncCaps, type RsyncUrl,
 } from "../../backup/rsync-plan.ts";
 import type { Context } from "../../engine/context.ts";
@@ -46,6 +46,16 @@ export interface RsyncSession {
 
 const tail = (s: string, n = 3) => s.trim().split("\n").filter(Boolean).slice(-n).join(" / ");
 
+/** lstat without throwing (a dangling symlink exists: rsync copies the link). */
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const mkWorkflow = (ctx: Context) => ctx.workflow.name === "mkbackup" || ctx.workflow.name === "mkbackuponly";
 
 /**
@@ -72,7 +82,12 @@ export async function openRsyncSession(ctx: Context): Promise<RsyncSession> {
   const prog = c.str("BACKUP_PROG");
   const rsync = (prog && prog !== "tar" ? which(prog, path) : undefined) ?? which("rsync", path);
   if (!rsync) throw new WorkflowError("Cannot find rsync (BACKUP=RSYNC)", "install rsync");
-  const local = rsyncCaps((await exec([rsync, "--version"], { quiet: true })).stdout);
+  const version = await exec([rsync, "--version"], { quiet: true });
+  // a BACKUP_PROG that is not rsync (/bin/true answers everything with exit 0 and nothing done)
+  if (!isRsyncVersion(version.stdout)) {
+    throw new WorkflowError(`${rsync} is not rsync: its --version says '${tail(version.stdout + version.stderr, 1) || "nothing"}' (exit ${version.code})`, "set BACKUP_PROG to rsync's path, or leave it empty");
+  }
+  const local = rsyncCaps(version.stdout);
   const split = takeRshOption(c.arr("BACKUP_RSYNC_OPTIONS").filter(Boolean));
   const prefix = c.str("RSYNC_PREFIX") || c.str("HOSTNAME") || hostname();
   const s: RsyncSession = { url, urlText, rsync, local, prefix, options: split.options };
@@ -189,6 +204,11 @@ export const makeRsyncBackup: Module = {
     });
     for (const n of lists.notes) ctx.log.log(n);
     if (!lists.include.length) throw new WorkflowError("Nothing to back up: the include list is empty", "check BACKUP_PROG_INCLUDE and EXCLUDE_MOUNTPOINTS");
+    // an include that does not exist is copied as nothing (rsync: exit 23 after the rest was copied);
+    // rsync's own exclude rules are not tar's, so only existence is checked here
+    const configured = c.arr("BACKUP_PROG_INCLUDE").filter(Boolean);
+    const missing = lists.include.filter((p) => configured.includes(p) && !lexists(p));
+    if (missing.length) throw new WorkflowError(`BACKUP_PROG_INCLUDE has ${missing.join(", ")}, which does not exist`, "fix BACKUP_PROG_INCLUDE; nothing was written");
     if (!lists.include.includes("/") && ctx.workflow.name === "mkbackup") ctx.log.warn("/ is not in the backup: a recovery from it will not boot");
     const tmp = ctx.workArea!.tmpDir;
     const excludeFile = join(tmp, "backup-exclude.txt");
@@ -209,12 +229,16 @@ export const makeRsyncBackup: Module = {
     const outcome = rsyncOutcome(r.code);
     if (outcome === "failed") {
       throw new WorkflowError(
-        `rsync failed (exit ${r.code}: ${rsyncExitMeaning(r.code)}) making the backup on ${rsyncDisplay(s.url)}: ${tail(r.stderr) || tail(r.stdout)}`,
-        `the copy in ${s.prefix}/backup there may be partly updated: run the backup again when the cause is fixed; rsync's messages are in ${ctx.log.path ?? "rear's log"}`,
+        `rsync failed (exit ${r.code}: ${r.code > 128 ? `killed by signal ${r.code - 128}` : rsyncExitMeaning(r.code)}) making the backup on ${rsyncDisplay(s.url)}: ${tail(r.stderr) || tail(r.stdout) || "it printed nothing"}`,
+        r.code === 23 || r.code === 24
+          ? `rsync copied what it could read (the copy in ${s.prefix}/backup holds the new versions of those files; nothing was deleted): fix the cause and run the backup again; rsync's messages are in ${ctx.log.path ?? "rear's log"}`
+          : `the previous copy in ${s.prefix}/backup is unchanged (rsync puts new files into place only at the end: --delay-updates): run the backup again when the cause is fixed; rsync's messages are in ${ctx.log.path ?? "rear's log"}`,
       );
     }
     if (outcome === "vanished") ctx.log.warn("Some files vanished while rsync copied them (exit 24): the backup holds the others");
     const st = parseRsyncStats(logText);
+    // exit 0 without rsync's --stats (always asked for): the program did not copy anything
+    if (st.files === undefined) throw new WorkflowError(`${s.rsync} exited 0 but printed no transfer statistics: nothing shows that a backup was made on ${rsyncDisplay(s.url)}`, "check BACKUP_PROG (it must be rsync) and BACKUP_RSYNC_OPTIONS");
     ctx.log.logPrint(
       `Backed up ${st.files !== undefined ? `${st.files} files, ` : ""}${st.bytes !== undefined ? `${Math.round(st.bytes / 1048576)} MiB` : ""}${st.transferred !== undefined ? ` (${Math.round(st.transferred / 1048576)} MiB transferred)` : ""} in ${secs.toFixed(1)} s`,
     );

@@ -81,7 +81,10 @@ describe("backup methods this version serves", () => {
     expect(backupSupport("RSYNC", "mkbackuponly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
     expect(backupSupport("RSYNC", "restoreonly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
     expect(backupSupport("BORG", "mkbackuponly")).toEqual({ ok: false, why: "making BACKUP=BORG backups (this version makes NETFS, RSYNC and EXTERNAL ones)" });
-    expect(backupSupport("TSM", "mkbackup")).toEqual({ ok: true, why: "BACKUP=TSM makes its backups with its own software: mkbackup makes none" });
+    expect(backupSupport("TSM", "mkbackup").say).toBe("BACKUP=TSM: rear makes no backup; your backup software does (mkbackup makes the rescue system only)");
+    expect(backupSupport("COVE", "mkbackuponly").say).toBe("BACKUP=COVE: rear makes no backup; your backup software does (mkbackuponly has nothing to do)");
+    expect(backupSupport("REQUESTRESTORE", "mkbackuponly").say).toMatch(/^BACKUP=REQUESTRESTORE: rear makes no backup; you restore one yourself/);
+    expect(backupSupport("NETFS", "mkbackuponly").say).toBeUndefined();
     // REQUESTRESTORE: the files come by other means; rear waits for them (src/stages/backup/request-restore.ts)
     expect(backupSupport("REQUESTRESTORE", "restoreonly").ok).toBe(true);
     expect(backupSupport("BORG", "recover")).toEqual({ ok: false, why: "restoring BACKUP=BORG backups (this version restores NETFS, RSYNC and EXTERNAL ones, and waits for REQUESTRESTORE)" });

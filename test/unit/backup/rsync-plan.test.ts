@@ -107,10 +107,10 @@ describe("what each rsync can keep, and the options of each direction", () => {
 describe("command lines, exit codes, statistics", () => {
   test("ReaR's 500_make_rsync_backup and 400_restore_rsync_backup", () => {
     expect(rsyncBackupArgv({ rsync: "/usr/bin/rsync", options: ["-a", "--relative"], rsh: "ssh -o BatchMode=yes", excludeFile: "/t/ex", include: ["/", "/home"], dest: "root@srv:/d/h/backup" })).toEqual([
-      "/usr/bin/rsync", "-a", "--relative", "--rsh=ssh -o BatchMode=yes", "--one-file-system", "--delete", "--exclude-from=/t/ex", "--delete-excluded", "/", "/home", "root@srv:/d/h/backup",
+      "/usr/bin/rsync", "-a", "--relative", "--rsh=ssh -o BatchMode=yes", "--one-file-system", "--delete-delay", "--delay-updates", "--stats", "--exclude-from=/t/ex", "--delete-excluded", "/", "/home", "root@srv:/d/h/backup",
     ]);
-    expect(rsyncRestoreArgv({ rsync: "rsync", options: ["-a"], src: "rsync://root@srv:873/m/h/backup", target: "/mnt/local" })).toEqual(["rsync", "-a", "rsync://root@srv:873/m/h/backup/", "/mnt/local/"]);
-    expect(rsyncRestoreArgv({ rsync: "rsync", options: [], rsh: "ssh", excludeFile: "/t/rx", src: "root@srv:/d/h/backup/", target: "/mnt/local/" })).toEqual(["rsync", "--rsh=ssh", "--exclude-from=/t/rx", "root@srv:/d/h/backup/", "/mnt/local/"]);
+    expect(rsyncRestoreArgv({ rsync: "rsync", options: ["-a"], src: "rsync://root@srv:873/m/h/backup", target: "/mnt/local" })).toEqual(["rsync", "-a", "--exclude=.~tmp~/", "rsync://root@srv:873/m/h/backup/", "/mnt/local/"]);
+    expect(rsyncRestoreArgv({ rsync: "rsync", options: [], rsh: "ssh", excludeFile: "/t/rx", src: "root@srv:/d/h/backup/", target: "/mnt/local/" })).toEqual(["rsync", "--rsh=ssh", "--exclude=.~tmp~/", "--exclude-from=/t/rx", "root@srv:/d/h/backup/", "/mnt/local/"]);
   });
   test("EXCLUDE_RESTORE as anchored patterns", () => {
     expect(restoreExcludeLines(["/home/old/", "var/cache", "", "/"])).toEqual(["/home/old", "/var/cache"]);
