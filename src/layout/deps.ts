@@ -196,32 +196,37 @@ class MinHeap {
  * position gives exactly that order in O(n log n) (ReaR rescans the whole list for every component).
  */
 export function creationOrder(g: DepGraph, skip: ReadonlySet<string> = new Set()): string[] {
+  const n = g.ids.length;
   const pos = new Map<string, number>();
-  g.ids.forEach((id, i) => pos.set(id, i));
-  const waiting = new Map<string, number>();
-  const rev = new Map<string, string[]>();
+  for (let i = 0; i < n; i++) pos.set(g.ids[i]!, i);
+  // by document position: how many needs are still open, and who waits for each component
+  const waiting = new Int32Array(n);
+  const revHead = new Int32Array(n).fill(-1);
+  const revNext: number[] = [];
+  const revTo: number[] = [];
   const ready = new MinHeap();
-  for (const id of g.ids) {
+  for (let i = 0; i < n; i++) {
+    const id = g.ids[i]!;
     if (skip.has(id)) continue;
-    let n = 0;
+    let open = 0;
     for (const p of g.needs.get(id)!) {
-      if (skip.has(p) || !g.entries.has(p)) continue;
-      n++;
-      const l = rev.get(p);
-      if (l) l.push(id);
-      else rev.set(p, [id]);
+      const j = pos.get(p);
+      if (j === undefined || skip.has(p)) continue;
+      open++;
+      revTo.push(i);
+      revNext.push(revHead[j]!);
+      revHead[j] = revTo.length - 1;
     }
-    waiting.set(id, n);
-    if (n === 0) ready.push(pos.get(id)!);
+    waiting[i] = open;
+    if (open === 0) ready.push(i);
   }
   const order: string[] = [];
   while (ready.size) {
-    const id = g.ids[ready.pop()]!;
-    order.push(id);
-    for (const c of rev.get(id) ?? []) {
-      const n = waiting.get(c)! - 1;
-      waiting.set(c, n);
-      if (n === 0) ready.push(pos.get(c)!);
+    const i = ready.pop();
+    order.push(g.ids[i]!);
+    for (let k = revHead[i]!; k !== -1; k = revNext[k]!) {
+      const c = revTo[k]!;
+      if (--waiting[c]! === 0) ready.push(c);
     }
   }
   return order;
