@@ -141,12 +141,14 @@ function takeOption(o: CliOptions, argv: string[], i: number): number {
 function isAllOurs(a: string): boolean {
   if (a.startsWith("--")) {
     const name = a.slice(2).split("=")[0]!;
-    const all = [...LONG_FLAGS, ...LONG_WITH_ARG];
-    return all.includes(name) || all.filter((n) => n.startsWith(name)).length === 1;
+    // after the workflow only the full name counts: `rear layoutonly --p` is a typo, not --portable
+    return [...LONG_FLAGS, ...LONG_WITH_ARG].includes(name);
   }
   for (let k = 1; k < a.length; k++) {
     const c = a[k]!;
-    if (SHORT_WITH_ARG.has(c)) return true;
+    // After the workflow an option's argument must be the next word: `-dry-run` would otherwise read as
+    // `-d -r y-run` (getopt does exactly that) and run the workflow for real; it stays the workflow's word.
+    if (SHORT_WITH_ARG.has(c)) return k === a.length - 1;
     if (!SHORT_FLAGS.has(c)) return false;
   }
   return true;

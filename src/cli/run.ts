@@ -2,7 +2,7 @@
 // configuration, lock, log, work area, stages (or the function workflow), exit tasks. Everything the
 // outside world provides comes in RunDeps so the whole sequence can be tested in-process.
 
-import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, statSync } from "node:fs";
 import { hostname, machine, release } from "node:os";
 import { embeddedConfs } from "../assets.ts";
 import { Config } from "../config/config.ts";
@@ -156,15 +156,22 @@ export async function run(deps: RunDeps): Promise<number> {
   let removeSignals: (() => void) | undefined;
   let ctx: Context | undefined;
   let runtimeLog: string | undefined;
+  let mainLog: string | undefined;
 
   const finish = async (code: number): Promise<number> => {
     await exitTasks.runAll((label, e) => log.error(`Exit task '${label}' failed: ${(e as Error).message}`));
     if (ctx) {
       log.log(`Exiting rear ${workflow.name} (PID ${process.pid}) with exit code ${code}`);
       const finalLog = ctx.config.str("LOGFILE");
-      if (runtimeLog && finalLog && finalLog !== runtimeLog && code === 0) {
+      // A lockless or simultaneous run (dump, checklayout, mkbackuponly) never copies its log over the
+      // main log: a locked run may be writing it. A LOGFILE that is a symlink is replaced, not followed.
+      const othersLog = !lockRelease && runtimeLog !== undefined && finalLog === mainLog;
+      if (runtimeLog && finalLog && finalLog !== runtimeLog && code === 0 && !othersLog) {
         try {
-          copyFileSync(runtimeLog, finalLog);
+          const tmp = `${finalLog}.rear-${process.pid}`;
+          copyFileSync(runtimeLog, tmp);
+          chmodSync(tmp, 0o600);
+          renameSync(tmp, finalLog);
         } catch (e) {
           log.printError(`WARNING: could not copy the log to LOGFILE=${finalLog}: ${(e as Error).message}`);
         }
@@ -260,6 +267,7 @@ export async function run(deps: RunDeps): Promise<number> {
     const lockless = config.arr("LOCKLESS_WORKFLOWS").includes(workflow.name);
     const simultaneous = config.arr("SIMULTANEOUS_RUNNABLE_WORKFLOWS").includes(workflow.name);
     const baseLog = `${paths.logDir}/rear-${host}.log`;
+    mainLog = baseLog;
     if (!lockless && !simultaneous) {
       const lock = acquireLock(`${paths.varDir}/rear.lock`);
       if (!lock.ok) throw new UserError(`rear is already running with PID ${lock.heldBy}, not starting again`, "wait for it to finish (only checklayout, dump, help, mkbackuponly and restoreonly may run beside it)");

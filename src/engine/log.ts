@@ -9,7 +9,7 @@
 // line prefixed with a nanosecond timestamp as ReaR's. Until the file is opened, lines are buffered.
 // Terminal output goes through consola, with a plain reporter: ReaR's messages have no decorations.
 
-import { closeSync, existsSync, fchmodSync, openSync, renameSync, writeSync, mkdirSync } from "node:fs";
+import { closeSync, constants, existsSync, fchmodSync, openSync, renameSync, rmSync, writeSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { createConsola, type ConsolaInstance, type LogObject } from "consola";
 
@@ -78,7 +78,16 @@ export class Logger {
   open(path: string): void {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) renameSync(path, `${path}.old`);
-    this.fd = openSync(path, "w", 0o600);
+    // O_EXCL: a file (or a symlink planted) at `path` since the rename is replaced, never followed
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 5) throw e;
+        rmSync(path, { force: true });
+      }
+    }
     fchmodSync(this.fd, 0o600); // the umask could have cleared bits, never added; be explicit anyway
     this.path = path;
     for (const l of this.buffer) writeSync(this.fd, l);

@@ -7,7 +7,7 @@ import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { constants as osConstants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BugError, CommandError } from "../engine/errors.ts";
-import { encodeBytes, hasRawBytes } from "./bytes.ts";
+import { decodeBytes, encodeBytes, hasRawBytes } from "./bytes.ts";
 
 export interface ExecResult {
   code: number;
@@ -160,6 +160,11 @@ function spawnOptions(opts: ExecOptions) {
   return { env: envOf(opts.env), ...(opts.cwd ? { cwd: opts.cwd } : {}), stdin, stdout: io, stderr: io } as const;
 }
 
+/** A stream's bytes as text, bytes that are not UTF-8 kept (sys/bytes.ts): a path in a command's output stays exact. */
+async function textOf(stream: ReadableStream): Promise<string> {
+  return decodeBytes(new Uint8Array(await new Response(stream).arrayBuffer()));
+}
+
 /** A command that could not start (not installed): exit 127 as the shell says it. */
 function notRun(argv: readonly string[], e: unknown): ExecResult {
   return { code: 127, stdout: "", stderr: `${argv[0]}: command not found (${(e as Error).message})\n` };
@@ -180,8 +185,8 @@ export function execSync(argv: readonly string[], opts: ExecOptions = {}): ExecR
   }
   const r: ExecResult = {
     code: p.exitCode ?? 128 + (p.signalCode ? (osConstants.signals[p.signalCode as keyof typeof osConstants.signals] ?? 0) : 0),
-    stdout: p.stdout ? p.stdout.toString() : "",
-    stderr: p.stderr ? p.stderr.toString() : "",
+    stdout: p.stdout ? decodeBytes(p.stdout) : "",
+    stderr: p.stderr ? decodeBytes(p.stderr) : "",
   };
   return finish(argv, r, opts);
 }
@@ -204,8 +209,8 @@ export async function exec(argv: readonly string[], opts: ExecOptions = {}): Pro
   let stdout: string, stderr: string, code: number;
   try {
     [stdout, stderr, code] = await Promise.all([
-      p.stdout instanceof ReadableStream ? new Response(p.stdout).text() : Promise.resolve(""),
-      p.stderr instanceof ReadableStream ? new Response(p.stderr).text() : Promise.resolve(""),
+      p.stdout instanceof ReadableStream ? textOf(p.stdout) : Promise.resolve(""),
+      p.stderr instanceof ReadableStream ? textOf(p.stderr) : Promise.resolve(""),
       p.exited,
     ]);
   } finally {
@@ -276,7 +281,7 @@ export async function execStream(argv: readonly string[], opts: StreamOptions): 
   };
   const drain = async () => {
     const out = p.stdout as ReadableStream<Uint8Array>;
-    if (!opts.output) return new Response(out).text();
+    if (!opts.output) return textOf(out);
     for await (const chunk of out) {
       if (failure) continue; // keep reading so the command does not block on a full pipe before it dies
       try {
@@ -289,7 +294,7 @@ export async function execStream(argv: readonly string[], opts: StreamOptions): 
   };
   let stdout: string, stderr: string, code: number;
   try {
-    [, stdout, stderr, code] = await Promise.all([feed(), drain(), new Response(p.stderr as ReadableStream).text(), p.exited]);
+    [, stdout, stderr, code] = await Promise.all([feed(), drain(), textOf(p.stderr as ReadableStream), p.exited]);
   } finally {
     running.delete(p);
   }
@@ -324,7 +329,7 @@ export function spawnFilter(argv: readonly string[], input: AsyncIterable<Uint8A
   // an input that fails (a read error) ends the filter's stdin early: the next element sees a short stream
   const feed = feedStdin(p, input, () => {});
   const result = (async () => {
-    const [stderr, code] = await Promise.all([new Response(p.stderr as ReadableStream).text(), p.exited, feed]);
+    const [stderr, code] = await Promise.all([textOf(p.stderr as ReadableStream), p.exited, feed]);
     running.delete(p);
     const r = { code, stdout: "", stderr };
     if (!opts.quiet) sink?.output(stderr);
