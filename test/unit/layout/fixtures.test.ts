@@ -87,3 +87,17 @@ describe("layout fixtures from real machines", () => {
     });
   }
 });
+
+describe("ours-disklayout.conf of each machine is what this version writes", () => {
+  // the VM capture writes it with the binary of the day; a later change of the extraction must refresh it
+  // (it was left stale once: luks2-lvm's had no lvmvol lines)
+  for (const name of existsSync(DIR) ? readdirSync(DIR).filter((n) => existsSync(join(DIR, n, "ours-disklayout.conf")) && existsSync(join(DIR, n, "probe"))).sort() : []) {
+    test(name, () => {
+      const file = join(DIR, name, "ours-disklayout.conf");
+      const now = applyExclusions(extractLayout(readProbeDir(join(DIR, name, "probe")), { dated: "20260101000000" }).doc, EXCLUSION_DEFAULTS).doc;
+      const saved = readDisklayout(readFileSync(file, "utf8"), file).doc;
+      expect(lines(saved, false)).toEqual(lines(now, false));
+      expect(lines(saved, true)).toEqual(lines(now, true));
+    });
+  }
+});
