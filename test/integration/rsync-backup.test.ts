@@ -6,7 +6,7 @@
 // and a missing backup fail clearly before anything is written.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startBackupHost, type BackupHost } from "./ssh-server.ts";
 import { run } from "./sys.ts";
@@ -130,6 +130,45 @@ describe("mkbackup with BACKUP=RSYNC", () => {
 });
 
 describe("BACKUP=RSYNC failures", () => {
+  test("a run killed halfway leaves the previous copy as it was: changed files old, deleted ones there (--delay-updates, --delete-delay)", () => {
+    const url = `rsync://${host!.addr}:${host!.rsyncPort}::/${host!.module}/halfway`;
+    const copy = join(host!.moduleDir, "halfway", "host", "backup", src.slice(1));
+    ok(rear(["-c", conf("half1", common(url)), "mkbackuponly"]), "the first mkbackuponly");
+    const text = readFileSync(join(copy, "text"), "utf8");
+    // the backup run is killed after 2 s; the 6 MiB file at 1000 KiB/s needs 6
+    const wrapper = join(base, "rsync-killed");
+    writeFileSync(wrapper, `#!/bin/bash\ncase " $* " in *" --delay-updates "*) exec timeout -s KILL 2 rsync "$@" ;; *) exec rsync "$@" ;; esac\n`);
+    chmodSync(wrapper, 0o755);
+    writeFileSync(join(src, "text"), "changed\n");
+    rmSync(join(src, "dir", "sub", "deep"));
+    run(["sh", "-c", `head -c 6M /dev/urandom > ${join(src, "slow")}`]);
+    try {
+      const r = rear(["-c", conf("half2", common(url, [`BACKUP_PROG=${wrapper}`, "BACKUP_RSYNC_OPTIONS+=( --bwlimit=1000 )"])), "mkbackuponly"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/rsync failed \(exit 137: killed by signal 9\) making the backup/);
+      expect(r.stdout + r.stderr).toContain("the previous copy in host/backup is unchanged");
+      expect(readFileSync(join(copy, "text"), "utf8")).toBe(text);
+      // text's hard link sorts before the slow file: sent before the kill, held back by --delay-updates
+      expect(readFileSync(join(copy, "hardlink"), "utf8")).toBe(text);
+      expect(existsSync(join(copy, "dir", "sub", "deep"))).toBe(true);
+      expect(existsSync(join(copy, "slow"))).toBe(false);
+    } finally {
+      writeFileSync(join(src, "text"), text);
+      rmSync(join(src, "slow"), { force: true });
+      mkdirSync(join(src, "dir", "sub"), { recursive: true });
+      writeFileSync(join(src, "dir", "sub", "deep"), "deep\n");
+      run(["touch", "-d", "2021-02-03 04:05:06", join(src, "dir", "sub", "deep")]);
+    }
+  }, 120_000);
+
+  test("a BACKUP_PROG that is not rsync (exit 0, nothing done) fails before anything is written", () => {
+    const url = `rsync://${host!.addr}:${host!.rsyncPort}::/${host!.module}/notrsync`;
+    const r = rear(["-c", conf("notrsync", common(url, ["BACKUP_PROG=/bin/true"])), "mkbackuponly"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ERROR: \/bin\/true is not rsync: its --version says '.*' \(exit 0\)/);
+    expect(existsSync(join(host!.moduleDir, "notrsync"))).toBe(false);
+  });
+
   test("nothing listens (ssh and daemon): a clear error, exit 2, nothing written", () => {
     const target = join(base, "fail-restored");
     mkdirSync(target);
