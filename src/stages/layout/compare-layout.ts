@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { UserError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { compareLayouts, type LayoutDiff } from "../../layout/compare.ts";
+import { hideTextSecrets } from "../../layout/secrets.ts";
 import { LayoutSyntaxError, readDisklayout } from "../../layout/disklayout/read.ts";
 import { LayoutJson } from "../../layout/model.ts";
 import { checkConfigFiles, md5sums, type SavedLayout } from "./save-layout.ts";
@@ -58,8 +59,9 @@ export const compareLayout: Module = {
       ctx.log.logPrint(diff.renamed ? `Disk layout is identical (only disk names changed: ${Object.entries(diff.renamed).map(([a, b]) => `${a} is now ${b}`).join(", ")})` : "Disk layout is identical");
     } else {
       ctx.log.logPrint("Disk layout has changed");
-      for (const l of diff.removed) ctx.log.logPrint(`- ${l}`);
-      for (const l of diff.added) ctx.log.logPrint(`+ ${l}`);
+      // a LUKS password= the user put into the saved file stays out of the terminal and the log
+      for (const l of diff.removed) ctx.log.logPrint(`- ${hideTextSecrets(l)}`);
+      for (const l of diff.added) ctx.log.logPrint(`+ ${hideTextSecrets(l)}`);
     }
     // configuration files (not part of the layout, but of what recover relies on)
     const sumsFile = `${ctx.paths.varDir}/layout/config/files.md5sum`;
@@ -77,7 +79,7 @@ export const compareLayout: Module = {
     }
     const changed = !diff.same || filesChanged.length > 0;
     if (ctx.args.includes("--json")) {
-      process.stdout.write(`${JSON.stringify({ changed, layout: { same: diff.same, removed: diff.removed, added: diff.added, ...(diff.renamed ? { renamed: diff.renamed } : {}) }, configFilesChanged: filesChanged }, null, 1)}\n`);
+      process.stdout.write(`${JSON.stringify({ changed, layout: { same: diff.same, removed: diff.removed.map(hideTextSecrets), added: diff.added.map(hideTextSecrets), ...(diff.renamed ? { renamed: diff.renamed } : {}) }, configFilesChanged: filesChanged }, null, 1)}\n`);
     }
     if (changed) ctx.state.exitCode = 1;
   },

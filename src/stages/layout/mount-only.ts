@@ -3,7 +3,6 @@
 // plan; layout/do-mount assembles RAID, opens LUKS (asking for passphrases), activates LVM and mounts
 // the filesystems under /mnt/local. Nothing is created or formatted.
 
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { applyMapping } from "../../layout/mapping.ts";
@@ -15,6 +14,7 @@ import { probeTargets } from "../../recreate/probe-targets.ts";
 import { readMappingFile } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
 import { describePlan, loadSavedLayout, recreatePaths, recreateState } from "./prepare-recreate.ts";
+import { writePrivateFile } from "./private-files.ts";
 import { applyDepsFor } from "./run-recreate.ts";
 
 const prepare: Module = {
@@ -36,9 +36,7 @@ const prepare: Module = {
     const p = recreatePaths(ctx);
     s.plan = buildMountPlan(doc, { targetRoot: ctx.config.str("TARGET_FS_ROOT") || "/mnt/local", workDir: p.workDir, layoutSha256: s.saved.sha256 });
     const script = `${p.workDir}/mount.sh`;
-    mkdirSync(p.workDir, { recursive: true });
-    writeFileSync(script, renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION, title: "mount.sh: opens and mounts the saved layout", checks: "always" }), { mode: 0o700 });
-    chmodSync(script, 0o700);
+    writePrivateFile(script, renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION, title: "mount.sh: opens and mounts the saved layout", checks: "always" }), [`${ctx.paths.varDir}/layout`], 0o700);
     ctx.log.log(describePlan(s.plan));
     ctx.log.logPrint(`The mount plan: ${s.plan.steps.length} steps (${script})`);
   },

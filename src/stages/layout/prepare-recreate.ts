@@ -4,9 +4,8 @@
 // writes to a disk. With --dry-run the plan is printed and the workflow ends.
 // A plan that was partly applied is resumed (same layout file, markers present) unless --restart.
 
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { dirname } from "node:path";
 import { userInputFor } from "../../engine/ask.ts";
 import type { Context } from "../../engine/context.ts";
 import { UserError, WorkflowError } from "../../engine/errors.ts";
@@ -25,6 +24,7 @@ import { LayoutCheckError } from "../../layout/validate.ts";
 import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
 import { readMappingFile, readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
+import { writePrivateFile } from "./private-files.ts";
 
 /** What the layout modules hand each other in ctx.state.recreate. */
 export interface RecreateState {
@@ -63,10 +63,10 @@ export function recreatePaths(ctx: Context) {
   };
 }
 
-function write(path: string, text: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text, { mode });
-  chmodSync(path, mode);
+/** The plan files: 0600 (the script 0700) in 0700 directories, each written beside and renamed. */
+function write(ctx: Context, path: string, text: string, mode = 0o600): void {
+  const roots = [`${ctx.paths.varDir}/layout`, ...(ctx.workArea ? [`${ctx.workArea.tmpDir}/layout`] : [])];
+  writePrivateFile(path, text, roots, mode);
 }
 
 /** Reads the saved layout into ctx.state.recreate (recover, layoutonly, mountonly). */
@@ -316,10 +316,10 @@ const makePlan: Module = {
         layoutFile: s.saved.file,
       });
       const script = renderDiskrestore(s.plan, { hostname: ctx.config.str("HOSTNAME"), layoutFile: s.saved.file, version: VERSION });
-      write(p.plan, `${JSON.stringify(s.plan, null, 1)}\n`);
-      write(p.script, script, 0o700);
-      write(p.scriptSha, `${createHash("sha256").update(script).digest("hex")}\n`);
-      write(p.mappings, renderDiskMappings(s.mapping!));
+      write(ctx, p.plan, `${JSON.stringify(s.plan, null, 1)}\n`);
+      write(ctx, p.script, script, 0o700);
+      write(ctx, p.scriptSha, `${createHash("sha256").update(script).digest("hex")}\n`);
+      write(ctx, p.mappings, renderDiskMappings(s.mapping!));
     }
     const plan = s.plan!;
     ctx.log.logPrint(`The plan: ${plan.steps.length} steps in ${p.script} (plan.json beside it)`);

@@ -2,7 +2,7 @@
 // confirmation (unless unattended), the plan's steps — or the edited diskrestore.sh —, then a probe of
 // what was made compared with the plan, and the check that the root filesystem is mounted.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { userInputFor } from "../../engine/ask.ts";
 import type { Context } from "../../engine/context.ts";
@@ -19,6 +19,7 @@ import type { Plan } from "../../layout/plan/types.ts";
 import { applyPlan, type ApplyDeps } from "../../recreate/apply.ts";
 import { exec } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
+import { privateDir, writePrivateFile } from "./private-files.ts";
 
 const checkSafety: Module = {
   stage: "layout/recreate",
@@ -89,7 +90,7 @@ const runPlan: Module = {
       ctx.log.logUserOutput("Disk layout created.");
       return;
     }
-    mkdirSync(plan.doneDir, { recursive: true, mode: 0o700 });
+    privateDir(plan.doneDir, [`${ctx.paths.varDir}/layout`]);
     const deps = applyDepsFor(ctx, plan, activeEntries(s.saved.doc), true);
     const r = await applyPlan(plan, deps, (i) => `${i} of ${plan.steps.length} steps are done; ${hint}`);
     ctx.log.logUserOutput(`Disk layout created (${r.ran} steps run${r.skipped ? `, ${r.skipped} done before` : ""}${r.found ? `, ${r.found} found already done` : ""}).`);
@@ -104,7 +105,7 @@ export function applyDepsFor(ctx: Context, plan: Plan, entries: Entry[], markers
     run: (argv, stdin) => exec(argv, { env: { ...ctx.env, LC_ALL: "C", LVM_SUPPRESS_FD_WARNINGS: "1" }, ...(stdin !== undefined ? { stdin } : {}) }),
     isDone: (id) => markers && existsSync(`${plan.doneDir}/${id}`),
     markDone: (id) => {
-      if (markers) writeFileSync(`${plan.doneDir}/${id}`, "");
+      if (markers) writeFileSync(`${plan.doneDir}/${id}`, "", { mode: 0o600 });
     },
     exists: (d) => existsSync(d),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -166,7 +167,7 @@ const verifyLayout: Module = {
     }
     if (changes.length) {
       const p = recreatePaths(ctx);
-      writeFileSync(p.uuidMapping, changes.join(""), { mode: 0o600 });
+      writePrivateFile(p.uuidMapping, changes.join(""), [`${ctx.paths.varDir}/layout`]);
       ctx.log.logUserOutput(`${changes.length} filesystem UUID(s) could not be kept: old → new in ${p.uuidMapping}`);
     }
   },

@@ -6,7 +6,7 @@
 // there on each check): it saves the current layout in the work area only.
 
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { Context } from "../../engine/context.ts";
@@ -21,6 +21,7 @@ import { activeEntries, allEntries, entryId, keywordOf, LAYOUT_JSON_FORMAT, type
 import { collectProbes, type ProbeData } from "../../layout/probe/collect.ts";
 import { validateLayout } from "../../layout/validate.ts";
 import { exec } from "../../sys/exec.ts";
+import { replaceDir, StagedFiles } from "./private-files.ts";
 
 export interface SavedLayout {
   doc: LayoutDoc;
@@ -120,12 +121,6 @@ export async function describeLayout(ctx: Context, file: string): Promise<SavedL
   return { doc, json, excluded, probe, ...(guess.bootloader ? { bootloader: guess.bootloader } : {}), file };
 }
 
-function write(path: string, text: string, mode = 0o600): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text, { mode });
-  chmodSync(path, mode);
-}
-
 /** ReaR's CHECK_CONFIG_FILES list (450/490 extend it), directories expanded to their files. */
 export function checkConfigFiles(ctx: Context, bootloader: string | undefined): string[] {
   const c = ctx.config;
@@ -189,41 +184,56 @@ export function md5sums(files: string[]): string {
     .join("");
 }
 
-/** Writes the layout and ReaR's auxiliary files below VAR_DIR. */
+/** The directories whose files are 0600 and whose subdirectories are 0700 (README "Disk layout"). */
+export const privateRoots = (varDir: string): string[] => [`${varDir}/layout`, `${varDir}/recovery`];
+
+/**
+ * Writes the layout and ReaR's auxiliary files below VAR_DIR, all or nothing: everything is computed
+ * and written beside its name first, and renamed into place at the end, disklayout.conf last (see
+ * private-files.ts). What could fail (no boot loader found) fails before the first write.
+ */
 export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<void> {
   const v = ctx.paths.varDir;
-  if (existsSync(s.file)) ctx.log.logPrint(`Overwriting existing disk layout file ${s.file}`);
-  write(s.file, writeDisklayout(s.doc));
-  write(join(dirname(s.file), "layout.json"), `${JSON.stringify(s.json, null, 1)}\n`);
+  if (!s.bootloader) throw new WorkflowError("Cannot autodetect what is used as bootloader", "set BOOTLOADER in /etc/rear/local.conf (see default.conf); the previous layout files are kept");
+  const roots = privateRoots(v);
   const active = activeEntries(s.doc);
   const g = buildDeps(active);
-  write(`${v}/layout/diskdeps.conf`, renderDiskdeps(g), 0o644);
   const excluded = new Set(s.excluded.map((x) => x.id));
   const todo = allEntries(s.doc)
     .map(({ entry }) => ({ id: entryId(entry), type: keywordOf(entry) }))
     .filter((x): x is { id: string; type: string } => !!x.id)
     .map((x) => `${excluded.has(x.id) ? "done" : "todo"} ${x.id} ${x.type}\n`);
-  write(`${v}/layout/disktodo.conf`, [...new Set(todo)].join(""), 0o644);
-  write(`${v}/recovery/mountpoint_device`, active.map((e) => (e.kw === "fs" ? `${e.mountpoint} ${e.device}\n` : "")).join(""), 0o644);
-  if (s.bootloader) write(`${v}/recovery/bootloader`, `${s.bootloader}\n`, 0o644);
-  else throw new WorkflowError("Cannot autodetect what is used as bootloader", "set BOOTLOADER in /etc/rear/local.conf (see default.conf)");
   const byId = JSON.parse(s.probe["by-id.json"] ?? "{}") as Record<string, string>;
-  write(`${v}/recovery/diskbyid_mappings`, Object.entries(byId).map(([id, dev]) => `${id} ${dev}\n`).join(""), 0o644);
-  if (s.probe["df.txt"] !== undefined) write(`${v}/layout/config/df.txt`, s.probe["df.txt"], 0o644);
-  // XFS geometry for mkfs.xfs at recover (230_filesystem_layout.sh)
-  const xfsDir = `${v}/layout/xfs`;
-  const xfs = Object.entries(s.probe).filter(([k]) => k.startsWith("xfs_info/"));
-  if (xfs.length) {
-    rmSync(xfsDir, { recursive: true, force: true });
-    for (const [k, text] of xfs) write(`${xfsDir}/${basename(k.slice(9).replace(/!/g, "/").replace(/\.txt$/, ""))}.xfs`, text, 0o644);
+  const files = new StagedFiles(roots);
+  try {
+    files.add(`${v}/layout/diskdeps.conf`, renderDiskdeps(g));
+    files.add(`${v}/layout/disktodo.conf`, [...new Set(todo)].join(""));
+    files.add(`${v}/recovery/mountpoint_device`, active.map((e) => (e.kw === "fs" ? `${e.mountpoint} ${e.device}\n` : "")).join(""));
+    files.add(`${v}/recovery/bootloader`, `${s.bootloader}\n`);
+    files.add(`${v}/recovery/diskbyid_mappings`, Object.entries(byId).map(([id, dev]) => `${id} ${dev}\n`).join(""));
+    if (s.probe["df.txt"] !== undefined) files.add(`${v}/layout/config/df.txt`, s.probe["df.txt"]);
+    files.add(`${v}/layout/config/files.md5sum`, md5sums(checkConfigFiles(ctx, s.bootloader)));
+    // XFS geometry for mkfs.xfs at recover (230_filesystem_layout.sh): the set of now, nothing stale
+    await replaceDir(`${v}/layout/xfs`, roots, (dir) => {
+      for (const [k, text] of Object.entries(s.probe)) {
+        if (k.startsWith("xfs_info/")) writeFileSync(`${dir}/${basename(k.slice(9).replace(/!/g, "/").replace(/\.txt$/, ""))}.xfs`, text, { mode: 0o600 });
+      }
+    });
+    // LVM metadata backups for vgcfgrestore (500_extract_vgcfg.sh); without them recover uses vgcreate/lvcreate
+    if (active.some((e) => e.kw === "lvmgrp")) {
+      await replaceDir(`${v}/layout/lvm`, roots, async (dir) => {
+        const r = await exec(["lvm", "vgcfgbackup", "-f", `${dir}/%s.cfg`], { env: { ...ctx.env, LVM_SUPPRESS_FD_WARNINGS: "1" } });
+        if (r.code !== 0) ctx.log.warn(`lvm vgcfgbackup failed (exit ${r.code}): recover will recreate volume groups without it`);
+      });
+    } else rmSync(`${v}/layout/lvm`, { recursive: true, force: true });
+    if (existsSync(s.file)) ctx.log.logPrint(`Overwriting existing disk layout file ${s.file}`);
+    files.add(join(dirname(s.file), "layout.json"), `${JSON.stringify(s.json, null, 1)}\n`);
+    files.add(s.file, writeDisklayout(s.doc));
+    files.commit();
+  } catch (e) {
+    files.abort();
+    throw e;
   }
-  // LVM metadata backups for vgcfgrestore (500_extract_vgcfg.sh)
-  if (active.some((e) => e.kw === "lvmgrp")) {
-    mkdirSync(`${v}/layout/lvm`, { recursive: true });
-    const r = await exec(["lvm", "vgcfgbackup", "-f", `${v}/layout/lvm/%s.cfg`], { env: { ...ctx.env, LVM_SUPPRESS_FD_WARNINGS: "1" } });
-    if (r.code !== 0) ctx.log.warn(`lvm vgcfgbackup failed (exit ${r.code}): recover will recreate volume groups without it`);
-  }
-  write(`${v}/layout/config/files.md5sum`, md5sums(checkConfigFiles(ctx, s.bootloader)), 0o644);
   ctx.log.logPrint(`Created disk layout (check the results in ${s.file})`);
 }
 
@@ -242,8 +252,15 @@ export const saveLayout: Module = {
     const s = await describeLayout(ctx, file);
     ctx.state.layout = s;
     if (own) {
-      write(file, writeDisklayout(s.doc));
-      write(`${ctx.workArea!.tmpDir}/layout.json`, `${JSON.stringify(s.json, null, 1)}\n`);
+      const files = new StagedFiles([]);
+      try {
+        files.add(`${ctx.workArea!.tmpDir}/layout.json`, `${JSON.stringify(s.json, null, 1)}\n`);
+        files.add(file, writeDisklayout(s.doc));
+        files.commit();
+      } catch (e) {
+        files.abort();
+        throw e;
+      }
     } else await saveLayoutFiles(ctx, s);
   },
 };
