@@ -109,10 +109,10 @@ describe("what bash says about a user file stops rear", () => {
   });
   test("a non-zero status of the file (return N, a failed last command) is ReaR's 'Failed to Source'", () => {
     const io = new FakeIo({ [`${D}/local.conf`]: { text: "OUTPUT=ISO\nreturn 3\nBACKUP=NETFS\n" } });
-    io.bashAnswer = () => ({ code: 0, stdout: "S\0E\0F\0conf/default.conf\0F\0/etc/rear/local.conf\0R\0003\0", stderr: "" });
+    io.bashAnswer = () => ({ code: 0, stdout: "S\0E\0F\0conf/default.conf\0F\0/etc/rear/local.conf\0R\x003\x00", stderr: "" });
     const e = err(() => loader(io, D).load());
     expect(e.message).toBe("/etc/rear/local.conf:2: 'return 3' stops reading the file with status 3");
-    expect(parseBashOutput("S\0E\0F\0x\0R\0001\0").failedWith).toBe(1);
+    expect(parseBashOutput("S\0E\0F\0x\0R\x001\x00").failedWith).toBe(1);
   });
 });
 
