@@ -390,7 +390,7 @@ export class ConfigLoader {
       if (!m || !userPaths.has(m[1]!)) continue;
       const nf = /^(.*): command not found$/.exec(m[3]!);
       throw new ConfigError(
-        nf ? `bash reads '${nf[1]}' as a command, and there is none of that name` : `bash: ${m[3]}`,
+        nf ? `bash reads '${nf[1]}' as a command, and there is none of that name` : m[3]!,
         m[1],
         Number(m[2]),
         nf && /^[A-Za-z_][A-Za-z0-9_]*$/.test(nf[1]!) ? `an assignment has no blanks around '=': write ${nf[1]}=value` : "fix the line; rear does not run with a configuration bash cannot read cleanly",
