@@ -141,7 +141,7 @@ function checkGeometry(disks: Map<string, Located>, parts: Located[], opts: Chec
     if (!d || d.entry.kw !== "disk") continue;
     const de = d.entry;
     if (de.label === "" || de.label === "unknown" || de.label === "loop") {
-      for (const p of list) add(p.line, `partition ${(p.entry as { device: string }).device} is on ${disk}, which has no partition table (line ${d.line} gives it the label '${de.label}'): give the disk a label (gpt or msdos) or remove the partition`);
+      for (const p of list) add(p.line, `partition ${(p.entry as { device: string }).device} is on ${disk}, which has no partition table (line ${d.line} gives it ${de.label ? `the label '${de.label}'` : "no label"}): give the disk a label (gpt or msdos) or remove the partition`);
       continue;
     }
     const sector = opts.sectorSize?.(disk) ?? 512;
@@ -294,6 +294,8 @@ export function checkLayout(doc: LayoutDoc, opts: CheckOptions = {}): LayoutProb
   const pvsOf = new Map<string, number>();
   for (const x of active) if (x.entry.kw === "lvmdev") pvsOf.set(x.entry.vg, (pvsOf.get(x.entry.vg) ?? 0) + 1);
   const lvSizes = new Map<string, number>();
+  /** groups already reported full (once each) */
+  const full = new Set<string>();
   for (const x of active) {
     const e = x.entry;
     switch (e.kw) {
@@ -321,7 +323,10 @@ export function checkLayout(doc: LayoutDoc, opts: CheckOptions = {}): LayoutProb
           const sum = (lvSizes.get(e.vg) ?? 0) + e.sizeBytes;
           lvSizes.set(e.vg, sum);
           const cap = Math.max(g.entry.size, g.entry.extents * g.entry.extentSize) * 1024;
-          if (cap > 0 && sum > cap) add(x.line, `logical volume ${e.lv} does not fit: the volumes of ${e.vg} up to here need ${bytes(sum)}, the group has ${bytes(cap)} (line ${g.line}): make them smaller`);
+          if (cap > 0 && sum > cap && !full.has(e.vg)) {
+            full.add(e.vg);
+            add(x.line, `logical volume ${e.lv} does not fit: the volumes of ${e.vg} up to here need ${bytes(sum)}, the group has ${bytes(cap)} (line ${g.line}): make them smaller`);
+          }
         }
         break;
       }
