@@ -74,7 +74,9 @@ const CHANGED = /(file changed as we read it|file removed before we read it|file
 
 export type CreateOutcome = { kind: "ok" } | { kind: "changed"; files: string[] } | { kind: "failed"; why: string };
 
-const tail = (s: string) => s.trim().split("\n").filter(Boolean).slice(-3).join(" / ");
+/** The last lines tar printed that say something (not its notes on every run: leading '/', --totals). */
+const tail = (s: string) =>
+  s.trim().split("\n").filter((l) => l && !/Removing leading [`']\/' from |^Total bytes written: /.test(l)).slice(-3).join(" / ");
 
 /**
  * What the exit status of `tar --create` means. GNU tar exits 1 when files changed while it read them
@@ -85,7 +87,8 @@ const tail = (s: string) => s.trim().split("\n").filter(Boolean).slice(-3).join(
  */
 export function tarCreateOutcome(code: number, stderr: string, options: readonly string[] = []): CreateOutcome {
   if (code === 0) return { kind: "ok" };
-  const said = stderr.trim() ? `: ${tail(stderr)}` : ", printing nothing";
+  const t = tail(stderr);
+  const said = t ? `: ${t}` : stderr.trim() ? " (no error message)" : ", printing nothing";
   if (code === 1) {
     const files = stderr.split("\n").filter((l) => CHANGED.test(l)).map((l) => l.replace(/^[^:]*: /, "").replace(/: [^:]*$/, ""));
     if (files.length) return { kind: "changed", files };

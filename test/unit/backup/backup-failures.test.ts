@@ -197,3 +197,10 @@ describe("ArchiveWriter after abort()", () => {
     expect(() => w.abort()).not.toThrow();
   });
 });
+
+describe("tar's notes are not the cause", () => {
+  test("'Removing leading /' and --totals are left out of the message", () => {
+    expect(tarCreateOutcome(2, "tar: Removing leading `/' from member names\ntar: /x: Cannot open: Permission denied\nTotal bytes written: 10240 (10KiB, 46MiB/s)\n")).toEqual({ kind: "failed", why: "exited 2: tar: /x: Cannot open: Permission denied" });
+    expect(tarCreateOutcome(2, "tar: Removing leading `/' from member names\n")).toEqual({ kind: "failed", why: "exited 2 (no error message)" });
+  });
+});
