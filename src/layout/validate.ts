@@ -96,7 +96,8 @@ function consumes(e: Entry): string[] {
     case "crypt":
       return [e.source];
     case "raidarray":
-      return [...(e.opts.devices ?? "").split(","), ...(e.opts["spare-devices"] ?? "").split(",")].filter(Boolean);
+      // mdadm's "missing" holds the place of a member of a degraded array
+      return [...(e.opts.devices ?? "").split(","), ...(e.opts["spare-devices"] ?? "").split(",")].filter((d) => d && d !== "missing");
     case "other":
       return e.keyword === "drbd" && e.fields[2] ? [e.fields[2]] : [];
     default:
