@@ -6,6 +6,14 @@
 // mkbackup makes next); full, incremental and differential backups (BACKUP_TYPE). ReaR:
 // backup/NETFS/default/100_mount_NETFS_path, 400_create_include_exclude_files, 500_make_backup,
 // 980_umount_NETFS_dir.
+//
+// Never a bad backup in place of a good one, never a "success" with nothing (issue 14): before anything
+// is written, every BACKUP_PROG_INCLUDE must exist and no exclude pattern may cover an include
+// (include-check.ts); the temporary file is created before tar starts (a read-only or missing target
+// fails at once); tar's exit 1 is "files changed" only when tar said so (tar.ts); and what it wrote must
+// be a non-empty archive of the kind BACKUP_PROG_COMPRESS_OPTIONS make (archive-check.ts) before it
+// takes the previous archive's name. Errors of the target's filesystem are one line with the path and
+// what to do (target-error.ts); SIGINT/SIGTERM remove the temporary file through an exit task.
 
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
