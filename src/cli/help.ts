@@ -49,7 +49,8 @@ export function renderHelp(opts: { verbose: boolean; recoveryMode: boolean; kern
   for (const w of [...WORKFLOWS].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (w.hidden || (w.advanced && !opts.verbose)) continue;
     if (opts.recoveryMode && !rescueOnly.has(w.name)) continue;
-    L.push(` ${w.name.padEnd(15)} ${w.description}${w.implemented ? "" : " (not implemented yet)"}`);
+    const args = synopsis(w.name).slice(`rear [OPTIONS] ${w.name}`.length).trim();
+    L.push(` ${w.name.padEnd(15)} ${w.description}${w.implemented ? "" : " (not implemented yet)"}${args ? `\n ${"".padEnd(15)}   arguments: ${args}` : ""}`);
   }
   if (!opts.verbose) L.push("Use 'rear -v help' for more advanced commands.");
   L.push("Use 'rear help COMMAND' for the arguments a command takes.");

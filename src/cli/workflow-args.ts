@@ -62,7 +62,7 @@ export function synopsis(name: string): string {
   const parts = [
     ...Object.keys(s.flags ?? {}).map((f) => `[${f}]`),
     ...Object.entries(s.options ?? {}).map(([o, d]) => `[${o} ${d.value}]`),
-    ...(s.afterDashDash ? [`[-- ${[...new Set(Object.keys(s.afterDashDash).filter((k) => k.startsWith("--") || k === "-I"))].join(" ")}]`] : []),
+    ...(s.afterDashDash ? [`[-- ${[...new Set(Object.keys(s.afterDashDash).filter((k) => k.startsWith("--") || k === "-I"))].map((k) => (k === "-I" ? "-I FILE" : k)).join(" ")}]`] : []),
     ...(s.positional ?? []).map((p) => (p.optional ? `[${p.name}${p.repeat ? "..." : ""}]` : `${p.name}${p.repeat ? "..." : ""}`)),
   ];
   return `rear [OPTIONS] ${name}${parts.length ? ` ${parts.join(" ")}` : ""}`;
