@@ -232,7 +232,9 @@ export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<voi
     files.commit();
   } catch (e) {
     files.abort();
-    throw e;
+    const err = e as NodeJS.ErrnoException;
+    if (!err.code) throw e;
+    throw new WorkflowError(`Cannot write the layout files below ${v}: ${err.message}`, `the previous layout files are kept; fix the cause (space, a file where a directory belongs) and run 'rear ${ctx.workflow.name}' again`);
   }
   ctx.log.logPrint(`Created disk layout (check the results in ${s.file})`);
 }

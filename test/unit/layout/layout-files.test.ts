@@ -190,3 +190,48 @@ test("showlayout refuses an impossible layout with FILE:LINE as a UserError (exi
   expect(() => showlayout([f], "/x")).toThrow(UserError);
   expect(() => showlayout([f], "/x")).toThrow(new RegExp(`^${f}:3: partition /dev/sda2 .* overlaps /dev/sda1`));
 });
+
+describe("savelayout writes all or nothing (saveLayoutFiles)", async () => {
+  const { saveLayoutFiles } = await import("../../../src/stages/layout/save-layout.ts");
+  const { WorkflowError } = await import("../../../src/engine/errors.ts");
+  const ctxFor = (varDir: string) =>
+    ({
+      paths: { varDir },
+      workflow: { name: "savelayout" },
+      env: {},
+      config: { arr: () => [], str: () => "", has: () => false, isTrue: () => false },
+      log: { log() {}, logPrint() {}, warn() {}, debug() {}, error() {} },
+    }) as never;
+  const doc = readDisklayout(`disk /dev/vda ${GiB} msdos\npart /dev/vda ${GiB - MiB} ${MiB} primary boot /dev/vda1\nfs /dev/vda1 / ext4 uuid=1 label= options=rw\n`).doc;
+  const saved = (varDir: string, bootloader?: string) => ({
+    doc, json: { format: "rear-layout/1", created: "now", host: { hostname: "h" }, lines: doc.lines, facts: {} } as never, excluded: [], probe: { "df.txt": "df\n", "xfs_info/vdb1.txt": "meta-data=…\n" },
+    file: `${varDir}/layout/disklayout.conf`, ...(bootloader ? { bootloader } : {}),
+  });
+  test("every file 0600, every directory 0700", async () => {
+    const v = join(tmp, "save-ok");
+    await saveLayoutFiles(ctxFor(v), saved(v, "GRUB2"));
+    for (const f of ["layout/disklayout.conf", "layout/layout.json", "layout/diskdeps.conf", "layout/disktodo.conf", "layout/config/df.txt", "layout/config/files.md5sum", "layout/xfs/vdb1.xfs", "recovery/bootloader", "recovery/mountpoint_device", "recovery/diskbyid_mappings"]) {
+      expect({ f, mode: (statSync(join(v, f)).mode & 0o777).toString(8) }).toEqual({ f, mode: "600" });
+    }
+    for (const d of ["layout", "layout/config", "layout/xfs", "recovery"]) expect({ d, mode: (statSync(join(v, d)).mode & 0o777).toString(8) }).toEqual({ d, mode: "700" });
+    expect(readdirSync(join(v, "layout")).filter((n) => n.startsWith("."))).toEqual([]);
+  });
+  test("a write that fails halfway (a file where layout/config belongs) keeps the previous disklayout.conf and layout.json", async () => {
+    const v = join(tmp, "save-fails");
+    writePrivateFile(`${v}/layout/disklayout.conf`, "previous\n", []);
+    writePrivateFile(`${v}/layout/layout.json`, "{}\n", []);
+    writeFileSync(`${v}/layout/config`, "");
+    const err = await saveLayoutFiles(ctxFor(v), saved(v, "GRUB2")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowError);
+    expect((err as Error).message).toStartWith(`Cannot write the layout files below ${v}: `);
+    expect(readFileSync(`${v}/layout/disklayout.conf`, "utf8")).toBe("previous\n");
+    expect(readFileSync(`${v}/layout/layout.json`, "utf8")).toBe("{}\n");
+    expect(readdirSync(`${v}/layout`).sort()).toEqual(["config", "disklayout.conf", "layout.json"]);
+  });
+  test("no boot loader found: refused before the first write", async () => {
+    const v = join(tmp, "save-nobl");
+    writePrivateFile(`${v}/layout/disklayout.conf`, "previous\n", []);
+    await expect(saveLayoutFiles(ctxFor(v), saved(v))).rejects.toThrow("Cannot autodetect what is used as bootloader");
+    expect(readdirSync(`${v}/layout`)).toEqual(["disklayout.conf"]);
+  });
+});
