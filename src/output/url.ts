@@ -3,7 +3,7 @@
 // and unmounting are at the end of the file.
 
 import { mkdirSync, rmdirSync } from "node:fs";
-import { CommandError } from "../engine/errors.ts";
+import { CommandError, WorkflowError } from "../engine/errors.ts";
 import { exec } from "../sys/exec.ts";
 import { urlScheme } from "../rescue/needs.ts";
 import { parseRsyncUrl, RsyncUrlError } from "../backup/rsync-plan.ts";
@@ -16,7 +16,13 @@ export interface ParsedUrl {
   path: string;
 }
 
-export class UrlError extends Error {}
+/** A URL rear cannot use: a user error (exit 2 while a workflow runs), one line. */
+export class UrlError extends WorkflowError {
+  constructor(message: string) {
+    super(message);
+    this.name = "UrlError";
+  }
+}
 
 /** ReaR's url_* helpers, with its three-slash rule for file, usb and tape URLs (prep/default/300_check_backup_and_output_url.sh). */
 export function parseUrl(url: string, setting = "OUTPUT_URL"): ParsedUrl {
@@ -132,6 +138,12 @@ export interface MountedUrl {
  */
 export async function mountUrl(u: ParsedUrl, mountpoint: string, options = ""): Promise<MountedUrl> {
   if (!supportsFilesystem(u.scheme)) throw new UrlError(`${u.scheme}:// cannot be used here: it has no file system to write to (ReaR's scheme_supports_filesystem)`);
+  // user:password@ would go on the mount program's command line, which every local user can read
+  if (/^[^@/]*:[^@/]*@/.test(u.host)) {
+    throw new UrlError(
+      `${u.scheme}://${u.host.replace(/:[^@]*@/, ":<hidden>@")}${u.path}: a password in the URL would be on ${u.scheme === "sshfs" ? "sshfs'" : "mount's"} command line; ${u.scheme === "sshfs" ? "use an ssh key (ssh-agent, or COPY_AS_IS of root's key) instead" : u.scheme === "cifs" ? "give it as password=… in BACKUP_OPTIONS/OUTPUT_OPTIONS (it goes by environment)" : "remove it from the URL"}`,
+    );
+  }
   const argv = mountArgv(u, mountpoint, options);
   if (!argv) return { url: u, dir: u.path, unmount: async () => {} };
   mkdirSync(mountpoint, { recursive: true });
