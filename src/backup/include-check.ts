@@ -48,6 +48,17 @@ export function excludedBy(path: string, patterns: readonly string[], anchored: 
   return patterns.find((pat) => pat !== "" && excludeRegExp(pat, anchored).test(p));
 }
 
+/**
+ * The first exclude pattern that leaves out everything inside directory `path` ('/tmp/*' for /tmp):
+ * tar would archive the directory and nothing in it. Tried on names of every kind a directory may hold
+ * (a pattern such as '/tmp/[a-z]*' leaves some of them, and is no such pattern).
+ */
+export function contentsExcludedBy(path: string, patterns: readonly string[], anchored: boolean): string | undefined {
+  const p = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const names = ["a", ".hidden", "Z-9_x.y", "sub/dir"].map((n) => `${p === "/" ? "" : p}/${n}`);
+  return patterns.find((pat) => pat !== "" && names.every((n) => excludeRegExp(pat, anchored).test(n)));
+}
+
 export interface IncludeCheck {
   /** the include list the archive is made from */
   include: readonly string[];
@@ -56,6 +67,8 @@ export interface IncludeCheck {
   exclude: readonly string[];
   anchored: boolean;
   exists(path: string): boolean;
+  /** whether a path is a directory (following links); only asked for includes that exist */
+  isDir?(path: string): boolean;
 }
 
 /** One line per include that would put nothing into the backup, naming it and the cause. */
@@ -67,7 +80,12 @@ export function includeProblems(c: IncludeCheck): string[] {
       continue;
     }
     const pat = excludedBy(p, c.exclude, c.anchored);
-    if (pat !== undefined) out.push(`${p} is to be backed up, but the exclude pattern '${pat}' (BACKUP_PROG_EXCLUDE or a default) leaves all of it out`);
+    if (pat !== undefined) {
+      out.push(`${p} is to be backed up, but the exclude pattern '${pat}' (BACKUP_PROG_EXCLUDE or a default) leaves all of it out`);
+      continue;
+    }
+    const inner = c.isDir?.(p) ? contentsExcludedBy(p, c.exclude, c.anchored) : undefined;
+    if (inner !== undefined) out.push(`${p} is to be backed up, but the exclude pattern '${inner}' (BACKUP_PROG_EXCLUDE or a default) leaves out everything in it`);
   }
   return out;
 }

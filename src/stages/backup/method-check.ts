@@ -14,7 +14,15 @@ import { NotImplementedError, UserError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 
 /** ReaR's internal methods: mkbackup makes their backup (reference §8). */
-const INTERNAL = new Set(["NETFS", "RSYNC", "BORG", "DUPLICITY", "RBME", "BLOCKCLONE", "YUM", "ZYPPER", "OBDR", "EXTERNAL"]);
+const INTERNAL = new Set(["NETFS", "RSYNC", "BORG", "DUPLICITY", "DUPLY", "RBME", "BLOCKCLONE", "YUM", "ZYPPER", "OBDR", "EXTERNAL"]);
+
+/** Who makes the backup when rear does not (the methods that are not INTERNAL). */
+function whoBacksUp(method: string): string {
+  if (method === "REQUESTRESTORE") return "you restore one yourself at recover (REQUESTRESTORE)";
+  if (method === "NFS4SERVER") return "at recover the rescue system exports /mnt/local by NFS for a restore pushed from elsewhere";
+  if (method === "OPALPBA") return "it is the method of mkopalpba (a pre-boot image), not of backups";
+  return "your backup software does";
+}
 const BACKS_UP = new Set(["NETFS", "RSYNC", "EXTERNAL"]);
 const RESTORES = new Set(["NETFS", "RSYNC", "EXTERNAL", "REQUESTRESTORE"]);
 
@@ -29,7 +37,7 @@ export function backupSupport(method: string, workflow: string): BackupSupport {
   if (workflow === "mkbackup" || workflow === "mkbackuponly") {
     if (BACKS_UP.has(method)) return { ok: true, why: `BACKUP=${method}` };
     if (!INTERNAL.has(method)) {
-      const who = method === "REQUESTRESTORE" ? "you restore one yourself at recover (REQUESTRESTORE)" : "your backup software does";
+      const who = whoBacksUp(method);
       const then = workflow === "mkbackuponly" ? "mkbackuponly has nothing to do" : "mkbackup makes the rescue system only";
       const say = `BACKUP=${method}: rear makes no backup; ${who} (${then})`;
       return { ok: true, why: say, say };

@@ -156,11 +156,13 @@ export const makeNetfsBackup: Module = {
       const options = c.arr("BACKUP_PROG_OPTIONS").filter(Boolean);
       // an include that does not exist or that an exclude pattern covers would be archived as nothing
       // (tar --ignore-failed-read says nothing): an error, before anything is written
-      const problems = includeProblems({ include: lists.include, configured, exclude: lists.exclude, anchored: anchoredExcludes(options), exists: (p) => lexists(p) });
+      const problems = includeProblems({ include: lists.include, configured, exclude: lists.exclude, anchored: anchoredExcludes(options), exists: (p) => lexists(p), isDir });
       if (problems.length) {
         for (const p of problems) ctx.log.log(p);
         throw new WorkflowError(`${problems[0]}${problems.length > 1 ? ` (and ${problems.length - 1} more, listed in the log)` : ""}`, "fix BACKUP_PROG_INCLUDE or BACKUP_PROG_EXCLUDE; nothing was written");
       }
+      // tar archives a symbolic link as a link, not what it points to (ReaR's tar too): say so
+      for (const p of configured) if (isSymlink(p)) ctx.log.warn(`BACKUP_PROG_INCLUDE has ${p}, a symbolic link: the backup holds the link, not what it points to (include the target instead)`);
       if (!lists.include.includes("/") && ctx.workflow.name === "mkbackup") ctx.log.warn("/ is not in the backup: a recovery from it will not boot");
       const excludeFile = join(ctx.workArea!.tmpDir, "backup-exclude.txt");
       writeFileSync(join(ctx.workArea!.tmpDir, "backup-include.txt"), `${lists.include.join("\n")}\n`);
@@ -273,6 +275,22 @@ function lexists(p: string): boolean {
   try {
     lstatSync(p);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p.length > 1 ? p.replace(/\/+$/, "") : p).isSymbolicLink();
   } catch {
     return false;
   }

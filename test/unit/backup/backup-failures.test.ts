@@ -9,7 +9,7 @@ import { gzipSync } from "node:zlib";
 import * as zlib from "node:zlib";
 import { archiveHeadProblem, archiveKind, tarBlockProblem } from "../../../src/backup/archive-check.ts";
 import { ArchiveWriter } from "../../../src/backup/archive-io.ts";
-import { anchoredExcludes, excludedBy, excludeRegExp, includeProblems } from "../../../src/backup/include-check.ts";
+import { anchoredExcludes, contentsExcludedBy, excludedBy, excludeRegExp, includeProblems } from "../../../src/backup/include-check.ts";
 import { isRsyncVersion } from "../../../src/backup/rsync-plan.ts";
 import { tarCreateOutcome } from "../../../src/backup/tar.ts";
 import { targetProblem } from "../../../src/backup/target-error.ts";
@@ -131,6 +131,19 @@ describe("includes that would archive nothing", () => {
       "BACKUP_PROG_INCLUDE has /srv/*, which does not exist (rear does not expand wildcards there)",
     ]);
     expect(includeProblems({ include: ["/"], configured: [], exclude: ["/tmp/*"], anchored: true, exists: () => false })).toEqual([]);
+  });
+  test("a directory whose contents an exclude pattern leaves out entirely (/tmp with '/tmp/*'): only the directory would be archived", () => {
+    expect(contentsExcludedBy("/tmp", ["/var/x", "/tmp/*"], true)).toBe("/tmp/*");
+    expect(contentsExcludedBy("/tmp/", ["/tmp/*"], true)).toBe("/tmp/*");
+    expect(contentsExcludedBy("/tmp", ["/tmp/[a-z]*"], true)).toBeUndefined();
+    expect(contentsExcludedBy("/tmp", ["/tmp/*.log"], true)).toBeUndefined();
+    expect(contentsExcludedBy("/", ["/*"], true)).toBe("/*");
+    expect(contentsExcludedBy("/srv", ["/tmp/*"], true)).toBeUndefined();
+    const c = { configured: ["/tmp", "/srv"], exclude: ["/tmp/*"], anchored: true, exists: () => true };
+    expect(includeProblems({ ...c, include: ["/tmp", "/srv"], isDir: () => true })).toEqual([
+      "/tmp is to be backed up, but the exclude pattern '/tmp/*' (BACKUP_PROG_EXCLUDE or a default) leaves out everything in it",
+    ]);
+    expect(includeProblems({ ...c, include: ["/tmp", "/srv"], isDir: () => false })).toEqual([]);
   });
 });
 
