@@ -162,6 +162,17 @@ describe("a failed backup leaves the previous one byte for byte", () => {
     expect(snapshot(dir())).toEqual(before);
   }, 30_000);
 
+  test("a target rear may not write to (immutable: EPERM, as root's permission problem): one line naming it", () => {
+    must(["chattr", "+i", dir()]);
+    try {
+      const r = rear(conf("eperm", common()), "mkbackuponly");
+      clearError(r, 2, `Cannot write the backup to ${dir()}: permission denied`);
+    } finally {
+      must(["chattr", "-i", dir()]);
+    }
+    expect(snapshot(dir())).toEqual(before);
+  }, 30_000);
+
   test("a full target: one line, nothing left", () => {
     const small = tmpfs(join(base, "small"), "1m");
     const big = join(src, "big");
