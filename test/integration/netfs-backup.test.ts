@@ -17,6 +17,10 @@ let src: string;
 let target: string;
 let fs: LoopFs | undefined;
 
+/** rear's state, logs and work area in the test's directory, never /var/lib/rear or /var/log/rear */
+const sandbox = () => ({ REAR_VAR: join(base, "var"), TMPDIR: join(base, "tmp") });
+const rear = (argv: string[]) => run([DIST, ...argv], { env: sandbox() });
+
 function conf(name: string, lines: string[]): string {
   const d = join(base, name);
   mkdirSync(d, { recursive: true });
@@ -27,6 +31,7 @@ function conf(name: string, lines: string[]): string {
 beforeAll(() => {
   if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
   base = mkdtempSync("/var/tmp/rear-it-netfs.");
+  mkdirSync(join(base, "tmp"));
   src = join(base, "src");
   makeTree(src);
   // the target: a filesystem of its own, 24 MiB (small enough to fill in the disk-full test)
@@ -46,7 +51,7 @@ const common = (extra: string[] = []) => [
 
 describe("mkbackuponly, BACKUP=NETFS to file://", () => {
   test("the archive holds every file kind with owners, modes, xattrs, hard links, sparseness; its sha256 is beside it", () => {
-    const r = run([DIST, "-c", conf("c1", common()), "-v", "mkbackuponly"]);
+    const r = rear(["-c", conf("c1", common()), "-v", "mkbackuponly"]);
     if (r.code !== 0) throw new Error(`mkbackuponly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     const dir = join(target, "host");
     expect(readdirSync(dir).sort()).toEqual(["backup.log", "backup.tar.gz", "backup.tar.gz.sha256"]);
@@ -71,7 +76,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     const rt = loopFs(base, "restore-target", 64);
     const mnt = rt.mnt;
     try {
-      const r = run([DIST, "-c", conf("r1", [...common(), `TARGET_FS_ROOT=${mnt}`]), "-p", "-v", "restoreonly"]);
+      const r = rear(["-c", conf("r1", [...common(), `TARGET_FS_ROOT=${mnt}`]), "-p", "-v", "restoreonly"]);
       if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
       expect(r.stdout).toContain("Backup archive verified: SHA-256 matches backup.tar.gz.sha256");
       expect(manifest(join(mnt, src.slice(1)))).toEqual(manifest(src));
@@ -85,7 +90,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
       // octal: POSIX printf (dash) knows no \x escapes
       must(["sh", "-c", `printf '\\${((was ^ 0xff) & 0xff).toString(8).padStart(3, "0")}' | dd of=${arch} bs=1 seek=${at} conv=notrunc status=none`]);
       try {
-        const bad = run([DIST, "-c", conf("r2", [...common(), `TARGET_FS_ROOT=${fresh}`]), "-p", "restoreonly"]);
+        const bad = rear(["-c", conf("r2", [...common(), `TARGET_FS_ROOT=${fresh}`]), "-p", "restoreonly"]);
         expect(bad.code).toBe(2);
         expect(bad.stderr).toMatch(/is damaged: its SHA-256 is [0-9a-f]{64}, the manifest written with it says [0-9a-f]{64}\. Nothing was restored/);
         expect(readdirSync(fresh)).toEqual([]);
@@ -107,7 +112,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     const t0 = Math.ceil(Date.now() / 60_000) * 60_000 + 120_000;
     const lines = [`BACKUP=NETFS`, `BACKUP_URL=file://${target}`, `BOOTLOADER=GRUB2`, `NETFS_PREFIX=inc`, `BACKUP_ONLY_INCLUDE=yes`, `BACKUP_PROG_INCLUDE=( ${inc} )`, `BACKUP_PROG_EXCLUDE=()`, `BACKUP_TYPE=incremental`];
     const c = conf("inc1", lines);
-    const at = (ms: number) => ({ ...process.env, REAR_TEST_NOW: new Date(ms).toISOString() });
+    const at = (ms: number) => ({ ...process.env, ...sandbox(), REAR_TEST_NOW: new Date(ms).toISOString() });
     const one = Bun.spawnSync([DIST, "-c", c, "-v", "mkbackuponly"], { env: at(t0) });
     expect(one.exitCode).toBe(0);
     writeFileSync(join(inc, "changed"), "second\n");
@@ -123,7 +128,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     expect(incFiles).not.toContain(`${inc.slice(1)}/same`);
     const out = join(base, "inc-restored");
     mkdirSync(out);
-    const r = run([DIST, "-c", conf("inc2", [...lines, `TARGET_FS_ROOT=${out}`]), "-p", "-v", "restoreonly"]);
+    const r = rear(["-c", conf("inc2", [...lines, `TARGET_FS_ROOT=${out}`]), "-p", "-v", "restoreonly"]);
     if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     expect(r.stdout).toMatch(/Restoring the incremental chain: \S+-F\.tar\.gz, \S+-I\.tar\.gz/);
     const back = join(out, inc.slice(1));
@@ -138,7 +143,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     const big = join(src, "big");
     must(["sh", "-c", `head -c 40M /dev/urandom > ${big}`]);
     try {
-      const r = run([DIST, "-c", conf("c2", common(["BACKUP_PROG_COMPRESS_OPTIONS=()", "BACKUP_PROG_COMPRESS_SUFFIX="])), "-v", "mkbackuponly"]);
+      const r = rear(["-c", conf("c2", common(["BACKUP_PROG_COMPRESS_OPTIONS=()", "BACKUP_PROG_COMPRESS_SUFFIX="])), "-v", "mkbackuponly"]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/backup target is full/);
       expect(readdirSync(dir).filter((f) => f.includes("partial"))).toEqual([]);
@@ -157,7 +162,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     try {
       // xz is slow on random data: the run is surely still writing when it is killed
       const c = conf("c5", common(["BACKUP_PROG_COMPRESS_OPTIONS=( --xz )", "BACKUP_PROG_COMPRESS_SUFFIX=.xz"]));
-      const p = Bun.spawn([DIST, "-c", c, "mkbackuponly"], { stdout: "ignore", stderr: "ignore" });
+      const p = Bun.spawn([DIST, "-c", c, "mkbackuponly"], { env: { ...process.env, ...sandbox() }, stdout: "ignore", stderr: "ignore" });
       let partial = false;
       for (let i = 0; i < 400 && p.exitCode === null && !partial; i++) {
         partial = readdirSync(dir).some((f) => f.includes(".partial-"));
@@ -172,7 +177,7 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     } finally {
       rmSync(big, { force: true });
     }
-    const r = run([DIST, "-c", conf("c6", common()), "-v", "mkbackuponly"]);
+    const r = rear(["-c", conf("c6", common()), "-v", "mkbackuponly"]);
     expect(r.code).toBe(0);
     expect(readdirSync(dir).filter((f) => f.includes(".partial-"))).toEqual([]);
   }, 120_000);
@@ -181,24 +186,24 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     const dir = join(target, "host");
     const c = conf("c7", common());
     const t0 = performance.now();
-    expect(run([DIST, "-c", c, "mkbackuponly"]).code).toBe(0);
+    expect(rear(["-c", c, "mkbackuponly"]).code).toBe(0);
     const whole = performance.now() - t0;
     for (let i = 0; i < 8; i++) {
-      const p = Bun.spawn([DIST, "-c", c, "mkbackuponly"], { stdout: "ignore", stderr: "ignore" });
+      const p = Bun.spawn([DIST, "-c", c, "mkbackuponly"], { env: { ...process.env, ...sandbox() }, stdout: "ignore", stderr: "ignore" });
       await Bun.sleep(Math.random() * whole * 1.2);
       p.kill("SIGKILL");
       await p.exited;
       const sum = createHash("sha256").update(readFileSync(join(dir, "backup.tar.gz"))).digest("hex");
       expect(readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8")).toContain(`${sum}  backup.tar.gz`);
     }
-    expect(run([DIST, "-c", c, "mkbackuponly"]).code).toBe(0);
+    expect(rear(["-c", c, "mkbackuponly"]).code).toBe(0);
     must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
   }, 120_000);
 
   test("NETFS_KEEP_OLD_BACKUP_COPY keeps the previous archive in <prefix>.old, where NETFS_PREFIX=<prefix>.old restores it", () => {
     const dir = join(target, "host");
     const before = readFileSync(join(dir, "backup.tar.gz.sha256"), "utf8");
-    const r = run([DIST, "-c", conf("c3", common(["NETFS_KEEP_OLD_BACKUP_COPY=yes"])), "-v", "mkbackuponly"]);
+    const r = rear(["-c", conf("c3", common(["NETFS_KEEP_OLD_BACKUP_COPY=yes"])), "-v", "mkbackuponly"]);
     if (r.code !== 0) throw new Error(`mkbackuponly exited ${r.code}:\n${r.stderr}`);
     expect(readdirSync(`${dir}.old`).sort()).toEqual(["backup.log", "backup.tar.gz", "backup.tar.gz.sha256"]);
     expect(readFileSync(join(`${dir}.old`, "backup.tar.gz.sha256"), "utf8")).toBe(before);
@@ -206,13 +211,13 @@ describe("mkbackuponly, BACKUP=NETFS to file://", () => {
     must(["sh", "-c", `cd ${dir} && sha256sum -c --quiet backup.tar.gz.sha256`]);
     const out = join(base, "old-restored");
     mkdirSync(out);
-    const back = run([DIST, "-c", conf("c3r", [...common(), "NETFS_PREFIX=host.old", `TARGET_FS_ROOT=${out}`]), "-p", "restoreonly"]);
+    const back = rear(["-c", conf("c3r", [...common(), "NETFS_PREFIX=host.old", `TARGET_FS_ROOT=${out}`]), "-p", "restoreonly"]);
     if (back.code !== 0) throw new Error(`restoreonly exited ${back.code}:\n${back.stderr}`);
     expect(readFileSync(join(out, src.slice(1), "text"), "utf8")).toBe("hello\n");
   }, 120_000);
 
   test("a target on the root filesystem, which is being backed up, is refused", () => {
-    const r = run([DIST, "-c", conf("c4", ["BACKUP=NETFS", "BACKUP_URL=file:///var/tmp/rear-it-netfs-root-target", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
+    const r = rear(["-c", conf("c4", ["BACKUP=NETFS", "BACKUP_URL=file:///var/tmp/rear-it-netfs-root-target", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
     rmSync("/var/tmp/rear-it-netfs-root-target", { recursive: true, force: true });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/is on the root filesystem, which is being backed up/);
@@ -231,17 +236,17 @@ describe("BACKUP=EXTERNAL", () => {
       `EXTERNAL_BACKUP=( tar -czf ${arch} -C ${src} text '&&' exit 24 )`, "EXTERNAL_IGNORE_ERRORS=( 24 )",
       `EXTERNAL_CHECK=( test -s ${arch} )`, `EXTERNAL_RESTORE=( tar -xzf ${arch} -C '$TARGET_FS_ROOT' )`,
     ];
-    const b = run([DIST, "-c", conf("ext1", lines), "-v", "mkbackuponly"]);
+    const b = rear(["-c", conf("ext1", lines), "-v", "mkbackuponly"]);
     if (b.code !== 0) throw new Error(`mkbackuponly exited ${b.code}:\n${b.stdout}\n${b.stderr}`);
     expect(existsSync(arch)).toBe(true);
-    const r = run([DIST, "-c", conf("ext2", lines), "-p", "-v", "restoreonly"]);
+    const r = rear(["-c", conf("ext2", lines), "-p", "-v", "restoreonly"]);
     if (r.code !== 0) throw new Error(`restoreonly exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
     expect(readFileSync(join(out, "text"), "utf8")).toBe("hello\n");
-    const bad = run([DIST, "-c", conf("ext3", [...lines.slice(0, 3), "EXTERNAL_BACKUP=( false )"]), "mkbackuponly"]);
+    const bad = rear(["-c", conf("ext3", [...lines.slice(0, 3), "EXTERNAL_BACKUP=( false )"]), "mkbackuponly"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("EXTERNAL_BACKUP failed with exit code 1");
     // a method that is not built yet says so instead of "succeeding" without a backup
-    const borg = run([DIST, "-c", conf("ext4", ["BACKUP=BORG", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
+    const borg = rear(["-c", conf("ext4", ["BACKUP=BORG", "BOOTLOADER=GRUB2"]), "mkbackuponly"]);
     expect(borg.code).toBe(3);
     expect(borg.stderr).toContain("making BACKUP=BORG backups (this version makes NETFS, RSYNC and EXTERNAL ones) is not implemented yet");
   }, 120_000);
