@@ -124,6 +124,14 @@ export const makeNetfsBackup: Module = {
         throw new WorkflowError((e as Error).message);
       }
     }
+    // the archive's place must stay below the target: no '..' in NETFS_PREFIX, no '/' in the file name
+    const prefix = c.str("NETFS_PREFIX");
+    if (prefix.split("/").includes("..") || prefix.startsWith("/")) {
+      throw new WorkflowError(`NETFS_PREFIX=${prefix} would put the backup outside ${urlText}`, "set NETFS_PREFIX to a directory name below BACKUP_URL (the default is the host name)");
+    }
+    for (const k of ["BACKUP_PROG_ARCHIVE", "BACKUP_PROG_SUFFIX", "BACKUP_PROG_COMPRESS_SUFFIX"]) {
+      if (c.str(k).includes("/")) throw new WorkflowError(`${k}=${c.str(k)} has a '/': it is part of the archive's file name`, `set ${k} to a name without '/' (put directories into NETFS_PREFIX)`);
+    }
     const path = programSearchPath(ctx.env.PATH);
     const prog = c.str("BACKUP_PROG") || "tar";
     const tar = which(prog, path);
