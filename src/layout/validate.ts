@@ -369,8 +369,16 @@ export function checkLayout(doc: LayoutDoc, opts: CheckOptions = {}): LayoutProb
   return problems.sort((a, b) => a.line - b.line);
 }
 
+const NEVER_ON_A_CYCLE = new Set<string>(["disk", "fs", "swap", "btrfsmountedsubvol", "btrfsdefaultsubvol", "btrfsnormalsubvol", "btrfssnapshotsubvol", "btrfsnocopyonwrite", "raiddisk"]);
+
 /** Components that need each other: each cycle once, at its first line, as a chain of ids. */
-function checkCycles(active: Located[], add: (line: number, m: string) => void): void {
+function checkCycles(all: Located[], add: (line: number, m: string) => void): void {
+  // disks need nothing, partitions of a disk only the disk, and nothing needs a filesystem, swap or
+  // subvolume but another of those mounted inside it: none of them can be on a cycle, so the graph is
+  // built without them (most of a big file is partitions). A partition of a RAID array can be.
+  const disks = new Set<string>();
+  for (const x of all) if (x.entry.kw === "disk") disks.add(x.entry.device);
+  const active = all.filter((x) => !NEVER_ON_A_CYCLE.has(x.entry.kw) && !(x.entry.kw === "part" && disks.has(x.entry.disk)));
   const entries = active.map((x) => x.entry);
   const lineOf = new Map<Entry, number>();
   for (const x of active) lineOf.set(x.entry, x.line);

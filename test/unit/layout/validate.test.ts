@@ -183,6 +183,11 @@ lvmvol /dev/vg lv 100b linear
   });
 });
 
+test("a cycle through a partition of a RAID array", () => {
+  const p = lines(`disk /dev/sda ${GiB} gpt\npart /dev/sda ${100 * MiB} ${MiB} a raid /dev/sda1\nraidarray /dev/md0 level=raid1 raid-devices=2 devices=/dev/sda1,/dev/md0p1\npart /dev/md0 ${10 * MiB} ${MiB} primary none /dev/md0p1\n`);
+  expect(p).toEqual(["3: dependency cycle: /dev/md0 needs /dev/md0p1 needs /dev/md0 (none of them can be created first): correct the device names"]);
+});
+
 describe("the plan refuses too", () => {
   test("buildPlan throws LayoutCheckError naming the file and line, before any step", () => {
     const doc = readDisklayout(`disk /dev/sda ${GiB} gpt\npart /dev/sda ${GiB} ${MiB} a none /dev/sda1\n`).doc;
