@@ -179,6 +179,7 @@ function schemaFor(name: string, s: Setting): z.ZodType {
       return str.refine((v) => s.values!.includes(v), {
         error: (iss) => {
           const v = String(iss.input);
+          if (v.trim() === "") return `${name} is empty; set it to one of ${s.values!.filter((x) => x !== "").join(" ")}`;
           const dym = didYouMean(v, s.values!.filter((x) => x !== ""));
           return `${name}='${v}' is not known; use one of ${s.values!.filter((x) => x !== "").join(" ")}${dym ? ` (did you mean ${dym}?)` : ""}`;
         },

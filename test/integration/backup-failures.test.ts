@@ -247,7 +247,7 @@ describe("methods without a backup of rear's; an empty BACKUP", () => {
   test("BACKUP=TSM: said at default verbosity, exit 0", () => {
     const r = rear(conf("tsm", ["BACKUP=TSM"]), "mkbackuponly");
     expect(r.code).toBe(0);
-    expect(r.stdout + r.stderr).toContain("BACKUP=TSM: rear makes no backup; your backup software does (mkbackuponly has nothing to do)");
+    expect(r.stdout + r.stderr).toContain("BACKUP=TSM: rear makes no backup; your backup software does (ReaR 2.7's mkbackup runs 'dsmc incremental' here");
   });
   test("unset BACKUP and BACKUP= are a configuration error (exit 1)", () => {
     clearError(rear(conf("empty-unset", ["unset BACKUP"]), "mkbackuponly"), 1, "BACKUP is empty: rear does not know how the backup is made or restored");

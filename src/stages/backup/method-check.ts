@@ -21,6 +21,8 @@ function whoBacksUp(method: string): string {
   if (method === "REQUESTRESTORE") return "you restore one yourself at recover (REQUESTRESTORE)";
   if (method === "NFS4SERVER") return "at recover the rescue system exports /mnt/local by NFS for a restore pushed from elsewhere";
   if (method === "OPALPBA") return "it is the method of mkopalpba (a pre-boot image), not of backups";
+  // ReaR 2.7's mkbackup runs `dsmc incremental` of the include list for TSM (backup/TSM/default/500_make_TSM_backup.sh)
+  if (method === "TSM") return "your backup software does (ReaR 2.7's mkbackup runs 'dsmc incremental' here; this version does not yet: let your TSM schedule or 'dsmc incremental' make it)";
   return "your backup software does";
 }
 const BACKS_UP = new Set(["NETFS", "RSYNC", "EXTERNAL"]);

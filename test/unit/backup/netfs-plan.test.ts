@@ -81,7 +81,7 @@ describe("backup methods this version serves", () => {
     expect(backupSupport("RSYNC", "mkbackuponly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
     expect(backupSupport("RSYNC", "restoreonly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
     expect(backupSupport("BORG", "mkbackuponly")).toEqual({ ok: false, why: "making BACKUP=BORG backups (this version makes NETFS, RSYNC and EXTERNAL ones)" });
-    expect(backupSupport("TSM", "mkbackup").say).toBe("BACKUP=TSM: rear makes no backup; your backup software does (mkbackup makes the rescue system only)");
+    expect(backupSupport("TSM", "mkbackup").say).toBe("BACKUP=TSM: rear makes no backup; your backup software does (ReaR 2.7's mkbackup runs 'dsmc incremental' here; this version does not yet: let your TSM schedule or 'dsmc incremental' make it) (mkbackup makes the rescue system only)");
     expect(backupSupport("COVE", "mkbackuponly").say).toBe("BACKUP=COVE: rear makes no backup; your backup software does (mkbackuponly has nothing to do)");
     expect(backupSupport("REQUESTRESTORE", "mkbackuponly").say).toMatch(/^BACKUP=REQUESTRESTORE: rear makes no backup; you restore one yourself/);
     expect(backupSupport("NETFS", "mkbackuponly").say).toBeUndefined();
