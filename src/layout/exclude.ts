@@ -92,6 +92,16 @@ export function applyExclusions(doc: LayoutDoc, s: ExclusionSettings): ExcludeRe
       if ((e.kw === "disk" || e.kw === "multipath") && !used.has(e.device)) mark(e.device, `disk ${e.device} not used by any mounted filesystem (AUTOEXCLUDE_DISKS)`);
     }
   }
+  // A filesystem or swap on a device rear does not describe (a loop, nbd, zram or ram device: a mounted
+  // image, a backup disk image) cannot be recreated: it is written commented out with why, instead of an
+  // active line whose device nothing creates (which the layout check refuses). ReaR never looks at them.
+  for (const e of entries) {
+    if (e.kw !== "fs" && e.kw !== "swap") continue;
+    const dev = e.device;
+    if (!/^\/dev\/(loop|nbd|zram|ram)[0-9]/.test(dev) || g.entries.has(dev)) continue;
+    const id = entryId(e);
+    if (id) mark(id, `${e.kw === "fs" ? `filesystem ${e.mountpoint}` : "swap"} on ${dev}, a device rear does not describe`);
+  }
   // PVs go with their excluded volume group (a VG is recreated whole or not at all)
   for (const e of entries) if (e.kw === "lvmdev" && why.has(e.vg) && !why.has(`pv:${e.device}`)) why.set(`pv:${e.device}`, `physical volume of ${e.vg} (${why.get(e.vg)})`);
 
