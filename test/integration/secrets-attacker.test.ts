@@ -91,8 +91,10 @@ describe("no secret leaves rear in clear", () => {
     // the attacker: nobody, polling every process until told to stop
     const found = join(base, "found");
     const stop = join(base, "stop");
-    writeFileSync(found, "");
-    chmodSync(found, 0o666);
+    for (const f of [found, `${found}.rounds`]) {
+      writeFileSync(f, "");
+      chmodSync(f, 0o666); // the attacker writes its findings there
+    }
     chmodSync(base, 0o755);
     const pattern = Object.values(SECRETS).join("|");
     // the poller's own command lines must not hold the values: its script and patterns are files
