@@ -57,12 +57,26 @@ describe("logs", () => {
     const locked = Bun.spawn([DIST, "-c", c, "savelayout"], { env: env(v), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     await Bun.sleep(1200);
     expect(Bun.spawnSync([DIST, "-c", c, "dump"], { env: env(v), stdin: "ignore" }).exitCode).toBe(0);
-    await locked.exited;
+    expect(await locked.exited).toBe(0);
     const main = readFileSync(join(v, "log/rear", `rear-${host}.log`), "utf8");
     expect(main).toContain("Running rear savelayout");
     expect(main).toContain("savelayout-marker");
     expect(main).toContain("Exiting rear savelayout");
     expect(main).not.toContain("Running rear dump");
+    // and what savelayout wrote is private: files 0600, directories 0700 (README)
+    const modes: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        const m = lstatSync(p).mode & 0o777;
+        if (e.isDirectory()) {
+          if (m !== 0o700) modes.push(`${p} ${m.toString(8)}`);
+          walk(p);
+        } else if (e.isFile() && m !== 0o600) modes.push(`${p} ${m.toString(8)}`);
+      }
+    };
+    for (const d of ["lib/rear/layout", "lib/rear/recovery"]) walk(join(v, d));
+    expect(modes).toEqual([]);
   }, 60_000);
 
   test("LOGFILE as a symlink is replaced, the file it points to untouched; the main log is not opened through one", () => {

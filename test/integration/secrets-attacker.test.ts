@@ -121,6 +121,10 @@ describe("no secret leaves rear in clear", () => {
     expect(hits(tmp, SECRETS)).toEqual([]); // the work area, kept by -D
     expect(hits(target, SECRETS)).toEqual([]); // the archive is encrypted, the manifest holds sums
     expect(statSync(join(target, readdirSync(target)[0]!)).isDirectory()).toBe(true);
+    // the recovery data rear keeps is private (the README's promise): files 0600 in 0700 directories
+    const rec = join(base, "var/lib/rear/recovery");
+    expect(statSync(rec).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(rec)) expect(`${f} ${(statSync(join(rec, f)).mode & 0o777).toString(8)}`).toBe(`${f} 600`);
     // what the attacker found in other processes' command lines and environments
     expect(readFileSync(found, "utf8").split("\n").filter(Boolean)).toEqual([]);
   }, 180_000);

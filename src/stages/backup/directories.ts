@@ -37,9 +37,11 @@ export const saveDirectories: Module = {
     const paths = [...new Set([...FHS, ...mountpointsToKeep(mountpoints(), skip)])];
     const entries = paths.map((p) => describe(p)).filter((e): e is DirEntry => !!e);
     const file = join(ctx.paths.varDir, FILE);
-    mkdirSync(dirname(file), { recursive: true });
+    // recovery/ is private (0700, files 0600) as the rest of VAR_DIR/layout and recovery
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    chmodSync(dirname(file), 0o700);
     // a run beside this one (mkbackuponly) reads a whole file or the previous one
-    writeFileSync(`${file}.${process.pid}`, renderDirectories(entries), { mode: 0o644 });
+    writeFileSync(`${file}.${process.pid}`, renderDirectories(entries), { mode: 0o600 });
     renameSync(`${file}.${process.pid}`, file);
     ctx.log.log(`Saved ${entries.length} mountpoint and FHS directories with their modes and owners in ${file}`);
   },
