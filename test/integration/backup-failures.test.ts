@@ -252,6 +252,6 @@ describe("methods without a backup of rear's; an empty BACKUP", () => {
   test("unset BACKUP and BACKUP= are a configuration error (exit 1)", () => {
     clearError(rear(conf("empty-unset", ["unset BACKUP"]), "mkbackuponly"), 1, "BACKUP is empty: rear does not know how the backup is made or restored");
     // the configuration checks see this one first
-    clearError(rear(conf("empty-assigned", ["BACKUP="]), "mkbackuponly"), 1, "BACKUP=''");
+    clearError(rear(conf("empty-assigned", ["BACKUP="]), "mkbackuponly"), 1, "BACKUP is empty; set it to one of NETFS");
   });
 });
