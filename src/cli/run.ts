@@ -91,7 +91,7 @@ export async function run(deps: RunDeps): Promise<number> {
     streams.stdout.write(`${versionLine()}\n`);
     return ExitCode.OK;
   }
-  const wfName = cli.help || !cli.workflow ? "help" : cli.workflow;
+  const wfName = cli.help || cli.workflow === undefined ? "help" : cli.workflow;
   const workflow = findWorkflow(wfName);
   if (!workflow) {
     streams.stderr.write(`ERROR: The specified command '${wfName}' does not exist!\n${USAGE_HINT}\n`);

@@ -1,13 +1,14 @@
 // The real I/O behind the configuration loader (files, owners, bash).
 
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, writeFileSync, rmSync, mkdtempSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync, rmSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConfigIo } from "./load.ts";
 import { execSync } from "../sys/exec.ts";
-import { decodeBytes, encodeBytes, fsPath } from "../sys/bytes.ts";
+import { encodeBytes, fsPath } from "../sys/bytes.ts";
+import { FileReadError, readRegularFile } from "../sys/read-file.ts";
 import { ConfigError } from "../engine/errors.ts";
-import { CONFIG_MAX_BYTES, fileKind } from "./trust.ts";
+import { CONFIG_MAX_BYTES } from "./trust.ts";
 
 function uidFromPasswd(user: string): number | undefined {
   try {
@@ -21,31 +22,12 @@ function uidFromPasswd(user: string): number | undefined {
 
 export const realConfigIo: ConfigIo = {
   readText(path) {
-    // Opened without blocking (a FIFO would hang rear) and checked on the open file (no race with a
-    // rename): only a regular file of sane size is read, byte for byte (sys/bytes.ts).
-    let fd: number;
     try {
-      fd = openSync(fsPath(path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      return readRegularFile(path, CONFIG_MAX_BYTES);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return undefined;
-      throw new ConfigError(`cannot be read (${code === "EACCES" ? "permission denied" : code === "ENOTDIR" ? "a part of its path is not a directory" : (e as Error).message})`, path, undefined, "rear must read every configuration file it finds: fix its permissions or remove it");
-    }
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) throw new ConfigError(`is ${fileKind(st.mode)}, not a regular file: rear does not read it`, path, undefined, "a configuration file must be a plain file; remove or replace it");
-      if (st.size > CONFIG_MAX_BYTES) throw new ConfigError(`is ${st.size} bytes, more than a configuration file can be (${CONFIG_MAX_BYTES} bytes): rear does not read it`, path, undefined, "is this the right file?");
-      const buf = Buffer.alloc(st.size + 1);
-      let n = 0;
-      for (;;) {
-        const r = readSync(fd, buf, n, buf.length - n, null);
-        if (r === 0) break;
-        n += r;
-        if (n > st.size) throw new ConfigError(`grew while rear read it (more than its ${st.size} bytes)`, path);
-      }
-      return decodeBytes(buf.subarray(0, n));
-    } finally {
-      closeSync(fd);
+      if (!(e instanceof FileReadError)) throw e;
+      const hint = e.code === "ENOTREG" ? "a configuration file must be a plain file; remove or replace it" : e.code === "EFBIG" ? "is this the right file?" : "rear must read every configuration file it finds: fix its permissions or remove it";
+      throw new ConfigError(e.problem, path, undefined, hint);
     }
   },
   stat(path) {

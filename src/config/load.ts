@@ -11,7 +11,8 @@ import { arrayNotices, SECRETS, SETTINGS, FRAMEWORK_VARS, validateSettings } fro
 import { unsupportedInUse, unsupportedNotice } from "./unsupported.ts";
 import { NeedsBash, parseShell, type Stmt } from "./shell-parse.ts";
 import { ShellEvaluator, type Value, type Var, type Vars } from "./shell-eval.ts";
-import { CONFIG_MAX_BYTES, fileKind, trustHint, trustProblem } from "./trust.ts";
+import { CONFIG_MAX_BYTES, trustHint, trustProblem } from "./trust.ts";
+import { fileKind } from "../sys/read-file.ts";
 import { detectVendor, osConfNames, vendorVars, type ReleaseFiles } from "./system.ts";
 
 export interface FileStat {

@@ -3,22 +3,10 @@
 // TRUSTED_FILES. Root and the owner of the rear binary are always trusted owners.
 
 import type { FileStat } from "./load.ts";
+import { fileKind } from "../sys/read-file.ts";
 
 /** Larger than any real configuration file (default.conf is 160 KiB): a device or a log linked in by mistake. */
 export const CONFIG_MAX_BYTES = 1024 * 1024;
-
-/** What a file is, from its st_mode, for messages. */
-export function fileKind(mode: number): string {
-  switch (mode & 0o170000) {
-    case 0o100000: return "a regular file";
-    case 0o040000: return "a directory";
-    case 0o010000: return "a FIFO (named pipe)";
-    case 0o020000: return "a character device";
-    case 0o060000: return "a block device";
-    case 0o140000: return "a socket";
-    default: return "not a regular file";
-  }
-}
 
 export function trustProblem(path: string, st: FileStat | undefined, ownerUids: readonly number[], trustedFiles: readonly string[] = []): string | undefined {
   if (!st?.isFile) return st ? `is ${fileKind(st.mode)}, not a regular file` : "does not exist";

@@ -6,6 +6,7 @@
 
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { FileReadError, LAYOUT_MAX_BYTES, readRegularFile } from "../sys/read-file.ts";
 import { basename, dirname } from "node:path";
 import { UserError, WorkflowError } from "../engine/errors.ts";
 import { LayoutSyntaxError, readDisklayout } from "../layout/disklayout/read.ts";
@@ -25,13 +26,26 @@ export interface SavedLayout {
   warnings: string[];
 }
 
+/** A layout or mapping file's text; what is not a regular file of sane size is one clear error. */
+export function readLayoutFile(file: string): string {
+  let text: string | undefined;
+  try {
+    text = readRegularFile(file, LAYOUT_MAX_BYTES);
+  } catch (e) {
+    if (e instanceof FileReadError) throw new UserError(e.message, "give the layout file rear saved (a plain file), or restore it from the rescue medium");
+    throw e;
+  }
+  if (text === undefined) throw new WorkflowError(`No disk layout file ${file}`, "the layout is saved by 'rear mkrescue', 'rear mkbackup' or 'rear savelayout' on the original system");
+  return text;
+}
+
 export function readSavedLayout(configDir: string, varDir: string, configured: string): SavedLayout {
   const user = `${configDir}/disklayout.conf`;
   const file = existsSync(user) ? user : configured || `${varDir}/layout/disklayout.conf`;
   if (!existsSync(file)) {
     throw new WorkflowError(`No disk layout file ${file}`, "the layout is saved by 'rear mkrescue', 'rear mkbackup' or 'rear savelayout' on the original system");
   }
-  const text = readFileSync(file, "utf8");
+  const text = readLayoutFile(file);
   let parsed;
   try {
     parsed = readDisklayout(text, file);
@@ -76,7 +90,7 @@ export function readMappingFile(configDir: string): { file: string; map?: Record
   const file = `${configDir}/mappings/disk_mappings`;
   if (!existsSync(file)) return { file };
   try {
-    return { file, map: parseDiskMappings(readFileSync(file, "utf8"), file) };
+    return { file, map: parseDiskMappings(readLayoutFile(file), file) };
   } catch (e) {
     if (e instanceof MappingFileError) throw new UserError(e.message, "each line is '<saved disk> <disk now>', e.g. '/dev/sda /dev/nvme0n1'");
     throw e;

@@ -6,7 +6,7 @@
 // dependency cycle, …: layout/validate.ts), the same check layoutonly and recover make before they
 // touch a disk. A LUKS `password=` is shown as `password=<hidden>` unless -e.
 
-import { readFileSync } from "node:fs";
+import { FileReadError, LAYOUT_MAX_BYTES, readRegularFile } from "../../sys/read-file.ts";
 import { UserError } from "../../engine/errors.ts";
 import { LayoutSyntaxError, readDisklayout } from "../../layout/disklayout/read.ts";
 import { writeDisklayout } from "../../layout/disklayout/write.ts";
@@ -34,15 +34,15 @@ export function showlayout(args: string[], defaultFile: string, opts: { exposeSe
   }
   if (format !== undefined && format !== "tree" && format !== "disklayout") throw new UserError(`rear showlayout: unknown format '${format}'`, "use --format tree or --format disklayout");
   const path = file ?? defaultFile;
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularFile(path, LAYOUT_MAX_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `rear showlayout: cannot read ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message}`,
-      code === "ENOENT" && !file ? "save the layout first with 'rear savelayout' (or mkrescue/mkbackup), or give a FILE" : code === "EACCES" ? "run it as root, or give a copy of the file" : undefined,
-    );
+    if (!(e instanceof FileReadError)) throw e;
+    throw new UserError(`rear showlayout: ${e.message}`, e.code === "EACCES" ? "run it as root, or give a copy of the file" : "give a disklayout.conf");
+  }
+  if (text === undefined) {
+    throw new UserError(`rear showlayout: cannot read ${path}: no such file`, file ? undefined : "save the layout first with 'rear savelayout' (or mkrescue/mkbackup), or give a FILE");
   }
   let r;
   try {

@@ -4,6 +4,7 @@
 // anything changed, as ReaR. `-v` prints the difference; `rear checklayout --json` prints it as JSON.
 
 import { existsSync, readFileSync } from "node:fs";
+import { readLayoutFile } from "../../recreate/saved-layout.ts";
 import { dirname, join } from "node:path";
 import { UserError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
@@ -22,7 +23,7 @@ export const checkLayoutFile: Module = {
   what: "layout/precompare/default/110_check_layout_file.sh",
   run(ctx) {
     const f = savedFile(ctx);
-    if (!existsSync(f) || readFileSync(f, "utf8").trim() === "") {
+    if (!existsSync(f) || readLayoutFile(f).trim() === "") {
       throw new WorkflowError(`No (non-empty) ${f} file (needs to be created before e.g. via 'rear mkrescue/mkbackup' or 'rear savelayout')`);
     }
   },
@@ -45,7 +46,7 @@ export const compareLayout: Module = {
     const cur = ctx.state.layout as SavedLayout;
     let saved;
     try {
-      saved = readDisklayout(readFileSync(f, "utf8"), f).doc;
+      saved = readDisklayout(readLayoutFile(f), f).doc;
     } catch (e) {
       if (e instanceof LayoutSyntaxError) throw new UserError(e.message, "fix the line or save the layout again with 'rear savelayout'");
       throw e;
