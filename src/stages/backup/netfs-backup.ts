@@ -16,6 +16,7 @@
 // what to do (target-error.ts); SIGINT/SIGTERM remove the temporary file through an exit task.
 
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { encodeBytes, fsPath } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
@@ -173,8 +174,9 @@ export const makeNetfsBackup: Module = {
       for (const p of configured) if (isSymlink(p)) ctx.log.warn(`BACKUP_PROG_INCLUDE has ${p}, a symbolic link: the backup holds the link, not what it points to (include the target instead)`);
       if (!lists.include.includes("/") && ctx.workflow.name === "mkbackup") ctx.log.warn("/ is not in the backup: a recovery from it will not boot");
       const excludeFile = join(ctx.workArea!.tmpDir, "backup-exclude.txt");
-      writeFileSync(join(ctx.workArea!.tmpDir, "backup-include.txt"), `${lists.include.join("\n")}\n`);
-      writeFileSync(excludeFile, lists.exclude.length ? `${lists.exclude.join("\n")}\n` : "");
+      // byte for byte: a Latin-1 path in an include or exclude must reach tar as it is (sys/bytes.ts)
+      writeFileSync(join(ctx.workArea!.tmpDir, "backup-include.txt"), encodeBytes(`${lists.include.join("\n")}\n`));
+      writeFileSync(excludeFile, encodeBytes(lists.exclude.length ? `${lists.exclude.join("\n")}\n` : ""));
       const suffix = c.str("BACKUP_PROG_SUFFIX") || ".tar";
       const compressSuffix = c.str("BACKUP_PROG_COMPRESS_SUFFIX");
       let name = archiveName(c.str("BACKUP_PROG_ARCHIVE"), suffix, compressSuffix);
@@ -281,7 +283,7 @@ export const makeNetfsBackup: Module = {
 /** lstat without throwing: a dangling symlink in BACKUP_PROG_INCLUDE exists (tar archives the link). */
 function lexists(p: string): boolean {
   try {
-    lstatSync(p);
+    lstatSync(fsPath(p));
     return true;
   } catch {
     return false;
@@ -290,7 +292,7 @@ function lexists(p: string): boolean {
 
 function isDir(p: string): boolean {
   try {
-    return statSync(p).isDirectory();
+    return statSync(fsPath(p)).isDirectory();
   } catch {
     return false;
   }
@@ -298,7 +300,7 @@ function isDir(p: string): boolean {
 
 function isSymlink(p: string): boolean {
   try {
-    return lstatSync(p.length > 1 ? p.replace(/\/+$/, "") : p).isSymbolicLink();
+    return lstatSync(fsPath(p.length > 1 ? p.replace(/\/+$/, "") : p)).isSymbolicLink();
   } catch {
     return false;
   }
