@@ -5,6 +5,7 @@
 // 400_restore_backup, with BACKUP_TYPE's chains, split volumes, encrypted archives and progress.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { encodeBytes } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { archiveFiles, readFiles, readHeadOf } from "../../backup/archive-io.ts";
@@ -293,7 +294,7 @@ export const restoreNetfsBackup: Module = {
     const usage = await exec([tar, "--usage"], { quiet: true });
     const excludes = c.arr("EXCLUDE_RESTORE").filter(Boolean);
     const excludeFile = join(ctx.workArea!.tmpDir, "restore-exclude.txt");
-    writeFileSync(excludeFile, excludes.map((e) => `${e.replace(/^\//, "")}\n`).join(""));
+    writeFileSync(excludeFile, encodeBytes(excludes.map((e) => `${e.replace(/^\//, "")}\n`).join("")));
     for (const a of st.archives) {
       const extract = {
         tar, features: tarFeatures(usage.stdout), options: c.arr("BACKUP_PROG_OPTIONS").filter(Boolean), compress: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean),

@@ -8,6 +8,7 @@
 // a menu to choose one at restore) and ReaR's SELinux handling (BACKUP_SELINUX_DISABLE, .autorelabel).
 
 import { lstatSync, mkdirSync, writeFileSync } from "node:fs";
+import { encodeBytes } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -212,8 +213,9 @@ export const makeRsyncBackup: Module = {
     if (!lists.include.includes("/") && ctx.workflow.name === "mkbackup") ctx.log.warn("/ is not in the backup: a recovery from it will not boot");
     const tmp = ctx.workArea!.tmpDir;
     const excludeFile = join(tmp, "backup-exclude.txt");
-    writeFileSync(join(tmp, "backup-include.txt"), `${lists.include.join("\n")}\n`);
-    writeFileSync(excludeFile, lists.exclude.length ? `${lists.exclude.join("\n")}\n` : "");
+    // byte for byte: a Latin-1 path must reach rsync as it is (sys/bytes.ts)
+    writeFileSync(join(tmp, "backup-include.txt"), encodeBytes(`${lists.include.join("\n")}\n`));
+    writeFileSync(excludeFile, encodeBytes(lists.exclude.length ? `${lists.exclude.join("\n")}\n` : ""));
     ctx.log.log(`Include list:\n  ${lists.include.join("\n  ")}\nExclude list:\n  ${lists.exclude.join("\n  ")}`);
     const options = sessionOptions(ctx, s, "backup");
     await makeRemoteDirs(ctx, s, ["backup"]);

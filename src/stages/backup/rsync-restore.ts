@@ -7,6 +7,7 @@
 // BACKUP_INTEGRITY_CHECK); the restore log is kept under $VAR_DIR/restore as for NETFS.
 
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { encodeBytes } from "../../sys/bytes.ts";
 import { join } from "node:path";
 import { parseRsyncStats, remotePath, restoreExcludeLines, rsyncDisplay, rsyncExitMeaning, rsyncOutcome, rsyncRemote, rsyncRestoreArgv, shQuote, sshArgv } from "../../backup/rsync-plan.ts";
 import type { Context } from "../../engine/context.ts";
@@ -57,7 +58,7 @@ export const restoreRsyncBackup: Module = {
     const options = sessionOptions(ctx, s, "restore");
     const excludes = restoreExcludeLines(c.arr("EXCLUDE_RESTORE"));
     const excludeFile = join(ctx.workArea!.tmpDir, "restore-exclude.txt");
-    writeFileSync(excludeFile, excludes.map((e) => `${e}\n`).join(""));
+    writeFileSync(excludeFile, encodeBytes(excludes.map((e) => `${e}\n`).join("")));
     const src = rsyncRemote(s.url, s.prefix, "backup");
     const argv = rsyncRestoreArgv({ rsync: s.rsync, options, ...(s.rsh ? { rsh: s.rsh } : {}), ...(excludes.length ? { excludeFile } : {}), src, target });
     ctx.log.logPrint(`Restoring rsync backup from '${rsyncDisplay(s.url)}' (${s.prefix}/backup) to ${target}`);
