@@ -4,6 +4,7 @@
 
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { descendants } from "../../src/sys/exec.ts";
 
 export const CORPUS = join(import.meta.dir, "../fixtures/bad-input");
 export const FAMILIES = ["cli", "config", "layout", "backup"] as const;
@@ -98,10 +99,21 @@ export async function runCase(c: BadInputCase, bin: string): Promise<CaseResult>
     let hung = false;
     const timer = setTimeout(() => {
       hung = true;
-      p.kill("SIGKILL");
+      // the program and everything it started (a child may hold the output pipes open)
+      for (const pid of [...descendants(p.pid), p.pid]) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
     }, (c.timeout ?? 30) * 1000);
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    // read while it runs (a full pipe would block it); once it ended, a grandchild that escaped the
+    // kill and holds the pipes open must not keep the case waiting
+    const outP = new Response(p.stdout).text();
+    const errP = new Response(p.stderr).text();
+    const code = await p.exited;
     clearTimeout(timer);
+    const text = (t: Promise<string>) => Promise.race([t, Bun.sleep(5000).then(() => "")]);
+    const [stdout, stderr] = await Promise.all([text(outP), text(errP)]);
     const seconds = (performance.now() - started) / 1000;
     const output = stdout + stderr;
     const res: CaseResult = { code: hung ? null : code, output, hung, clear: false, seconds };
