@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { embeddedConfs } from "../../src/assets.ts";
 import { ConfigLoader, type ConfigIo, type LoadOptions } from "../../src/config/load.ts";
+import { ConfigError } from "../../src/engine/errors.ts";
 import type { Value } from "../../src/config/shell-eval.ts";
 import { archVars } from "../../src/config/system.ts";
 
@@ -67,4 +68,15 @@ export function loader(io: ConfigIo, dir: string, opts: Partial<LoadOptions> = {
     },
     io,
   );
+}
+
+/** The ConfigError `fn` throws (anything else is rethrown; no error fails the test). */
+export function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
 }

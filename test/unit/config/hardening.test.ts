@@ -4,27 +4,18 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../../../src/engine/errors.ts";
 import { parseBashOutput } from "../../../src/config/bash-eval.ts";
 import { secretGroupNames } from "../../../src/config/load.ts";
 import { passwordsIn, secretValuesOf } from "../../../src/config/secret-values.ts";
 import { SETTINGS } from "../../../src/config/settings.ts";
 import { UNSUPPORTED, unsupportedInUse } from "../../../src/config/unsupported.ts";
 import { decodeBytes, encodeBytes, fsPath, hasRawBytes, rawArgv } from "../../../src/sys/bytes.ts";
-import { loader } from "../../helpers/config.ts";
+import { configError, loader } from "../../helpers/config.ts";
 import { FakeIo } from "../../helpers/fake-io.ts";
 
 const D = "/etc/rear";
 
-function err(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
+const err = configError;
 
 describe("values are bytes", () => {
   test("Latin-1 and broken UTF-8 survive a round trip exactly", () => {
@@ -118,26 +109,14 @@ describe("what bash says about a user file stops rear", () => {
 
 describe("no setting is silently ignored", () => {
   test("every variable of default.conf is read by some module or listed as not supported yet", () => {
-    const src = join(import.meta.dir, "../../../src");
-    const texts: string[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else if (p.endsWith(".ts") && !p.endsWith("config/settings.ts") && !p.endsWith("config/unsupported.ts")) texts.push(readFileSync(p, "utf8"));
-      }
-    };
-    walk(src);
-    const skel = join(import.meta.dir, "../../../skel");
-    const skelText: string[] = [];
-    const walkSkel = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) walkSkel(p);
-        else if (e.isFile()) skelText.push(readFileSync(p, "latin1"));
-      }
-    };
-    walkSkel(skel);
+    /** the text of every file below `dir` that `keep` accepts */
+    const textsBelow = (dir: string, keep: (p: string) => boolean): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+        const p = join(dir, e.name);
+        return e.isDirectory() ? textsBelow(p, keep) : e.isFile() && keep(p) ? [readFileSync(p, "latin1")] : [];
+      });
+    const texts = textsBelow(join(import.meta.dir, "../../../src"), (p) => p.endsWith(".ts") && !p.endsWith("config/settings.ts") && !p.endsWith("config/unsupported.ts"));
+    const skelText = textsBelow(join(import.meta.dir, "../../../skel"), () => true);
     const all = texts.join("\n");
     const sk = skelText.join("\n");
     const orphans = [...SETTINGS.keys()].filter((n) => !UNSUPPORTED.has(n) && !new RegExp(`["'\`]${n}["'\`]`).test(all) && !new RegExp(`\\b${n}\\b`).test(sk));

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../../src/engine/errors.ts";
-import { loader } from "../../helpers/config.ts";
+import { configError, loader } from "../../helpers/config.ts";
 import { FakeIo } from "../../helpers/fake-io.ts";
 
 const D = "/etc/rear";
@@ -10,15 +10,7 @@ function load(files: Record<string, string | { text: string; uid?: number; mode?
   return { io, r: () => loader(io, D, opts).load() };
 }
 
-function err(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
+const err = configError;
 
 describe("load order (ReaR's usr/sbin/rear)", () => {
   test("default → os.conf → <workflow>.conf → OS confs → site → local → -C", () => {
