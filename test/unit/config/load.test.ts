@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { ConfigError } from "../../../src/engine/errors.ts";
 import { configError, loader } from "../../helpers/config.ts";
 import { FakeIo } from "../../helpers/fake-io.ts";
 
