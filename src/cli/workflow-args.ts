@@ -123,12 +123,6 @@ export function parseWorkflowWords(name: string, words: readonly string[], after
     }
     out.positional.push(w);
   }
-  const pos = s.positional ?? [];
-  const max = pos.some((p) => p.repeat) ? Infinity : pos.length;
-  if (out.positional.length > max) usageError(name, pos.length ? `unexpected argument '${out.positional[pos.length]}'` : `takes no arguments (got '${out.positional[0]}')`);
-  const required = pos.filter((p) => !p.optional).length;
-  // a missing required word is for the workflow to say (format without DEVICE asks for it in ReaR)
-  void required;
   const dd = s.afterDashDash;
   for (let i = 0; i < afterDashDash.length; i++) {
     const w = afterDashDash[i]!;
@@ -144,5 +138,10 @@ export function parseWorkflowWords(name: string, words: readonly string[], after
       out.options.set("-I", v);
     }
   }
+  // words after `--` count as positionals too (`rear mkrescue -- now` is no less a stray word); a
+  // missing required word is for the workflow to say (ReaR's format asks for its DEVICE)
+  const pos = s.positional ?? [];
+  const max = pos.some((p) => p.repeat) ? Infinity : pos.length;
+  if (out.positional.length > max) usageError(name, pos.length ? `unexpected argument '${out.positional[pos.length]}'` : `takes no arguments (got '${out.positional[0]}')`);
   return out;
 }

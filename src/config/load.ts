@@ -7,7 +7,7 @@
 
 import { ConfigError } from "../engine/errors.ts";
 import { type BashStep, findSyntaxError, parseBashOutput, renderBashScript } from "./bash-eval.ts";
-import { arrayNotices, SECRETS, SETTINGS, FRAMEWORK_VARS, validateSettings } from "./settings.ts";
+import { arrayNotices, SECRETS, SETTINGS, FRAMEWORK_VARS, settingTypo, validateSettings } from "./settings.ts";
 import { unsupportedInUse, unsupportedNotice } from "./unsupported.ts";
 import { NeedsBash, parseShell, type Stmt } from "./shell-parse.ts";
 import { ShellEvaluator, type Value, type Var, type Vars } from "./shell-eval.ts";
@@ -258,7 +258,15 @@ export class ConfigLoader {
     // what the built-in files alone give: the default of each setting
     const builtIn = this.evaluateTs(steps.filter((s) => s.kind === "assign" || s.embedded));
     const unsupported = unsupportedInUse(values, new Map([...builtIn.vars].map(([k, v]) => [k, v.value!])));
-    const notices = [...arrayNotices(values).map((p) => `${at(p.name)}${p.message}`), ...unsupported.map((n) => `${at(n)}${unsupportedNotice(n)}`)];
+    // a variable a user file sets that is two edits from a setting: most likely a typo that leaves the setting at its default
+    const userPaths = new Set(steps.flatMap((s) => (s.kind === "file" && !s.embedded ? [s.path] : [])));
+    const typos = [...origins]
+      .filter(([n, o]) => userPaths.has(o.file) && !(n in this.env))
+      .flatMap(([n]) => {
+        const t = settingTypo(n);
+        return t ? [`${at(n)}${n} is not a setting of rear; did you mean ${t}? (${t} keeps its default)`] : [];
+      });
+    const notices = [...arrayNotices(values).map((p) => `${at(p.name)}${p.message}`), ...unsupported.map((n) => `${at(n)}${unsupportedNotice(n)}`), ...typos];
     return {
       vars: ev.vars,
       assoc: ev.assoc,
@@ -390,12 +398,16 @@ export class ConfigLoader {
       const m = /^(.*?): line ([0-9]+): (.*)$/.exec(l);
       if (!m || !userPaths.has(m[1]!)) continue;
       const nf = /^(.*): command not found$/.exec(m[3]!);
-      throw new ConfigError(
-        nf ? `bash reads '${nf[1]}' as a command, and there is none of that name` : m[3]!,
-        m[1],
-        Number(m[2]),
-        nf && /^[A-Za-z_][A-Za-z0-9_]*$/.test(nf[1]!) ? `an assignment has no blanks around '=': write ${nf[1]}=value` : "fix the line; rear does not run with a configuration bash cannot read cleanly",
-      );
+      const st = steps.find((x) => x.kind === "file" && x.path === m[1]) as Extract<Step, { kind: "file" }> | undefined;
+      const text = st?.text.split("\n")[Number(m[2]) - 1] ?? "";
+      const hint = !nf
+        ? "fix the line; rear does not run with a configuration bash cannot read cleanly"
+        : /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*(?:\s+=|=\s)/.test(text)
+          ? `an assignment has no blanks around '=': write ${/([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(text)?.[1] ?? "NAME"}=value`
+          : /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=[^\s'"]*\s+[^\s#;]/.test(text)
+            ? `quote a value that has blanks: ${/([A-Za-z_][A-Za-z0-9_]*)=/.exec(text)?.[1] ?? "NAME"}="…"`
+            : `install '${nf[1]}', or remove the line`;
+      throw new ConfigError(nf ? `bash reads '${nf[1]}' as a command, and there is none of that name` : m[3]!, m[1], Number(m[2]), hint);
     }
     const syn = findSyntaxError(r.stderr);
     if (syn) throw new ConfigError(syn.message, syn.file, syn.line, "fix the file; `bash -n FILE` checks it");

@@ -136,14 +136,34 @@ export const isTrue = (v: string | undefined): boolean => v !== undefined && TRU
 /** ReaR's is_false: only an explicit false word is false (empty is neither). */
 export const isFalse = (v: string | undefined): boolean => v !== undefined && FALSE_WORDS.test(v);
 
-/** Levenshtein distance, for "did you mean". */
+/** Edit distance with transpositions (BAKCUP is one edit from BACKUP), for "did you mean". */
 function distance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
+    for (let j = 1; j <= b.length; j++) {
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
   return d[a.length]![b.length]!;
+}
+
+/**
+ * The setting a variable name is a typo of (`BAKCUP` → BACKUP, `OUTPUT_UR` → OUTPUT_URL), or undefined:
+ * at most two edits away and not itself a setting. Your own variables stay allowed; a near miss is named.
+ */
+export function settingTypo(name: string): string | undefined {
+  if (SETTINGS.has(name) || FRAMEWORK_VARS.includes(name) || name.length < 4) return undefined;
+  let best: string | undefined;
+  // one edit for short names, two for longer ones (ISO_VOLIDS, SSH_ROOT_PASSWD)
+  let bestD = name.length < 8 ? 2 : 3;
+  for (const k of SETTINGS.keys()) {
+    // a setting with a suffix of its own is ReaR's per-method convention (COPY_AS_IS_TSM, LIBS_NBU)
+    if (name.startsWith(`${k}_`) || Math.abs(k.length - name.length) > 2) continue;
+    const d = distance(name, k);
+    if (d < bestD) (bestD = d), (best = k);
+  }
+  return best;
 }
 
 export function didYouMean(value: string, choices: readonly string[]): string | undefined {

@@ -39,6 +39,8 @@ describe("workflow arguments", () => {
     expect([...parseWorkflowWords("format", [], ["--efi", "/dev/sdx"]).flags]).toEqual(["--efi"]);
     expect(fails(() => parseWorkflowWords("format", [], ["--efl", "/dev/sdx"]))).toContain("unknown option '--efl' after '--'");
     expect(fails(() => parseWorkflowWords("checklayout", [], ["--json"]))).toContain("takes no options after '--'");
+    expect(fails(() => parseWorkflowWords("mkrescue", [], ["now"]))).toBe("rear mkrescue: takes no arguments (got 'now')");
+    expect(fails(() => parseWorkflowWords("showlayout", ["a.conf"], ["b.conf"]))).toContain("unexpected argument 'b.conf'");
   });
   test("every workflow has a synopsis and a help page; hidden ones are not shown", () => {
     for (const w of WORKFLOWS) {

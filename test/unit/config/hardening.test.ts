@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseBashOutput } from "../../../src/config/bash-eval.ts";
 import { secretGroupNames } from "../../../src/config/load.ts";
 import { passwordsIn, secretValuesOf } from "../../../src/config/secret-values.ts";
-import { SETTINGS } from "../../../src/config/settings.ts";
+import { SETTINGS, settingTypo } from "../../../src/config/settings.ts";
 import { UNSUPPORTED, unsupportedInUse } from "../../../src/config/unsupported.ts";
 import { decodeBytes, encodeBytes, fsPath, hasRawBytes, rawArgv } from "../../../src/sys/bytes.ts";
 import { configError, loader } from "../../helpers/config.ts";
@@ -135,5 +135,19 @@ describe("no setting is silently ignored", () => {
     const c = loader(new FakeIo({ [`${D}/local.conf`]: { text: "OUTPUT=ISO\nTIMESYNC=NTP\n" } }), D).load();
     expect(c.unsupported).toEqual(["TIMESYNC"]);
     expect(c.notices).toEqual(["/etc/rear/local.conf:2: TIMESYNC is not supported by this version yet; it has no effect"]);
+  });
+});
+
+describe("a setting name with a typo", () => {
+  test("is named with the setting it likely means; your own variables and ReaR's per-method ones are not", () => {
+    expect(settingTypo("BAKCUP")).toBe("BACKUP"); // a transposition is one edit
+    expect(settingTypo("OUPUT")).toBe("OUTPUT");
+    expect(settingTypo("NETFS_PREFX")).toBe("NETFS_PREFIX");
+    expect(settingTypo("SSH_ROOT_PASSWD")).toBe("SSH_ROOT_PASSWORD");
+    for (const n of ["BACKUP", "MY_VAR", "NBU_CLIENT", "COPY_AS_IS_TSM", "PROGS_TSM", "LIBS_NBU", "TSM_RESULT_FILE_PATH", "HOME"]) expect(settingTypo(n)).toBeUndefined();
+  });
+  test("the loader says so at its line", () => {
+    const c = loader(new FakeIo({ [`${D}/local.conf`]: { text: "OUTPUT=ISO\nBAKCUP=NETFS\n" } }), D).load();
+    expect(c.notices).toContain("/etc/rear/local.conf:2: BAKCUP is not a setting of rear; did you mean BACKUP? (BACKUP keeps its default)");
   });
 });
