@@ -20,7 +20,7 @@ export function externalOk(code: number, ignore: readonly string[]): boolean {
 
 async function runExternal(ctx: Context, setting: string, what: string): Promise<void> {
   const line = evalLine(ctx.config.arr(setting));
-  if (!line) throw new WorkflowError(`BACKUP=EXTERNAL needs ${setting}`, `set ${setting} in /etc/rear/local.conf to the command that does the ${what}`);
+  if (!line) throw new WorkflowError(`BACKUP=EXTERNAL needs ${setting}`, `set ${setting} in ${ctx.paths.configDir}/local.conf to the command that does the ${what}`);
   ctx.log.logPrint(`Running ${setting}: ${line}`);
   const r = await runBashWithConfig(ctx, { body: evalBody(setting), name: setting, what: `the ${what} (${setting})` });
   if (r.stdout.trim()) ctx.log.log(r.stdout.trimEnd());

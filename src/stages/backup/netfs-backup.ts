@@ -87,7 +87,7 @@ export const makeNetfsBackup: Module = {
   async run(ctx: Context) {
     const c = ctx.config;
     const urlText = c.str("BACKUP_URL");
-    if (!urlText) throw new WorkflowError("BACKUP=NETFS needs BACKUP_URL", "set BACKUP_URL in /etc/rear/local.conf, e.g. BACKUP_URL=nfs://server/export or usb:///dev/disk/by-label/REAR-000");
+    if (!urlText) throw new WorkflowError("BACKUP=NETFS needs BACKUP_URL", `set BACKUP_URL in ${ctx.paths.configDir}/local.conf, e.g. BACKUP_URL=nfs://server/export or usb:///dev/disk/by-label/REAR-000`);
     let u;
     try {
       u = parseUrl(urlText, "BACKUP_URL");
@@ -113,7 +113,7 @@ export const makeNetfsBackup: Module = {
     let crypt: string | undefined;
     if (c.isTrue("BACKUP_PROG_CRYPT_ENABLED")) {
       crypt = c.str("BACKUP_PROG_CRYPT_KEY");
-      if (!crypt) throw new WorkflowError("BACKUP_PROG_CRYPT_ENABLED is set but BACKUP_PROG_CRYPT_KEY is empty", "set BACKUP_PROG_CRYPT_KEY in the environment or as { BACKUP_PROG_CRYPT_KEY='…' ; } 2>>/dev/$SECRET_OUTPUT_DEV in /etc/rear/local.conf");
+      if (!crypt) throw new WorkflowError("BACKUP_PROG_CRYPT_ENABLED is set but BACKUP_PROG_CRYPT_KEY is empty", `set BACKUP_PROG_CRYPT_KEY in the environment or as { BACKUP_PROG_CRYPT_KEY='…' ; } 2>>/dev/$SECRET_OUTPUT_DEV in ${ctx.paths.configDir}/local.conf`);
     }
     let volumeBytes = 0;
     if (u.scheme === "iso" && c.str("ISO_MAX_SIZE")) {

@@ -68,7 +68,7 @@ export async function openRsyncSession(ctx: Context): Promise<RsyncSession> {
   const c = ctx.config;
   const urlText = c.str("BACKUP_URL");
   const forms = "BACKUP_URL=rsync://[USER@]HOST[:PORT]/PATH (ssh) or rsync://[USER@]HOST[:PORT]::/MODULE/PATH (rsync daemon)";
-  if (!urlText) throw new WorkflowError("BACKUP=RSYNC needs BACKUP_URL", `set ${forms} in /etc/rear/local.conf`);
+  if (!urlText) throw new WorkflowError("BACKUP=RSYNC needs BACKUP_URL", `set ${forms} in ${ctx.paths.configDir}/local.conf`);
   if (c.str("RSYNC_OPTIONS")) throw new WorkflowError("RSYNC_OPTIONS is no longer supported (ReaR's 020_translate_url)", "use BACKUP_RSYNC_OPTIONS instead");
   let url: RsyncUrl;
   try {

@@ -194,7 +194,7 @@ export const privateRoots = (varDir: string): string[] => [`${varDir}/layout`, `
  */
 export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<void> {
   const v = ctx.paths.varDir;
-  if (!s.bootloader) throw new WorkflowError("Cannot autodetect what is used as bootloader", "set BOOTLOADER in /etc/rear/local.conf (see default.conf); the previous layout files are kept");
+  if (!s.bootloader) throw new WorkflowError("Cannot autodetect what is used as bootloader", `set BOOTLOADER in ${ctx.paths.configDir}/local.conf (see default.conf); the previous layout files are kept`);
   const roots = privateRoots(v);
   const active = activeEntries(s.doc);
   const g = buildDeps(active);
