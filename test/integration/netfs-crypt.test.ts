@@ -34,7 +34,8 @@ const common = (extra: string[] = []) => [
 beforeAll(() => {
   if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
   base = mkdtempSync("/var/tmp/rear-it-crypt.");
-  env = { ...(process.env as Record<string, string>), REAR_VAR: join(base, "var") };
+  // TMPDIR in the test's directory: -D keeps the work area, which must go with the rest
+  env = { ...(process.env as Record<string, string>), REAR_VAR: join(base, "var"), TMPDIR: base };
   src = join(base, "src");
   makeTree(src);
   // 3 MiB of random bytes: the archive has several 1 MiB chunks

@@ -20,23 +20,29 @@ function qemuUsing(path: string): number[] {
 test("a guest that hangs is killed at its timeout and reported", async () => {
   const dir = mkdtempSync("/tmp/rear-test-vm.");
   const serialLog = join(dir, "hang.serial.log");
-  const r = await runVm({ name: "hang", firmware: "bios", disks: [], serialLog, timeoutSec: 4, accel: "tcg", memMiB: 128, markers: [{ text: "never printed", timeoutSec: 60 }] });
-  expect(r.timedOut).toBe(true);
-  expect(r.exitCode).toBeNull();
-  expect(r.durationMs).toBeGreaterThanOrEqual(4000);
-  expect(r.durationMs).toBeLessThan(15000);
-  expect(qemuUsing(serialLog)).toEqual([]);
-  rmSync(dir, { recursive: true });
+  try {
+    const r = await runVm({ name: "hang", firmware: "bios", disks: [], serialLog, timeoutSec: 4, accel: "tcg", memMiB: 128, markers: [{ text: "never printed", timeoutSec: 60 }] });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBeNull();
+    expect(r.durationMs).toBeGreaterThanOrEqual(4000);
+    expect(r.durationMs).toBeLessThan(15000);
+    expect(qemuUsing(serialLog)).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a marker that does not come in time ends the run early", async () => {
   const dir = mkdtempSync("/tmp/rear-test-vm.");
   const serialLog = join(dir, "late.serial.log");
-  const r = await runVm({ name: "late", firmware: "bios", disks: [], serialLog, timeoutSec: 60, accel: "tcg", memMiB: 128, markers: [{ text: "never printed", timeoutSec: 3 }] });
-  expect(r).toMatchObject({ timedOut: true, missedMarker: "never printed", exitCode: null });
-  expect(r.durationMs).toBeLessThan(15000);
-  expect(qemuUsing(serialLog)).toEqual([]);
-  rmSync(dir, { recursive: true });
+  try {
+    const r = await runVm({ name: "late", firmware: "bios", disks: [], serialLog, timeoutSec: 60, accel: "tcg", memMiB: 128, markers: [{ text: "never printed", timeoutSec: 3 }] });
+    expect(r).toMatchObject({ timedOut: true, missedMarker: "never printed", exitCode: null });
+    expect(r.durationMs).toBeLessThan(15000);
+    expect(qemuUsing(serialLog)).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 import { backupJob, buildJob, verifyJob } from "../vm/lib/cycle.ts";

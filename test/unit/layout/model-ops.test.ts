@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { guessBootloader } from "../../../src/layout/bootloader.ts";
 import { compareLayouts, partitionDevice } from "../../../src/layout/compare.ts";
 import { buildDeps, creationOrder, dependantsOf, renderDiskdeps } from "../../../src/layout/deps.ts";
@@ -158,8 +158,9 @@ describe("UEFI loader on the ESP", async () => {
 
 describe("showlayout", async () => {
   const { showlayout } = await import("../../../src/cli/commands/showlayout.ts");
-  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
   const dir = mkdtempSync("/tmp/rear-unit-show.");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   test("a file that is not a layout is refused with its name", () => {
     writeFileSync(`${dir}/hostname`, "myhost\n");
     expect(() => showlayout([`${dir}/hostname`], "/nonexistent")).toThrow(`${dir}/hostname does not look like a disklayout.conf`);
