@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "30e536016aa9de83ea251b864e7048dc89c359a738c45873c8c95465dad74dff";
+export const assetsDigest = "5e01cccaf92acae9a86065576190b6374b3b12915c0c08373d49e6462669fb89";
 export const assetsCount = 43;

@@ -54,7 +54,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["prep", "layout/save", "backup"],
   },
   {
-    name: "recover", description: "recover the system", placement: "rescue", implemented: false, forceVerbose: true,
+    name: "recover", description: "recover the system", placement: "rescue", implemented: true, forceVerbose: true,
     stages: () => ["setup", "verify", "layout/prepare", "layout/recreate", "restore", "finalize", "wrapup"],
   },
   {

@@ -22,6 +22,8 @@ import { saveLayout } from "./layout/save-layout.ts";
 import { copyResultFiles, writeRescueMedium } from "./output/write-output.ts";
 import { copyLibraries, copyModules, createInitramfs, verifyRootfs } from "./rescue/build.ts";
 import { chooseRescueFeatures, populateRescueTree } from "./rescue/populate.ts";
+import { FINALIZE_MODULES } from "./recover/finalize.ts";
+import { SETUP_WRAPUP_MODULES } from "./recover/setup-wrapup.ts";
 import { rescuePreflight } from "./rescue/preflight.ts";
 
 /** Recreating the layout belongs to recover and layoutonly (finalizeonly also runs layout/prepare, for the mapping only). */
@@ -33,5 +35,5 @@ export const MODULES: readonly Module[] = [
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
   writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
-  preBackupScript, postBackupScript,
+  preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
 ];

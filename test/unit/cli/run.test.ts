@@ -27,7 +27,7 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("Usage: rear");
     expect(r.stdout).toContain(" mkrescue        create rescue media only\n");
-    expect(r.stdout).toContain(" recover         recover the system (not implemented yet)");
+    expect(r.stdout).toContain(" recover         recover the system\n");
     expect(r.stdout).toContain(" dump            dump configuration and system information\n");
     expect(r.stdout).toContain("Exit codes:");
     const v = await runRear(["-v", "help"], { uid: 1000 });
@@ -49,13 +49,13 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("ERROR: Relax-and-Recover needs 'root' privileges");
   });
-  test("recover is refused on the original system, allowed with -p", async () => {
+  test("recover is refused on the original system; -p lets a rescue workflow run (one not built yet says so)", async () => {
     const r = await rear(["recover"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("only supported inside the rescue system");
-    const p = await rear(["-p", "recover"]);
+    const p = await rear(["-p", "finalizeonly"]);
     expect(p.code).toBe(3);
-    expect(p.stderr).toContain("The workflow 'recover' is not implemented yet");
+    expect(p.stderr).toContain("The workflow 'finalizeonly' is not implemented yet");
   });
   test("mkrescue is refused inside the rescue system", async () => {
     const r = await runRear(["mkrescue"], { env: sb.env, isRescueSystem: () => true });

@@ -49,7 +49,7 @@ describe("workflow arguments", () => {
     }
     for (const n of Object.keys(WORKFLOW_ARGS)) expect(WORKFLOWS.some((w) => w.name === n)).toBe(true);
     expect(renderWorkflowHelp("layoutonly")).toContain("--dry-run");
-    expect(renderWorkflowHelp("recover")).toContain("not implemented yet");
+    expect(renderWorkflowHelp("finalizeonly")).toContain("not implemented yet");
     expect(renderWorkflowHelp("nope")).toBeUndefined();
   });
 });

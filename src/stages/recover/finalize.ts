@@ -1,0 +1,302 @@
+// The finalize stage of recover (reference §9.5): make the restored tree boot. The decisions come from
+// src/finalize/plan.ts (pure, every step with its reason); this file gathers the facts, runs the steps
+// and reads back what they did. Steps that finished are recorded in $VAR_DIR/finalize/done so that a
+// recover run again after a failure or a power cut does not repeat them.
+
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { Context } from "../../engine/context.ts";
+import { WorkflowError } from "../../engine/errors.ts";
+import type { Module } from "../../engine/module.ts";
+import { describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool } from "../../finalize/plan.ts";
+import type { LayoutDoc } from "../../layout/model.ts";
+import { exec } from "../../sys/exec.ts";
+import { recreateState } from "../layout/prepare-recreate.ts";
+
+const recovering = (ctx: Context) => ctx.workflow.name === "recover";
+
+interface FinalizeState {
+  root: string;
+  plan: FinalizePlan;
+  doneDir: string;
+  /** a boot loader was installed and read back */
+  bootloaderInstalled: boolean;
+}
+
+const state = (ctx: Context): FinalizeState => {
+  const s = ctx.state.finalize as FinalizeState | undefined;
+  if (!s) throw new WorkflowError("The finalize plan was not made (finalize/prepare did not run)");
+  return s;
+};
+
+const exists = (root: string, rel: string) => existsSync(join(root, rel));
+
+/** EFI files on the restored ESP, relative to it (EFI/debian/shimx64.efi, …). */
+function listEfiFiles(espDir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, depth: number) => {
+    if (depth > 3 || !existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (/\.efi$/i.test(e.name)) out.push(relative(espDir, p));
+    }
+  };
+  walk(join(espDir, "EFI"), 0);
+  return out;
+}
+
+/** fs_uuid_mapping written by layout/recreate: "old new device" lines. */
+function readUuidChanges(ctx: Context): Record<string, string> {
+  const f = `${ctx.paths.varDir}/layout/recreate/fs_uuid_mapping`;
+  const out: Record<string, string> = {};
+  if (!existsSync(f)) return out;
+  for (const l of readFileSync(f, "utf8").split("\n")) {
+    const [a, b] = l.trim().split(/\s+/);
+    if (a && b) out[a] = b;
+  }
+  return out;
+}
+
+function selinuxOn(root: string): boolean {
+  try {
+    const m = /^\s*SELINUX\s*=\s*(\w+)/m.exec(readFileSync(join(root, "etc/selinux/config"), "utf8"));
+    return !!m && /^(enforcing|permissive)$/i.test(m[1]!);
+  } catch {
+    return false;
+  }
+}
+
+const makePlan: Module = {
+  stage: "finalize",
+  order: 50,
+  name: "prepare_checks",
+  what: "finalize/default/050_prepare_checks.sh (and the whole finalize plan, src/finalize/plan.ts)",
+  when: recovering,
+  run(ctx) {
+    const rs = recreateState(ctx);
+    const root = rs.plan?.targetRoot ?? (ctx.config.str("TARGET_FS_ROOT") || "/mnt/local");
+    const layout: LayoutDoc = { lines: rs.plan?.layout ?? rs.saved.doc.lines };
+    const bootloaderFile = `${ctx.paths.varDir}/recovery/bootloader`;
+    const bootloader = existsSync(bootloaderFile) ? readFileSync(bootloaderFile, "utf8").trim() : "";
+    const uefi = ctx.config.isTrue("USING_UEFI_BOOTLOADER") || (!ctx.config.isFalse("USING_UEFI_BOOTLOADER") && existsSync("/sys/firmware/efi"));
+    const mapping = rs.plan?.mapping ?? {};
+    const tool: InitramfsTool | undefined = exists(root, "usr/sbin/update-initramfs") ? "update-initramfs" : exists(root, "usr/bin/dracut") || exists(root, "usr/sbin/dracut") ? "dracut" : exists(root, "sbin/mkinitrd") || exists(root, "usr/sbin/mkinitrd") ? "mkinitrd" : undefined;
+    const which = (names: string[]) => names.find((n) => ["usr/sbin", "usr/bin", "sbin", "bin"].some((d) => exists(root, `${d}/${n}`)));
+    const grubCfg = ["boot/grub/grub.cfg", "boot/grub2/grub.cfg"].find((f) => exists(root, f)) ?? (exists(root, "boot/grub2") ? "boot/grub2/grub.cfg" : exists(root, "boot/grub") ? "boot/grub/grub.cfg" : undefined);
+    const espMount = ["boot/efi", "efi"].find((d) => exists(root, `${d}/EFI`));
+    const grubInstall = which(["grub-install", "grub2-install"]);
+    const grubMkconfig = which(["grub-mkconfig", "grub2-mkconfig"]);
+    const plan = planFinalize({
+      layout, mapping, uuidChanges: readUuidChanges(ctx), uefi, bootloader,
+      grubInstallDevices: ctx.config.arr("GRUB2_INSTALL_DEVICES").flatMap((d) => d.split(/\s+/)).filter(Boolean).map((d) => mapping[d] ?? d),
+      rebuildInitramfs: ctx.config.str("REBUILD_INITRAMFS"),
+      // the rescue system runs with the target machine's drivers; a changed storage driver set shows in the mapping today
+      driversChanged: false,
+      target: {
+        ...(tool ? { initramfsTool: tool } : {}),
+        ...(grubInstall ? { grubInstall } : {}),
+        ...(grubMkconfig ? { grubMkconfig } : {}),
+        ...(grubCfg ? { grubCfg } : {}),
+        espFiles: espMount ? listEfiFiles(join(root, espMount)) : [],
+        selinux: selinuxOn(root),
+      },
+    });
+    const doneDir = `${ctx.paths.varDir}/finalize/done`;
+    mkdirSync(doneDir, { recursive: true, mode: 0o700 });
+    ctx.state.finalize = { root, plan, doneDir, bootloaderInstalled: false } satisfies FinalizeState;
+    ctx.log.logPrint(`Finalizing the recovered system (${uefi ? "UEFI" : "BIOS"}, boot loader ${bootloader || "unknown"}):\n${describeFinalize(plan)}`);
+    writeFileSync(`${ctx.paths.varDir}/finalize/plan.json`, JSON.stringify(plan, null, 1), { mode: 0o600 });
+  },
+};
+
+const isDone = (s: FinalizeState, id: string) => existsSync(join(s.doneDir, id));
+const markDone = (s: FinalizeState, id: string) => writeFileSync(join(s.doneDir, id), "", { mode: 0o600 });
+const step = (s: FinalizeState, id: string) => s.plan.steps.find((x) => x.id === id);
+
+async function chroot(ctx: Context, root: string, argv: string[], what: string): Promise<void> {
+  const r = await exec(["chroot", root, ...argv], { what, env: { ...ctx.env, LC_ALL: "C", PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } });
+  if (r.code !== 0) throw new WorkflowError(`${what} failed: 'chroot ${root} ${argv.join(" ")}' exited ${r.code}${r.stderr.trim() ? `: ${r.stderr.trim().split("\n").slice(-2).join(" / ")}` : ""}`, "see the log; fix it in the recovered system (chroot /mnt/local) and run 'rear recover' again: the finished steps are skipped");
+}
+
+const bindMounts: Module = {
+  stage: "finalize",
+  order: 110,
+  name: "bind_mount_proc_sys_dev_run",
+  what: "finalize/default/110_bind_mount_proc_sys_dev_run.sh",
+  when: recovering,
+  async run(ctx) {
+    const s = state(ctx);
+    const mounted: string[] = [];
+    for (const d of ["proc", "sys", "dev", "run"]) {
+      const target = join(s.root, d);
+      mkdirSync(target, { recursive: true });
+      const r = await exec(["mount", "--bind", `/${d}`, target]);
+      if (r.code !== 0) throw new WorkflowError(`cannot bind-mount /${d} at ${target}: ${r.stderr.trim()}`);
+      mounted.push(target);
+    }
+    if (s.plan.steps.some((x) => x.id === "efibootmgr") && existsSync(join(s.root, "sys/firmware/efi/efivars"))) {
+      const ev = join(s.root, "sys/firmware/efi/efivars");
+      // a bind of /sys does not carry the efivarfs mounted below it
+      if ((await exec(["mountpoint", "-q", ev])).code !== 0 && (await exec(["mount", "-t", "efivarfs", "efivarfs", ev])).code === 0) mounted.push(ev);
+    }
+    ctx.exitTasks.add(`unmount ${mounted.join(" ")}`, async () => {
+      for (const m of [...mounted].reverse()) await exec(["umount", "--lazy", m]);
+    });
+  },
+};
+
+const rebuildInitramfs: Module = {
+  stage: "finalize",
+  order: 550,
+  name: "rebuild_initramfs",
+  what: "finalize/{Debian,Fedora,SUSE_LINUX}/550_rebuild_initramfs.sh, only when needed",
+  when: recovering,
+  async run(ctx) {
+    const s = state(ctx);
+    const st = step(s, "initramfs")!;
+    if (!st.run) {
+      ctx.log.logPrint(`Not rebuilding the initramfs: ${st.why}`);
+      return;
+    }
+    if (isDone(s, "initramfs")) return ctx.log.logPrint("The initramfs was rebuilt by an earlier run");
+    ctx.log.logPrint(`Rebuilding the initramfs: ${st.why}`);
+    const argv: Record<InitramfsTool, string[]> = {
+      "update-initramfs": ["update-initramfs", "-u", "-k", "all"],
+      dracut: ["dracut", "-f", "--regenerate-all"],
+      mkinitrd: ["mkinitrd"],
+    };
+    await chroot(ctx, s.root, argv[s.plan.target.initramfsTool!], "rebuilding the initramfs");
+    markDone(s, "initramfs");
+  },
+};
+
+/** Whether the first sector of a disk holds GRUB's boot code (its boot.img carries the word "GRUB"). */
+function hasGrubBootCode(disk: string): boolean {
+  try {
+    const fd = openSync(disk, "r");
+    try {
+      const buf = Buffer.alloc(512);
+      readSync(fd, buf, 0, 512, 0);
+      return buf.includes(Buffer.from("GRUB"));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+const installGrub: Module = {
+  stage: "finalize",
+  order: 660,
+  name: "install_grub2",
+  what: "finalize/Linux-i386/660_install_grub2.sh",
+  when: recovering,
+  async run(ctx) {
+    const s = state(ctx);
+    const mk = step(s, "grub-mkconfig");
+    if (mk?.run && !isDone(s, "grub-mkconfig")) {
+      ctx.log.logPrint(`Regenerating GRUB's configuration: ${mk.why}`);
+      await chroot(ctx, s.root, [s.plan.target.grubMkconfig!, "-o", `/${s.plan.target.grubCfg!}`], "grub-mkconfig");
+      markDone(s, "grub-mkconfig");
+    }
+    const gi = step(s, "grub-install");
+    if (!gi) return;
+    if (!gi.run) {
+      ctx.log.logPrint(`Not installing GRUB: ${gi.why}`);
+      return;
+    }
+    const tool = s.plan.target.grubInstall!;
+    for (const disk of s.plan.boot.biosDisks) {
+      const id = `grub-install${disk.replace(/\//g, "_")}`;
+      if (!isDone(s, id)) {
+        ctx.log.logPrint(`Installing GRUB on ${disk}`);
+        await chroot(ctx, s.root, [tool, "--target=i386-pc", "--recheck", disk], `installing GRUB on ${disk}`);
+        markDone(s, id);
+      }
+      if (!hasGrubBootCode(disk)) throw new WorkflowError(`GRUB was installed on ${disk} but its first sector holds no GRUB boot code`, `install it by hand: chroot ${s.root} ${tool} ${disk}`);
+      ctx.log.logPrint(`${disk} boots GRUB (its boot sector was read back)`);
+    }
+    s.bootloaderInstalled = s.plan.boot.biosDisks.length > 0;
+  },
+};
+
+const efiBootmgr: Module = {
+  stage: "finalize",
+  order: 670,
+  name: "run_efibootmgr",
+  what: "finalize/Linux-i386/670_run_efibootmgr.sh, with the removable fallback path",
+  when: recovering,
+  async run(ctx) {
+    const s = state(ctx);
+    const st = step(s, "efibootmgr");
+    if (!st) return;
+    if (!st.run) {
+      ctx.log.logPrint(`No NVRAM entry: ${st.why}`);
+      return;
+    }
+    const b = s.plan.boot;
+    const esp = b.esp!;
+    const espDir = join(s.root, esp.mountpoint);
+    const label = `${ctx.config.str("OS_VENDOR")} ${ctx.config.str("OS_VERSION")}`.trim() || "Linux";
+    if (!isDone(s, "efibootmgr")) {
+      const r = await exec(["efibootmgr", "--create", "--disk", esp.disk, "--part", String(esp.partNumber), "--label", label, "--loader", b.efiLoader!]);
+      if (r.code !== 0) throw new WorkflowError(`efibootmgr could not create the boot entry for ${b.efiLoader}: ${r.stderr.trim().split("\n").slice(-1)[0]}`, "is the rescue system booted with UEFI (ls /sys/firmware/efi)?");
+      markDone(s, "efibootmgr");
+    }
+    const v = await exec(["efibootmgr", "-v"]);
+    const entry = v.stdout.split("\n").find((l) => l.toLowerCase().includes(b.efiLoader!.toLowerCase()) || l.toLowerCase().includes(b.efiLoader!.replace(/\\/g, "/").toLowerCase()));
+    if (!entry) throw new WorkflowError(`the NVRAM has no boot entry for ${b.efiLoader} after efibootmgr created it`, "create it by hand with efibootmgr, or boot the disk through its fallback path");
+    ctx.log.logPrint(`NVRAM boot entry: ${entry.trim()}`);
+    const fb = step(s, "efi-fallback");
+    if (fb?.run && b.efiDir) {
+      const bootDir = join(espDir, "EFI/BOOT");
+      const existing = existsSync(bootDir) ? readdirSync(bootDir).find((f) => /^bootx64\.efi$/i.test(f)) : undefined;
+      if (existing) ctx.log.logPrint(`The fallback path already holds EFI/BOOT/${existing}: left as it is`);
+      else {
+        mkdirSync(bootDir, { recursive: true });
+        const src = join(espDir, b.efiDir);
+        const loader = b.efiLoader!.split("\\").pop()!;
+        // shim loads grubx64.efi (and mmx64.efi) from its own directory; GRUB reads grub.cfg from it
+        copyFileSync(join(src, loader), join(bootDir, "BOOTX64.EFI"));
+        for (const f of readdirSync(src)) if (/^(grubx64\.efi|mmx64\.efi|grub\.cfg|BOOTX64\.CSV)$/i.test(f) && statSync(join(src, f)).isFile()) copyFileSync(join(src, f), join(bootDir, f));
+        ctx.log.logPrint(`The fallback path EFI/BOOT/BOOTX64.EFI now starts ${b.efiDir}/${loader} (a machine with blank NVRAM boots the disk too)`);
+      }
+    }
+    s.bootloaderInstalled = true;
+  },
+};
+
+const relabel: Module = {
+  stage: "finalize",
+  order: 700,
+  name: "selinux_relabel",
+  what: "(ReaR creates /.autorelabel on every restore; only when the source ran SELinux here)",
+  when: recovering,
+  run(ctx) {
+    const s = state(ctx);
+    if (step(s, "selinux-relabel")?.run) {
+      writeFileSync(join(s.root, ".autorelabel"), "");
+      ctx.log.logPrint("SELinux: the recovered system relabels its files at the first boot (/.autorelabel)");
+    }
+  },
+};
+
+const finishChecks: Module = {
+  stage: "finalize",
+  order: 890,
+  name: "finish_checks",
+  what: "finalize/default/890_finish_checks.sh: no boot loader is an error here, not a warning",
+  when: recovering,
+  run(ctx) {
+    const s = state(ctx);
+    if (!s.bootloaderInstalled) {
+      const why = s.plan.steps.filter((x) => ["grub-install", "efibootmgr"].includes(x.id)).map((x) => x.why).join("; ");
+      throw new WorkflowError(`NO BOOT LOADER WAS INSTALLED: the recovered system will not boot (${why})`, `install one by hand (chroot ${s.root}), then reboot`);
+    }
+    chmodSync(`${ctx.paths.varDir}/finalize`, 0o700);
+  },
+};
+
+export const FINALIZE_MODULES: readonly Module[] = [makePlan, bindMounts, rebuildInitramfs, installGrub, efiBootmgr, relabel, finishChecks];
