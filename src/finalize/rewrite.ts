@@ -26,8 +26,8 @@
  *   - Names stay names: /dev/mapper/<name>, /dev/disk/by-id/dm-name-<name>, LABEL= and PARTLABEL=
  *     are never rewritten because of a UUID inside them (a LUKS mapping called luks-<uuid> keeps its
  *     name: crypttab's first field chose it and is not rewritten). They change only when listed
- *     as a whole in `devices`/`byId`. Likewise the name half of rd.luks.name=<uuid>=<name> and of
- *     cryptdevice=<device>:<name>.
+ *     as a whole in `devices`/`byId`. Likewise the name half of rd.luks.name=<uuid>=<name>, of
+ *     cryptdevice=<device>:<name> and of /dev/disk/by-id/dm-uuid-CRYPT-LUKS2-<hex>-<name>.
  *   - In LVM's devices file, an entry identified by WWID or serial (IDTYPE=sys_wwid, wwid,
  *     sys_serial) is returned unchanged: the new disk's identity is unknown here. ReaR renames the
  *     whole file to .rearbak (230_remove_lvmdevices.sh); the caller decides, helped by `skipped`.
@@ -158,6 +158,8 @@ function buildReplacer(r: DeviceRenames): Replacer {
   if (devices.size) devAlts.push(`(?<exact>${alternation(devices.keys())})`);
   if (disks.size) devAlts.push(`(?<disk>${alternation(disks.keys())})(?<sep>-part|p)?(?<num>\\d+)`);
   if (devAlts.length) parts.push(`${DEV_START}(?:${devAlts.join("|")})${DEV_END}`);
+  // /dev/disk/by-id/dm-uuid-CRYPT-LUKS2-<uuid, 32 hex>-<dm name>: the UUID follows the LUKS header, the name stays.
+  parts.push(String.raw`(?<cryptId>${DEV_START}/dev/disk/by-id/dm-uuid-CRYPT-[A-Za-z0-9]+-)(?<cryptHex>${HEX}{32})(?<cryptName>-[^\s"',;()=|]+)`);
   // Names that may contain a UUID but are names: consumed unchanged so the UUID scan skips them.
   parts.push(
     String.raw`(?<name>${DEV_START}(?:/dev/mapper/|/dev/disk/by-id/dm-name-)[^\s"',;()=|]+|(?<![A-Za-z0-9_])(?:PART)?LABEL=(?:"[^"]*"|'[^']*'|[^\s"',;]+))`,
@@ -171,6 +173,7 @@ function buildReplacer(r: DeviceRenames): Replacer {
       const g = args[args.length - 1] as Record<string, string | undefined>;
       if (g.lnKey !== undefined) return g.lnKey + replace(g.lnUuid ?? "") + (g.lnRest ?? "");
       if (g.cdKey !== undefined) return g.cdKey + replace(g.cdDev ?? "") + (g.cdRest ?? "");
+      if (g.cryptId !== undefined) return g.cryptId + replace(g.cryptHex ?? "") + (g.cryptName ?? "");
       if (g.exact !== undefined) return devices.get(g.exact) ?? match;
       if (g.disk !== undefined) {
         const d = disks.get(g.disk);
@@ -277,7 +280,7 @@ const FILES: readonly { path: string; kind: RewriteKind }[] = [
   { path: "etc/sysconfig/grub", kind: "default-grub" }, // RHEL: a symlink to ../default/grub
   { path: "boot/grub/grub.cfg", kind: "grub-cfg" },
   { path: "boot/grub2/grub.cfg", kind: "grub-cfg" },
-  { path: "boot/efi/EFI/*/grub.cfg", kind: "grub-cfg" }, // the ESP stub that searches /boot by UUID
+  { path: "boot/efi/*/*/grub.cfg", kind: "grub-cfg" }, // the ESP stub (EFI/<vendor>/grub.cfg) that searches /boot by UUID; FAT keeps any case, so no "EFI"
   { path: "boot/loader/entries/*.conf", kind: "generic" }, // BLS "options root=… resume=…"
   { path: "etc/kernel/cmdline", kind: "kernel-cmdline" },
   { path: "etc/mdadm/mdadm.conf", kind: "mdadm-conf" },

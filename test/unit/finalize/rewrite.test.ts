@@ -164,6 +164,17 @@ describe("UUIDs", () => {
       `/dev/disk/by-id/dm-name-luks-${LUKS_OLD} LABEL=${U1_OLD} PARTLABEL=${U1_OLD}`,
     ]);
   });
+  test("a by-id dm-uuid of a LUKS device follows its UUID but keeps the mapping's name", () => {
+    const hexOld = LUKS_OLD.replace(/-/g, "");
+    const hexNew = LUKS_NEW.replace(/-/g, "");
+    expect(rewriteFile("generic", `/dev/disk/by-id/dm-uuid-CRYPT-LUKS2-${hexOld}-luks-${LUKS_OLD} none`, uuidsOnly).text).toBe(
+      `/dev/disk/by-id/dm-uuid-CRYPT-LUKS2-${hexNew}-luks-${LUKS_OLD} none`,
+    );
+  });
+  test("a /dev/mapper name listed as a whole in devices is renamed", () => {
+    const r: DeviceRenames = { devices: { [`/dev/mapper/luks-${LUKS_OLD}`]: `/dev/mapper/luks-${LUKS_NEW}` }, uuids: { [LUKS_OLD]: LUKS_NEW } };
+    expect(rewriteFile("fstab", `/dev/mapper/luks-${LUKS_OLD} / ext4 defaults 0 1`, r).text).toBe(`/dev/mapper/luks-${LUKS_NEW} / ext4 defaults 0 1`);
+  });
   test("devices and UUIDs in one pass on the same line", () => {
     const r: DeviceRenames = { devices: { "/dev/sda2": "/dev/nvme0n1p2" }, uuids: { [U1_OLD]: U1_NEW } };
     expect(rewriteFile("kernel-cmdline", `root=UUID=${U1_OLD} resume=/dev/sda2 quiet\n`, r).text).toBe(`root=UUID=${U1_NEW} resume=/dev/nvme0n1p2 quiet\n`);
@@ -376,7 +387,7 @@ describe("filesToPatch", () => {
     expect(byPath.get("etc/default/grub")).toBe("default-grub");
     expect(byPath.get("boot/grub/grub.cfg")).toBe("grub-cfg");
     expect(byPath.get("boot/grub2/grub.cfg")).toBe("grub-cfg");
-    expect(byPath.get("boot/efi/EFI/*/grub.cfg")).toBe("grub-cfg");
+    expect(byPath.get("boot/efi/*/*/grub.cfg")).toBe("grub-cfg");
     expect(byPath.get("etc/mdadm/mdadm.conf")).toBe("mdadm-conf");
     expect(byPath.get("etc/mdadm.conf")).toBe("mdadm-conf");
     expect(byPath.get("etc/lvm/devices/system.devices")).toBe("lvm-devices");
