@@ -191,3 +191,18 @@ export function planFinalize(input: FinalizeInput): FinalizePlan {
 export function describeFinalize(p: FinalizePlan): string {
   return p.steps.map((s) => `  ${s.run ? "[run] " : "[skip]"} ${s.what}\n         ${s.why}`).join("\n");
 }
+
+/**
+ * What finalize would do, before anything was restored (`recover --dry-run`): the restored system's tools
+ * are not known yet, so they are assumed present; the steps that depend on them say so.
+ */
+export function previewFinalize(input: Omit<FinalizeInput, "target" | "uuidChanges" | "driversChanged">): string {
+  const p = planFinalize({
+    ...input, uuidChanges: {}, driversChanged: false,
+    target: { initramfsTool: "update-initramfs", grubInstall: "grub-install", grubMkconfig: "grub-mkconfig", grubCfg: "boot/grub/grub.cfg", espFiles: input.uefi ? ["EFI/<os>/grubx64.efi"] : [], selinux: false },
+  });
+  const lines = p.steps
+    .filter((s) => s.id !== "selinux-relabel")
+    .map((s) => `  ${s.run ? "[run] " : "[skip]"} ${s.what.replace("update-initramfs", "the restored system's tool")}\n         ${s.why}`);
+  return `${lines.join("\n")}\n  (the restored system's own tools are used: what it lacks is found after the restore; UUIDs that cannot be kept are known only then)`;
+}

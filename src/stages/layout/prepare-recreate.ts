@@ -24,6 +24,8 @@ import { LayoutCheckError } from "../../layout/validate.ts";
 import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
 import { readMappingFile, readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
+import { previewFinalize } from "../../finalize/plan.ts";
+import { maskPasswords } from "../../config/secret-values.ts";
 import { writePrivateFile } from "./private-files.ts";
 
 /** What the layout modules hand each other in ctx.state.recreate. */
@@ -328,6 +330,17 @@ const makePlan: Module = {
       ctx.log.logUserOutput(describePlan(plan));
       const problems = checkPlanSafety(plan, s.targets!, s.protected!, { targetRoot: plan.targetRoot, resuming: false });
       if (problems.length) ctx.log.logUserOutput(`A real run would refuse to start:\n  ${problems.join("\n  ")}`);
+      if (ctx.workflow.name === "recover") {
+        const c = ctx.config;
+        ctx.log.logUserOutput(`Then the restore: BACKUP=${c.str("BACKUP")}${c.str("BACKUP_URL") ? ` from ${maskPasswords(c.str("BACKUP_URL"))}` : ""} into ${plan.targetRoot}${c.str("BACKUP") === "NETFS" ? " (every archive's SHA-256 was checked above by the verify stage)" : ""}.`);
+        const bootloaderFile = `${ctx.paths.varDir}/recovery/bootloader`;
+        ctx.log.logUserOutput(`Then finalize:\n${previewFinalize({
+          layout: { lines: plan.layout }, mapping: plan.mapping, bootloader: existsSync(bootloaderFile) ? readFileSync(bootloaderFile, "utf8").trim() : "",
+          uefi: c.isTrue("USING_UEFI_BOOTLOADER") || (!c.isFalse("USING_UEFI_BOOTLOADER") && existsSync("/sys/firmware/efi")),
+          grubInstallDevices: c.arr("GRUB2_INSTALL_DEVICES").flatMap((d) => d.split(/\s+/)).filter(Boolean).map((d) => plan.mapping[d] ?? d),
+          rebuildInitramfs: c.str("REBUILD_INITRAMFS"),
+        })}`);
+      }
       ctx.log.logUserOutput(`Dry run: nothing was changed. The plan is in ${p.plan}, the script in ${p.script} (in the work area; -d keeps it).`);
       ctx.state.stopWorkflow = "dry run";
       return;

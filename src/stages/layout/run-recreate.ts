@@ -17,7 +17,7 @@ import { checkPlanSafety } from "../../layout/safety.ts";
 import { humanSize } from "../../layout/show.ts";
 import type { Plan } from "../../layout/plan/types.ts";
 import { applyPlan, type ApplyDeps } from "../../recreate/apply.ts";
-import { exec } from "../../sys/exec.ts";
+import { exec, which } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
 import { privateDir, writePrivateFile } from "./private-files.ts";
 
@@ -32,6 +32,37 @@ const checkSafety: Module = {
     if (errors.length) {
       throw new WorkflowError(`The plan cannot run safely, nothing was changed:\n  ${errors.join("\n  ")}`, "map the saved disks onto other disks (/etc/rear/mappings/disk_mappings), or free the disks and run again");
     }
+  },
+};
+
+/**
+ * Every program the plan runs is in this rescue system — checked before the first write (ReaR finds a
+ * missing mkfs.xfs when its diskrestore.sh gets there, with the disk already half made). The restore's
+ * programs are checked by the verify stage, the boot loader's are the restored system's own.
+ */
+const checkTools: Module = {
+  stage: "layout/recreate",
+  order: 110,
+  name: "check_tools",
+  what: "(new) every program of the plan is present before anything is written",
+  run(ctx) {
+    const plan = recreateState(ctx).plan!;
+    const need = new Map<string, string>();
+    for (const st of plan.steps) {
+      for (const argv of [st.argv, ...(st.fallback ? [st.fallback] : [])]) {
+        const prog = argv[0];
+        if (!prog || prog === "bash" || prog === "sh" || need.has(prog)) continue;
+        need.set(prog, st.summary);
+      }
+    }
+    const missing = [...need].filter(([p]) => !which(p, ctx.env.PATH ?? process.env.PATH ?? ""));
+    if (missing.length) {
+      throw new WorkflowError(
+        `The plan needs programs this system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why.charAt(0).toLowerCase()}${why.slice(1)})`).join("; ")}`,
+        "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
+      );
+    }
+    ctx.log.log(`The plan's programs are all here: ${[...need.keys()].join(" ")}`);
   },
 };
 
@@ -187,4 +218,4 @@ const verifyMount: Module = {
   },
 };
 
-export const RUN_RECREATE_MODULES: readonly Module[] = [checkSafety, confirm, runPlan, verifyLayout, verifyMount];
+export const RUN_RECREATE_MODULES: readonly Module[] = [checkSafety, checkTools, confirm, runPlan, verifyLayout, verifyMount];

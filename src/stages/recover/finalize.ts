@@ -3,12 +3,13 @@
 // and reads back what they did. Steps that finished are recorded in $VAR_DIR/finalize/done so that a
 // recover run again after a failure or a power cut does not repeat them.
 
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool } from "../../finalize/plan.ts";
+import { filesToPatch, isIdentity, rewriteFile, type DeviceRenames, type RewriteKind } from "../../finalize/rewrite.ts";
 import type { LayoutDoc } from "../../layout/model.ts";
 import { exec } from "../../sys/exec.ts";
 import { recreateState } from "../layout/prepare-recreate.ts";
@@ -143,6 +144,75 @@ const bindMounts: Module = {
     ctx.exitTasks.add(`unmount ${mounted.join(" ")}`, async () => {
       for (const m of [...mounted].reverse()) await exec(["umount", "--lazy", m]);
     });
+  },
+};
+
+/** The files of filesToPatch() below the root: globs (one `*` per path component) expanded, symlinks resolved inside the root, each real file once. */
+function expandPatchFiles(root: string): { rel: string; kind: RewriteKind }[] {
+  const out = new Map<string, RewriteKind>();
+  for (const f of filesToPatch()) {
+    let cands = [""];
+    for (const part of f.path.split("/")) {
+      const next: string[] = [];
+      for (const c of cands) {
+        if (!part.includes("*")) next.push(c ? `${c}/${part}` : part);
+        else {
+          const re = new RegExp(`^${part.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
+          try {
+            for (const e of readdirSync(join(root, c))) if (re.test(e)) next.push(c ? `${c}/${e}` : e);
+          } catch {}
+        }
+      }
+      cands = next;
+    }
+    for (const c of cands) {
+      let real: string;
+      try {
+        real = realpathSync(join(root, c));
+      } catch {
+        continue;
+      }
+      // a link that leads out of the restored system is not ours to change
+      if (!real.startsWith(`${root}/`) || !statSync(real).isFile() || out.has(relative(root, real))) continue;
+      out.set(relative(root, real), f.kind);
+    }
+  }
+  return [...out].map(([rel, kind]) => ({ rel, kind }));
+}
+
+const rewriteDevices: Module = {
+  stage: "finalize",
+  order: 250,
+  name: "migrate_devices_and_uuids",
+  what: "finalize/GNU/Linux/250_migrate_disk_devices_layout.sh, 280_migrate_uuid_tags.sh (one pass, only the lines that change)",
+  when: recovering,
+  run(ctx) {
+    const s = state(ctx);
+    const st = step(s, "rewrite-devices")!;
+    const renames: DeviceRenames = { devices: recreateState(ctx).plan?.mapping ?? {}, uuids: readUuidChanges(ctx) };
+    if (!st.run || isIdentity(renames)) {
+      ctx.log.logPrint(`Not rewriting device names: ${st.run ? "every mapping is the identity" : st.why}`);
+      return;
+    }
+    if (isDone(s, "rewrite-devices")) return ctx.log.logPrint("Device names and UUIDs were rewritten by an earlier run");
+    // the originals stay in the rescue system (and go to /var/log/rear/recover), not as *.rearbak in the recovered one
+    const saved = `${ctx.paths.varDir}/finalize/saved_original_files`;
+    let n = 0;
+    for (const f of expandPatchFiles(s.root)) {
+      const path = join(s.root, f.rel);
+      const text = readFileSync(path, "latin1");
+      const r = rewriteFile(f.kind, text, renames);
+      for (const k of r.skipped ?? []) ctx.log.warn(`${f.rel}:${k.line}: not rewritten: ${k.reason}`);
+      if (!r.changes.length) continue;
+      mkdirSync(join(saved, f.rel, ".."), { recursive: true, mode: 0o700 });
+      copyFileSync(path, join(saved, f.rel));
+      writeFileSync(path, r.text, "latin1");
+      for (const c of r.changes) ctx.log.log(`${f.rel}:${c.line}: ${c.before.trim()}\n  → ${c.after.trim()}`);
+      ctx.log.logPrint(`Rewrote ${r.changes.length} line(s) of /${f.rel}`);
+      n++;
+    }
+    ctx.log.logPrint(n ? `Device names and UUIDs rewritten in ${n} file(s); the originals are in ${saved}` : "No file of the recovered system names a device or UUID that changed");
+    markDone(s, "rewrite-devices");
   },
 };
 
@@ -299,4 +369,4 @@ const finishChecks: Module = {
   },
 };
 
-export const FINALIZE_MODULES: readonly Module[] = [makePlan, bindMounts, rebuildInitramfs, installGrub, efiBootmgr, relabel, finishChecks];
+export const FINALIZE_MODULES: readonly Module[] = [makePlan, bindMounts, rewriteDevices, rebuildInitramfs, installGrub, efiBootmgr, relabel, finishChecks];
