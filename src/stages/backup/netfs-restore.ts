@@ -4,7 +4,7 @@
 // 050_check_NETFS_requirements, 060_mount_NETFS_path, 070_set_backup_archive; restore/NETFS/default/
 // 400_restore_backup, with BACKUP_TYPE's chains, split volumes, encrypted archives and progress.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { encodeBytes } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import type { Module } from "../../engine/module.ts";
 import { mountUrl, parseUrl, UrlError, type MountedUrl } from "../../output/url.ts";
 import { userInputFor } from "../../engine/ask.ts";
 import { progressReporter } from "../../engine/progress.ts";
-import { exec, execStream, spawnFilter, which } from "../../sys/exec.ts";
+import { descendants, exec, execStream, spawnFilter, which } from "../../sys/exec.ts";
 import { programSearchPath } from "../rescue/preflight.ts";
 
 
@@ -97,13 +97,27 @@ export const verifyNetfsBackup: Module = {
   },
 };
 
-/** Bytes a process has read so far (/proc/PID/io rchar; 0 once it is gone). */
-function bytesRead(pid: number): number {
-  try {
-    return Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"))?.[1] ?? 0);
-  } catch {
-    return 0;
+/**
+ * How far into the archive the restore is: the file position of whichever process reads it — tar itself,
+ * or the gzip/zstd tar started for --gzip/--zstd (tar's own reads count the *uncompressed* bytes, which
+ * ran past the archive's size: "Restored 1237 of 445 MiB"). 0 once it is gone.
+ */
+function bytesRead(pid: number, archive: string): number {
+  for (const p of [pid, ...descendants(pid)]) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${p}/fd/${fd}`) !== archive) continue;
+        return Number(/^pos:\s+(\d+)$/m.exec(readFileSync(`/proc/${p}/fdinfo/${fd}`, "utf8"))?.[1] ?? 0);
+      } catch {}
+    }
   }
+  return 0;
 }
 
 /**
@@ -331,7 +345,14 @@ export const restoreNetfsBackup: Module = {
             r = await exec(tarExtractArgv({ ...extract, archive: a.paths[0]! }), {
               what: "restoring the backup",
               onStart: (pid) => {
-                timer = setInterval(() => progress.update(bytesRead(pid)), 1000);
+                let path = a.paths[0]!;
+                try {
+                  path = realpathSync(path); // as /proc/PID/fd shows it
+                } catch {}
+                timer = setInterval(() => {
+                  const n = bytesRead(pid, path);
+                  if (n > 0) progress.update(n);
+                }, 1000);
               },
             });
           } finally {

@@ -158,7 +158,7 @@ if [ -n "$iso" ]; then
   sha256sum < "$iso" | cut -d' ' -f1 > $HARNESS_OUT/rescue.iso.sha256
 fi
 if mkdir -p /mnt/backupdisk && mount /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
-  find /mnt/backupdisk -name 'backup.tar*' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
+  find /mnt/backupdisk -name 'backup.tar*' ! -name '*.sha256' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
 ${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
   # entry the default so the unattended recovery starts by itself. Not its hidden label "rear": that one
   # says \`kernel <label>\` and extlinux answers "Loading <label>... failed: No such file or directory".
@@ -325,7 +325,8 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   result.figures.recoverMs = rvm.durationMs;
   // Success is the rescue system rebooting by itself after the recovery (the kernel says so); QEMU also
   // exits 0 when it is killed from outside, which must not pass for a recovery.
-  const rebooted = /reboot: (Restarting system|Power down)/.test(readFileSync(join(dir, "recover.serial.log"), "latin1").slice(-20000));
+  // (our rescue system's reboot asks the kernel by magic SysRq, after syncing and unmounting: "sysrq: Resetting")
+  const rebooted = /reboot: (Restarting system|Power down)|sysrq: (Resetting|Power Off)/.test(readFileSync(join(dir, "recover.serial.log"), "latin1").slice(-20000));
   if (rvm.exitCode === 0 && !rebooted) return fail("recover", rvm.durationMs, "qemu ended without the rescue system rebooting (killed from outside?)");
   if (rvm.exitCode !== 0) {
     return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
