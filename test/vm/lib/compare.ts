@@ -115,7 +115,7 @@ export const ALWAYS_ALLOWED = [
   "/var/lib/rear/output/**", "/etc/rear/os.conf", "/var/lib/initramfs-tools/**",
   // the guest image's NFS and SMB servers (for the backup test) write their state at every boot: on
   // the source after its truth was taken, on the recovered machine before
-  "/var/lib/samba/**", "/var/lib/nfs/**",
+  "/var/lib/samba/**", "/var/lib/nfs/**", "/etc/apparmor.d/samba/**",
 ];
 
 export const CANARY_AFTER_BACKUP = "/root/recovery_will_remove_me";
