@@ -25,6 +25,7 @@ import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
 import { readMappingFile, readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
 import { VERSION } from "../../version.ts";
 import { previewFinalize } from "../../finalize/plan.ts";
+import { grubInstallDevices, recoveringUefi, savedBootloader } from "../recover/facts.ts";
 import { maskPasswords } from "../../config/secret-values.ts";
 import { writePrivateFile } from "./private-files.ts";
 
@@ -333,11 +334,9 @@ const makePlan: Module = {
       if (ctx.workflow.name === "recover") {
         const c = ctx.config;
         ctx.log.logUserOutput(`Then the restore: BACKUP=${c.str("BACKUP")}${c.str("BACKUP_URL") ? ` from ${maskPasswords(c.str("BACKUP_URL"))}` : ""} into ${plan.targetRoot}${c.str("BACKUP") === "NETFS" ? " (every archive's SHA-256 was checked above by the verify stage)" : ""}.`);
-        const bootloaderFile = `${ctx.paths.varDir}/recovery/bootloader`;
         ctx.log.logUserOutput(`Then finalize:\n${previewFinalize({
-          layout: { lines: plan.layout }, mapping: plan.mapping, bootloader: existsSync(bootloaderFile) ? readFileSync(bootloaderFile, "utf8").trim() : "",
-          uefi: c.isTrue("USING_UEFI_BOOTLOADER") || (!c.isFalse("USING_UEFI_BOOTLOADER") && existsSync("/sys/firmware/efi")),
-          grubInstallDevices: c.arr("GRUB2_INSTALL_DEVICES").flatMap((d) => d.split(/\s+/)).filter(Boolean).map((d) => plan.mapping[d] ?? d),
+          layout: { lines: plan.layout }, mapping: plan.mapping, bootloader: savedBootloader(ctx), uefi: recoveringUefi(ctx),
+          grubInstallDevices: grubInstallDevices(ctx, plan.mapping),
           rebuildInitramfs: c.str("REBUILD_INITRAMFS"),
         })}`);
       }

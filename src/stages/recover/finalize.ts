@@ -13,6 +13,7 @@ import { filesToPatch, isIdentity, rewriteFile, type DeviceRenames, type Rewrite
 import type { LayoutDoc } from "../../layout/model.ts";
 import { exec } from "../../sys/exec.ts";
 import { recreateState } from "../layout/prepare-recreate.ts";
+import { grubInstallDevices, recoveringUefi, savedBootloader } from "./facts.ts";
 
 const recovering = (ctx: Context) => ctx.workflow.name === "recover";
 
@@ -78,9 +79,8 @@ const makePlan: Module = {
     const rs = recreateState(ctx);
     const root = rs.plan?.targetRoot ?? (ctx.config.str("TARGET_FS_ROOT") || "/mnt/local");
     const layout: LayoutDoc = { lines: rs.plan?.layout ?? rs.saved.doc.lines };
-    const bootloaderFile = `${ctx.paths.varDir}/recovery/bootloader`;
-    const bootloader = existsSync(bootloaderFile) ? readFileSync(bootloaderFile, "utf8").trim() : "";
-    const uefi = ctx.config.isTrue("USING_UEFI_BOOTLOADER") || (!ctx.config.isFalse("USING_UEFI_BOOTLOADER") && existsSync("/sys/firmware/efi"));
+    const bootloader = savedBootloader(ctx);
+    const uefi = recoveringUefi(ctx);
     const mapping = rs.plan?.mapping ?? {};
     const tool: InitramfsTool | undefined = exists(root, "usr/sbin/update-initramfs") ? "update-initramfs" : exists(root, "usr/bin/dracut") || exists(root, "usr/sbin/dracut") ? "dracut" : exists(root, "sbin/mkinitrd") || exists(root, "usr/sbin/mkinitrd") ? "mkinitrd" : undefined;
     const which = (names: string[]) => names.find((n) => ["usr/sbin", "usr/bin", "sbin", "bin"].some((d) => exists(root, `${d}/${n}`)));
@@ -90,7 +90,7 @@ const makePlan: Module = {
     const grubMkconfig = which(["grub-mkconfig", "grub2-mkconfig"]);
     const plan = planFinalize({
       layout, mapping, uuidChanges: readUuidChanges(ctx), uefi, bootloader,
-      grubInstallDevices: ctx.config.arr("GRUB2_INSTALL_DEVICES").flatMap((d) => d.split(/\s+/)).filter(Boolean).map((d) => mapping[d] ?? d),
+      grubInstallDevices: grubInstallDevices(ctx, mapping),
       rebuildInitramfs: ctx.config.str("REBUILD_INITRAMFS"),
       // the rescue system runs with the target machine's drivers; a changed storage driver set shows in the mapping today
       driversChanged: false,
