@@ -12,7 +12,7 @@ import { unsupportedInUse, unsupportedNotice } from "./unsupported.ts";
 import { NeedsBash, parseShell, type Stmt } from "./shell-parse.ts";
 import { ShellEvaluator, type Value, type Var, type Vars } from "./shell-eval.ts";
 import { CONFIG_MAX_BYTES, trustHint, trustProblem } from "./trust.ts";
-import { fileKind } from "../sys/read-file.ts";
+import { unreadableProblem } from "../sys/read-file.ts";
 import { detectVendor, osConfNames, vendorVars, type ReleaseFiles } from "./system.ts";
 
 export interface FileStat {
@@ -182,8 +182,8 @@ export class ConfigLoader {
   private userStep(label: string, path: string): Step | undefined {
     // The kind and size are checked before a single byte is read: a FIFO would hang rear, /dev/zero fill its memory.
     const st = this.io.stat(path);
-    if (st && !st.isFile) throw new ConfigError(`is ${fileKind(st.mode)}, not a regular file: rear does not read it`, path, undefined, "a configuration file must be a plain file; remove or replace it");
-    if (st?.size !== undefined && st.size > CONFIG_MAX_BYTES) throw new ConfigError(`is ${st.size} bytes, more than a configuration file can be (${CONFIG_MAX_BYTES} bytes): rear does not read it`, path, undefined, "is this the right file?");
+    const problem = st && unreadableProblem(st.isFile ? 0o100000 : st.mode, st.size, CONFIG_MAX_BYTES);
+    if (problem) throw new ConfigError(problem, path, undefined, st!.isFile ? "is this the right file?" : "a configuration file must be a plain file; remove or replace it");
     const text = this.io.readText(path);
     if (isEmpty(text)) return undefined;
     return { kind: "file", label, path, text: text!, embedded: false };

@@ -32,6 +32,13 @@ export function fileKind(mode: number): string {
   }
 }
 
+/** Why a file of this kind and size is not read, or undefined when it may be (the one wording for both checks). */
+export function unreadableProblem(mode: number, size: number | undefined, maxBytes: number): string | undefined {
+  if ((mode & 0o170000) !== 0o100000) return `is ${fileKind(mode)}, not a regular file: rear does not read it`;
+  if (size !== undefined && size > maxBytes) return `is ${size} bytes, more than such a file can be (${maxBytes} bytes): rear does not read it`;
+  return undefined;
+}
+
 /**
  * The text of a regular file of at most `maxBytes`; undefined when it does not exist. Throws
  * FileReadError for anything else, without reading from it.
@@ -48,8 +55,8 @@ export function readRegularFile(path: string, maxBytes: number): string | undefi
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new FileReadError(path, `is ${fileKind(st.mode)}, not a regular file: rear does not read it`, "ENOTREG");
-    if (st.size > maxBytes) throw new FileReadError(path, `is ${st.size} bytes, more than such a file can be (${maxBytes} bytes): rear does not read it`, "EFBIG");
+    const problem = unreadableProblem(st.mode, st.size, maxBytes);
+    if (problem) throw new FileReadError(path, problem, st.isFile() ? "EFBIG" : "ENOTREG");
     const buf = Buffer.alloc(st.size + 1);
     let n = 0;
     for (;;) {

@@ -3,7 +3,7 @@
 // and reads back what they did. Steps that finished are recorded in $VAR_DIR/finalize/done so that a
 // recover run again after a failure or a power cut does not repeat them.
 
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
@@ -12,7 +12,7 @@ import { describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool }
 import { filesToPatch, isIdentity, rewriteFile, type DeviceRenames, type RewriteKind } from "../../finalize/rewrite.ts";
 import type { LayoutDoc } from "../../layout/model.ts";
 import { exec } from "../../sys/exec.ts";
-import { recreateState } from "../layout/prepare-recreate.ts";
+import { recreatePaths, recreateState } from "../layout/prepare-recreate.ts";
 import { grubInstallDevices, recoveringUefi, savedBootloader } from "./facts.ts";
 
 const recovering = (ctx: Context) => ctx.workflow.name === "recover";
@@ -50,7 +50,7 @@ function listEfiFiles(espDir: string): string[] {
 
 /** fs_uuid_mapping written by layout/recreate: "old new device" lines. */
 function readUuidChanges(ctx: Context): Record<string, string> {
-  const f = `${ctx.paths.varDir}/layout/recreate/fs_uuid_mapping`;
+  const f = recreatePaths(ctx).uuidMapping;
   const out: Record<string, string> = {};
   if (!existsSync(f)) return out;
   for (const l of readFileSync(f, "utf8").split("\n")) {
@@ -365,7 +365,6 @@ const finishChecks: Module = {
       const why = s.plan.steps.filter((x) => ["grub-install", "efibootmgr"].includes(x.id)).map((x) => x.why).join("; ");
       throw new WorkflowError(`NO BOOT LOADER WAS INSTALLED: the recovered system will not boot (${why})`, `install one by hand (chroot ${s.root}), then reboot`);
     }
-    chmodSync(`${ctx.paths.varDir}/finalize`, 0o700);
   },
 };
 

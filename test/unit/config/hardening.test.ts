@@ -79,7 +79,7 @@ describe("files rear does not read", () => {
   test("a file over 1 MiB is refused before it is read", () => {
     const io = new FakeIo({});
     io.stat = (p) => (p === `${D}/site.conf` ? { isFile: true, uid: 0, mode: 0o100644, size: 8 * 2 ** 30 } : undefined);
-    expect(err(() => loader(io, D).load()).message).toContain("site.conf: is 8589934592 bytes, more than a configuration file can be");
+    expect(err(() => loader(io, D).load()).message).toContain("site.conf: is 8589934592 bytes, more than such a file can be");
   });
   test("a byte order mark or a NUL byte", () => {
     expect(err(() => loader(new FakeIo({ [`${D}/local.conf`]: { text: "\uFEFFOUTPUT=ISO\n" } }), D).load()).message).toContain("local.conf:1: starts with a UTF-8 byte order mark");
