@@ -30,7 +30,12 @@ export const WORKFLOW_ARGS: Record<string, ArgSpec> = {
       "--restart": "forget the steps done by an earlier run and start over",
     },
   },
-  recover: { flags: { "--dry-run": "only print what recover would do; change nothing" } },
+  recover: {
+    flags: {
+      "--dry-run": "only print what recover would do; change nothing",
+      "--restart": "start over: forget what an earlier, interrupted recover did (also the record it left on the disks)",
+    },
+  },
   checklayout: { flags: { "--json": "print the differences as JSON" } },
   dump: { flags: { "--json": "print the whole configuration as one JSON object" } },
   showlayout: {

@@ -70,7 +70,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     stages: () => ["setup", "check", "layout/prep-for-mount", "layout/do-mount", "final-mount", "wrapup"],
   },
   {
-    name: "finalizeonly", description: "only finalize the recovered system (boot loader, initramfs)", advanced: true, placement: "rescue", implemented: false,
+    name: "finalizeonly", description: "only finalize the recovered system mounted at /mnt/local (boot loader, initramfs)", advanced: true, placement: "rescue", implemented: true, forceVerbose: true,
     stages: () => ["setup", "verify", "layout/prepare", "finalize", "wrapup"],
   },
   {

@@ -1,5 +1,8 @@
 // The VM harness runner.
-//   bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep]
+//   bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut restore|finalize]
+//                               --power-cut: the power goes during recover's restore or finalize; the rescue
+//                               image boots again and recover, run again unattended, must say it resumes and
+//                               end in a machine that passes the same comparison
 //   bun run test:vm image       build (or reuse) the guest image
 //   bun run test:vm smoke       boot a guest, run a command, read the result back (CI)
 //   bun run test:vm list        the scenarios and the layouts
@@ -150,6 +153,7 @@ async function main(): Promise<number> {
     options: {
       scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" },
       "no-rear27": { type: "boolean" }, "no-migrate": { type: "boolean" }, firmware: { type: "string" }, rear27: { type: "boolean" },
+      "power-cut": { type: "string" },
     },
     allowPositionals: true,
   });
@@ -170,7 +174,7 @@ async function main(): Promise<number> {
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut restore|finalize] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;
@@ -178,17 +182,22 @@ async function main(): Promise<number> {
     console.error(`--tool must be rear27 or ours, not '${tool}'`);
     return 2;
   }
+  const powerCut = values["power-cut"];
+  if (powerCut !== undefined && powerCut !== "restore" && powerCut !== "finalize") {
+    console.error(`--power-cut must be restore or finalize, not '${powerCut}'`);
+    return 2;
+  }
   const names = values.scenario === "all" ? listScenarios() : [values.scenario];
   let failed = 0;
   for (const n of names) {
     const s = loadScenario(n);
-    const r = await runScenario(s, tool, { keep: values.keep ?? false });
+    const r = await runScenario(s, tool, { keep: values.keep ?? false, ...(powerCut ? { powerCut } : {}) });
     printResult(r);
     if (!r.ok) failed++;
     if (values.record) {
       mkdirSync(RESULTS, { recursive: true });
       const { workDir: _w, ...rec } = r;
-      writeFileSync(join(RESULTS, `${tool}-${s.name}.json`), `${JSON.stringify(rec, null, 2)}\n`);
+      writeFileSync(join(RESULTS, `${tool}-${s.name}${powerCut ? `-power-cut-${powerCut}` : ""}.json`), `${JSON.stringify(rec, null, 2)}\n`);
       writeFileSync(join(RESULTS, "README.md"), renderSummary(RESULTS));
     }
   }

@@ -1,9 +1,9 @@
 // The finalize stage of recover (reference §9.5): make the restored tree boot. The decisions come from
 // src/finalize/plan.ts (pure, every step with its reason); this file gathers the facts, runs the steps
-// and reads back what they did. Steps that finished are recorded in $VAR_DIR/finalize/done so that a
-// recover run again after a failure or a power cut does not repeat them.
+// and reads back what they did. Steps that finished are recorded in the recover record (resume.ts) so
+// that a recover run again after a failure or a power cut does not repeat them.
 
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
@@ -12,15 +12,16 @@ import { describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool }
 import { filesToPatch, isIdentity, rewriteFile, type DeviceRenames, type RewriteKind } from "../../finalize/rewrite.ts";
 import type { LayoutDoc } from "../../layout/model.ts";
 import { exec } from "../../sys/exec.ts";
+import { withFinalizeDone } from "../../recover/state.ts";
 import { recreatePaths, recreateState } from "../layout/prepare-recreate.ts";
+import { currentState, saveState } from "./resume.ts";
 import { grubInstallDevices, recoveringUefi, savedBootloader } from "./facts.ts";
 
-const recovering = (ctx: Context) => ctx.workflow.name === "recover";
+const recovering = (ctx: Context) => ctx.workflow.name === "recover" || ctx.workflow.name === "finalizeonly";
 
 interface FinalizeState {
   root: string;
   plan: FinalizePlan;
-  doneDir: string;
   /** a boot loader was installed and read back */
   bootloaderInstalled: boolean;
 }
@@ -78,10 +79,10 @@ const makePlan: Module = {
   run(ctx) {
     const rs = recreateState(ctx);
     const root = rs.plan?.targetRoot ?? (ctx.config.str("TARGET_FS_ROOT") || "/mnt/local");
-    const layout: LayoutDoc = { lines: rs.plan?.layout ?? rs.saved.doc.lines };
+    const layout: LayoutDoc = { lines: rs.plan?.layout ?? (rs.doc ?? rs.saved.doc).lines };
     const bootloader = savedBootloader(ctx);
     const uefi = recoveringUefi(ctx);
-    const mapping = rs.plan?.mapping ?? {};
+    const mapping = rs.plan?.mapping ?? rs.mapping ?? {};
     const tool: InitramfsTool | undefined = exists(root, "usr/sbin/update-initramfs") ? "update-initramfs" : exists(root, "usr/bin/dracut") || exists(root, "usr/sbin/dracut") ? "dracut" : exists(root, "sbin/mkinitrd") || exists(root, "usr/sbin/mkinitrd") ? "mkinitrd" : undefined;
     const which = (names: string[]) => names.find((n) => ["usr/sbin", "usr/bin", "sbin", "bin"].some((d) => exists(root, `${d}/${n}`)));
     const grubCfg = ["boot/grub/grub.cfg", "boot/grub2/grub.cfg"].find((f) => exists(root, f)) ?? (exists(root, "boot/grub2") ? "boot/grub2/grub.cfg" : exists(root, "boot/grub") ? "boot/grub/grub.cfg" : undefined);
@@ -103,16 +104,22 @@ const makePlan: Module = {
         selinux: selinuxOn(root),
       },
     });
-    const doneDir = `${ctx.paths.varDir}/finalize/done`;
-    mkdirSync(doneDir, { recursive: true, mode: 0o700 });
-    ctx.state.finalize = { root, plan, doneDir, bootloaderInstalled: false } satisfies FinalizeState;
+    mkdirSync(`${ctx.paths.varDir}/finalize`, { recursive: true, mode: 0o700 });
+    ctx.state.finalize = { root, plan, bootloaderInstalled: false } satisfies FinalizeState;
     ctx.log.logPrint(`Finalizing the recovered system (${uefi ? "UEFI" : "BIOS"}, boot loader ${bootloader || "unknown"}):\n${describeFinalize(plan)}`);
     writeFileSync(`${ctx.paths.varDir}/finalize/plan.json`, JSON.stringify(plan, null, 1), { mode: 0o600 });
   },
 };
 
-const isDone = (s: FinalizeState, id: string) => existsSync(join(s.doneDir, id));
-const markDone = (s: FinalizeState, id: string) => writeFileSync(join(s.doneDir, id), "", { mode: 0o600 });
+// finalizeonly keeps no record: it does every step it is asked to, each time
+const isDone = (ctx: Context, id: string) => currentState(ctx)?.finalizeDone.includes(id) ?? false;
+const markDone = async (ctx: Context, id: string) => {
+  const r = currentState(ctx);
+  if (!r) return;
+  // "done" must survive a power cut: what the step wrote reaches the disks before the record says so
+  await exec(["sync"]);
+  saveState(ctx, withFinalizeDone(r, id));
+};
 const step = (s: FinalizeState, id: string) => s.plan.steps.find((x) => x.id === id);
 
 async function chroot(ctx: Context, root: string, argv: string[], what: string): Promise<void> {
@@ -186,33 +193,43 @@ const rewriteDevices: Module = {
   name: "migrate_devices_and_uuids",
   what: "finalize/GNU/Linux/250_migrate_disk_devices_layout.sh, 280_migrate_uuid_tags.sh (one pass, only the lines that change)",
   when: recovering,
-  run(ctx) {
+  async run(ctx) {
     const s = state(ctx);
     const st = step(s, "rewrite-devices")!;
-    const renames: DeviceRenames = { devices: recreateState(ctx).plan?.mapping ?? {}, uuids: readUuidChanges(ctx) };
+    const rs = recreateState(ctx);
+    const renames: DeviceRenames = { devices: rs.plan?.mapping ?? rs.mapping ?? {}, uuids: readUuidChanges(ctx) };
     if (!st.run || isIdentity(renames)) {
       ctx.log.logPrint(`Not rewriting device names: ${st.run ? "every mapping is the identity" : st.why}`);
       return;
     }
-    if (isDone(s, "rewrite-devices")) return ctx.log.logPrint("Device names and UUIDs were rewritten by an earlier run");
-    // the originals stay in the rescue system (and go to /var/log/rear/recover), not as *.rearbak in the recovered one
+    if (isDone(ctx, "rewrite-devices")) return ctx.log.logPrint("Device names and UUIDs were rewritten by an earlier run");
+    // the originals stay in the rescue system (and go to /var/log/rear/recover), not as *.rearbak in the
+    // recovered one. They are also kept at once in the recovered system's recover log: a run again after a
+    // power cut in the middle of this step rewrites from them, so no line is rewritten twice
     const saved = `${ctx.paths.varDir}/finalize/saved_original_files`;
-    let n = 0;
+    const keep = join(s.root, "var/log/rear/recover/finalize/saved_original_files");
+    const edits: { rel: string; text: string; changes: number }[] = [];
     for (const f of expandPatchFiles(s.root)) {
-      const path = join(s.root, f.rel);
-      const text = readFileSync(path, "latin1");
+      const orig = join(keep, f.rel);
+      const text = readFileSync(existsSync(orig) ? orig : join(s.root, f.rel), "latin1");
       const r = rewriteFile(f.kind, text, renames);
       for (const k of r.skipped ?? []) ctx.log.warn(`${f.rel}:${k.line}: not rewritten: ${k.reason}`);
       if (!r.changes.length) continue;
-      mkdirSync(join(saved, f.rel, ".."), { recursive: true, mode: 0o700 });
-      copyFileSync(path, join(saved, f.rel));
-      writeFileSync(path, r.text, "latin1");
       for (const c of r.changes) ctx.log.log(`${f.rel}:${c.line}: ${c.before.trim()}\n  → ${c.after.trim()}`);
-      ctx.log.logPrint(`Rewrote ${r.changes.length} line(s) of /${f.rel}`);
-      n++;
+      for (const dir of [saved, keep]) {
+        mkdirSync(join(dir, f.rel, ".."), { recursive: true, mode: 0o700 });
+        if (!existsSync(join(dir, f.rel))) writeFileSync(join(dir, f.rel), text, { encoding: "latin1", mode: 0o600 });
+      }
+      edits.push({ rel: f.rel, text: r.text, changes: r.changes.length });
     }
+    if (edits.length) await exec(["sync"]);
+    for (const e of edits) {
+      writeFileSync(join(s.root, e.rel), e.text, "latin1");
+      ctx.log.logPrint(`Rewrote ${e.changes} line(s) of /${e.rel}`);
+    }
+    const n = edits.length;
     ctx.log.logPrint(n ? `Device names and UUIDs rewritten in ${n} file(s); the originals are in ${saved}` : "No file of the recovered system names a device or UUID that changed");
-    markDone(s, "rewrite-devices");
+    await markDone(ctx, "rewrite-devices");
   },
 };
 
@@ -229,7 +246,7 @@ const rebuildInitramfs: Module = {
       ctx.log.logPrint(`Not rebuilding the initramfs: ${st.why}`);
       return;
     }
-    if (isDone(s, "initramfs")) return ctx.log.logPrint("The initramfs was rebuilt by an earlier run");
+    if (isDone(ctx, "initramfs")) return ctx.log.logPrint("The initramfs was rebuilt by an earlier run");
     ctx.log.logPrint(`Rebuilding the initramfs: ${st.why}`);
     const argv: Record<InitramfsTool, string[]> = {
       "update-initramfs": ["update-initramfs", "-u", "-k", "all"],
@@ -237,7 +254,7 @@ const rebuildInitramfs: Module = {
       mkinitrd: ["mkinitrd"],
     };
     await chroot(ctx, s.root, argv[s.plan.target.initramfsTool!], "rebuilding the initramfs");
-    markDone(s, "initramfs");
+    await markDone(ctx, "initramfs");
   },
 };
 
@@ -266,10 +283,10 @@ const installGrub: Module = {
   async run(ctx) {
     const s = state(ctx);
     const mk = step(s, "grub-mkconfig");
-    if (mk?.run && !isDone(s, "grub-mkconfig")) {
+    if (mk?.run && !isDone(ctx, "grub-mkconfig")) {
       ctx.log.logPrint(`Regenerating GRUB's configuration: ${mk.why}`);
       await chroot(ctx, s.root, [s.plan.target.grubMkconfig!, "-o", `/${s.plan.target.grubCfg!}`], "grub-mkconfig");
-      markDone(s, "grub-mkconfig");
+      await markDone(ctx, "grub-mkconfig");
     }
     const gi = step(s, "grub-install");
     if (!gi) return;
@@ -280,10 +297,10 @@ const installGrub: Module = {
     const tool = s.plan.target.grubInstall!;
     for (const disk of s.plan.boot.biosDisks) {
       const id = `grub-install${disk.replace(/\//g, "_")}`;
-      if (!isDone(s, id)) {
+      if (!isDone(ctx, id)) {
         ctx.log.logPrint(`Installing GRUB on ${disk}`);
         await chroot(ctx, s.root, [tool, "--target=i386-pc", "--recheck", disk], `installing GRUB on ${disk}`);
-        markDone(s, id);
+        await markDone(ctx, id);
       }
       if (!hasGrubBootCode(disk)) throw new WorkflowError(`GRUB was installed on ${disk} but its first sector holds no GRUB boot code`, `install it by hand: chroot ${s.root} ${tool} ${disk}`);
       ctx.log.logPrint(`${disk} boots GRUB (its boot sector was read back)`);
@@ -310,10 +327,10 @@ const efiBootmgr: Module = {
     const esp = b.esp!;
     const espDir = join(s.root, esp.mountpoint);
     const label = `${ctx.config.str("OS_VENDOR")} ${ctx.config.str("OS_VERSION")}`.trim() || "Linux";
-    if (!isDone(s, "efibootmgr")) {
+    if (!isDone(ctx, "efibootmgr")) {
       const r = await exec(["efibootmgr", "--create", "--disk", esp.disk, "--part", String(esp.partNumber), "--label", label, "--loader", b.efiLoader!]);
       if (r.code !== 0) throw new WorkflowError(`efibootmgr could not create the boot entry for ${b.efiLoader}: ${r.stderr.trim().split("\n").slice(-1)[0]}`, "is the rescue system booted with UEFI (ls /sys/firmware/efi)?");
-      markDone(s, "efibootmgr");
+      await markDone(ctx, "efibootmgr");
     }
     const v = await exec(["efibootmgr", "-v"]);
     const entry = v.stdout.split("\n").find((l) => l.toLowerCase().includes(b.efiLoader!.toLowerCase()) || l.toLowerCase().includes(b.efiLoader!.replace(/\\/g, "/").toLowerCase()));

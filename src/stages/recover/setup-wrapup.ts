@@ -71,7 +71,7 @@ export const copyRecoverLogs: Module = {
       if (!existsSync(join(root, "var"))) return;
       mkdirSync(dest, { recursive: true, mode: 0o700 });
       chmodSync(dest, 0o700);
-      for (const sub of ["layout", "recovery", "restore", "finalize"]) {
+      for (const sub of ["layout", "recovery", "restore", "finalize", "recover"]) {
         const from = join(ctx.paths.varDir, sub);
         if (existsSync(from) && statSync(from).isDirectory()) cpSync(from, join(dest, sub), { recursive: true });
       }
@@ -92,10 +92,10 @@ export const goodBye: Module = {
   order: 980,
   name: "good_bye",
   what: "wrapup/default/980_good_bye.sh",
-  when: (ctx) => ctx.workflow.name === "recover",
+  when: recovering,
   run(ctx) {
     const root = ctx.config.str("TARGET_FS_ROOT") || "/mnt/local";
-    ctx.log.logUserOutput(`Finished 'recover'. The recovered system is mounted at '${root}'.`);
+    ctx.log.logUserOutput(`Finished '${ctx.workflow.name}'. The recovered system is mounted at '${root}'.`);
     ctx.log.logUserOutput(`Its log, layout and finalize record are in ${root}/var/log/rear/recover. Check ${root}/etc/fstab if you like, then reboot.`);
   },
 };

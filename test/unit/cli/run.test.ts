@@ -53,9 +53,9 @@ describe("CLI behaviour (ReaR's parity checklist 1-18)", () => {
     const r = await rear(["recover"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("only supported inside the rescue system");
-    const p = await rear(["-p", "finalizeonly"]);
+    const p = await rear(["-p", "opaladmin"]);
     expect(p.code).toBe(3);
-    expect(p.stderr).toContain("The workflow 'finalizeonly' is not implemented yet");
+    expect(p.stderr).toContain("The workflow 'opaladmin' is not implemented yet");
   });
   test("mkrescue is refused inside the rescue system", async () => {
     const r = await runRear(["mkrescue"], { env: sb.env, isRescueSystem: () => true });

@@ -49,7 +49,8 @@ describe("workflow arguments", () => {
     }
     for (const n of Object.keys(WORKFLOW_ARGS)) expect(WORKFLOWS.some((w) => w.name === n)).toBe(true);
     expect(renderWorkflowHelp("layoutonly")).toContain("--dry-run");
-    expect(renderWorkflowHelp("finalizeonly")).toContain("not implemented yet");
+    expect(renderWorkflowHelp("opaladmin")).toContain("not implemented yet");
+    expect(renderWorkflowHelp("recover")).toContain("--restart");
     expect(renderWorkflowHelp("nope")).toBeUndefined();
   });
 });

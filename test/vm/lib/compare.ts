@@ -105,17 +105,34 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * Paths that differ on every recovery whatever the tool does: logs, the tool's own state, caches,
- * systemd's runtime state, the initramfs the recovery rebuilds and the boot loader's files it rewrites.
+ * Paths that differ between two boots of the same machine, or because the truth of the source is taken
+ * before the backup command runs — never because of what a recovery did:
  */
 export const ALWAYS_ALLOWED = [
-  "/var/log", "/var/log/**", "/var/lib/rear", "/var/lib/rear/**", "/var/cache/**", "/var/tmp/**", "/var/lib/systemd/**",
-  "/var/lib/dhcp/**", "/etc/lvm/archive/**", "/etc/lvm/backup/**", "/boot/initrd.img-*", "/boot/grub/**", "/boot/efi/EFI/**",
-  "/root/.bash_history", "/lost+found/**", "/etc/mdadm/mdadm.conf", "/etc/ld.so.cache", "/root/rear-*.log", "/root/.cache/**",
-  "/var/lib/rear/output/**", "/etc/rear/os.conf", "/var/lib/initramfs-tools/**",
+  // logs and runtime state every boot writes (the journal, wtmp, systemd's timers and random seed,
+  // DHCP leases, the shell history of the harness's own login)
+  "/var/log", "/var/log/**", "/var/lib/systemd/**", "/var/lib/dhcp/**", "/var/cache/**", "/root/.bash_history", "/root/.cache/**",
+  // the harness's job directory, and /var/tmp which the tools' work areas use
+  "/var/tmp/**",
   // the guest image's NFS and SMB servers (for the backup test) write their state at every boot: on
   // the source after its truth was taken, on the recovered machine before
   "/var/lib/samba/**", "/var/lib/nfs/**", "/etc/apparmor.d/samba/**",
+  // written by the backup command after the source's truth was taken (its layout, recovery data, lock,
+  // output, os.conf, the log in /root), so in the backup but not in the truth; /var/log/rear/recover is
+  // the recovery's own record
+  "/var/lib/rear", "/var/lib/rear/**", "/etc/rear/os.conf", "/root/rear-*.log",
+];
+
+/**
+ * What ReaR 2.7's recover changes in every recovered system (it rebuilds the initramfs on Debian and
+ * reinstalls GRUB, which rewrites grubenv, the modules and the EFI files; LVM writes its metadata
+ * archive; the rebuilt initramfs updates ld.so.cache and initramfs-tools' state): allowed for its runs so
+ * that its results show the differences that matter. Our recover must not need them (a scenario names
+ * each path it allows, with the reason).
+ */
+export const REAR27_REWRITES = [
+  "/boot/initrd.img-*", "/boot/grub/**", "/boot/efi/EFI/**", "/etc/lvm/archive/**", "/etc/lvm/backup/**", "/etc/mdadm/mdadm.conf",
+  "/etc/ld.so.cache", "/var/lib/initramfs-tools/**", "/lost+found/**",
 ];
 
 export const CANARY_AFTER_BACKUP = "/root/recovery_will_remove_me";

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
-import { compareTruth, parseTruth, type Check } from "./compare.ts";
+import { compareTruth, parseTruth, REAR27_REWRITES, type Check } from "./compare.ts";
 import { mkbackupFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
@@ -46,7 +46,18 @@ export interface RunResult {
     rescueBootToLoginMs?: number;
   };
   checks: Check[];
+  /** the run had a power cut during recover and recover was run again (--power-cut) */
+  powerCut?: { phase: PowerCutPhase; cutAfterMs: number; firstRunOutput: string; resumedWith: string[] };
   workDir: string;
+}
+
+export type PowerCutPhase = "restore" | "finalize";
+
+/** Where the power goes during recover: a little after these lines appear on the rescue system's console. */
+export function powerCutAt(phase: PowerCutPhase, firmware: "bios" | "uefi"): { text: string; afterSec: number } {
+  if (phase === "restore") return { text: "Restoring from", afterSec: 20 };
+  // BIOS: while grub-install writes the boot code; UEFI: while the NVRAM entry and the ESP are written
+  return firmware === "bios" ? { text: "Installing GRUB on", afterSec: 1 } : { text: "Finalizing the recovered system", afterSec: 2 };
 }
 
 const DIST = join(VM_DIR, "../../dist/rear");
@@ -179,6 +190,8 @@ export function verifyJob(): Job {
   return {
     files: { "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8") },
     script: `set -x
+# UEFI: which boot entry started this system (the one recover wrote, or the removable fallback path)
+[ -d /sys/firmware/efi ] && efibootmgr -v > $HARNESS_OUT/efibootmgr.txt 2>&1
 bash ./collect-truth.sh $HARNESS_OUT/truth-after
 mkdir -p $HARNESS_OUT/recover-logs
 cp -a /var/log/rear/recover/. $HARNESS_OUT/recover-logs/ 2>/dev/null
@@ -227,7 +240,13 @@ function readTruth(dir: string) {
   return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt") });
 }
 
-export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: string) => void; keep?: boolean } = {}): Promise<RunResult> {
+/** The entry BootCurrent names in `efibootmgr -v` output, or undefined. */
+export function bootCurrentEntry(efibootmgr: string): string | undefined {
+  const cur = /^BootCurrent:\s*([0-9A-Fa-f]{4})/m.exec(efibootmgr)?.[1];
+  return cur ? efibootmgr.split("\n").find((l) => l.startsWith(`Boot${cur}`))?.trim() : undefined;
+}
+
+export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: string) => void; keep?: boolean; powerCut?: PowerCutPhase } = {}): Promise<RunResult> {
   const say = opts.say ?? console.log;
   const image: GuestImage = await buildImage(say);
   pruneRuns(6);
@@ -311,22 +330,45 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   if (!usb) copyFileSync(iso, rescueIso);
   say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
   const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
-  const rvm = await runVm(
-    {
-      name: "recover", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "recover.serial.log"), timeoutSec: s.timeouts.recover ?? 2400,
-      // the USB disk boots first but comes after the targets, so the targets keep the source's names
-      disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
-      ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
-      // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
-      failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory"],
-    },
-    say,
-  );
+  const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
+    runVm(
+      {
+        name, firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
+        // the USB disk boots first but comes after the targets, so the targets keep the source's names
+        disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
+        ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
+        // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
+        failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory"],
+        ...(powerCut ? { powerCut } : {}),
+      },
+      say,
+    );
+  if (opts.powerCut) {
+    // the power goes in the middle of the phase; the machine is started again from the rescue image,
+    // which runs recover unattended again: it must continue and end as a recovery without a cut does
+    const at = powerCutAt(opts.powerCut, s.firmware);
+    const cut = await recoverVm("recover-cut", at);
+    const first = readFileSync(join(dir, "recover-cut.serial.log"), "latin1");
+    if (cut.cutAtMs === undefined) return fail("recover", cut.durationMs, `no power cut: '${at.text}' never appeared (${cut.failedOn ? `saw '${cut.failedOn}'` : cut.timedOut ? "timeout" : `qemu exited ${cut.exitCode}`}; see recover-cut.serial.log)`);
+    const finishedPhase = opts.powerCut === "restore" ? /Restored \d+ MiB in/.test(first) : /Finished 'recover'/.test(first);
+    if (finishedPhase) return fail("recover", cut.durationMs, `the power cut came after the ${opts.powerCut} had finished: move the cut earlier`);
+    const last = first.split("\n").map((l) => l.trim()).filter((l) => /^(Restor|Install|Finaliz|Not |NVRAM|The fallback|\/dev\/)/.test(l)).slice(-1)[0] ?? "";
+    result.powerCut = { phase: opts.powerCut, cutAfterMs: cut.cutAtMs, firstRunOutput: last, resumedWith: [] };
+    say(`${s.name}/${tool}: the power was cut during the ${opts.powerCut} (last line: ${last}); starting the rescue image again`);
+  }
+  const rvm = await recoverVm("recover");
   result.figures.recoverMs = rvm.durationMs;
+  const recoverLog = readFileSync(join(dir, "recover.serial.log"), "latin1");
+  if (result.powerCut) {
+    result.powerCut.resumedWith = recoverLog.split("\n").map((l) => l.trim()).filter((l) => /resuming after|restoring again|not restoring it again|done before|earlier run/i.test(l)).slice(0, 8);
+    if (tool === "ours" && !result.powerCut.resumedWith.some((l) => /resuming after/.test(l))) {
+      return fail("recover", rvm.durationMs, "recover run again after the power cut did not say that it resumes (see recover.serial.log)");
+    }
+  }
   // Success is the rescue system rebooting by itself after the recovery (the kernel says so); QEMU also
   // exits 0 when it is killed from outside, which must not pass for a recovery.
   // (our rescue system's reboot asks the kernel by magic SysRq, after syncing and unmounting: "sysrq: Resetting")
-  const rebooted = /reboot: (Restarting system|Power down)|sysrq: (Resetting|Power Off)/.test(readFileSync(join(dir, "recover.serial.log"), "latin1").slice(-20000));
+  const rebooted = /reboot: (Restarting system|Power down)|sysrq: (Resetting|Power Off)/.test(recoverLog.slice(-20000));
   if (rvm.exitCode === 0 && !rebooted) return fail("recover", rvm.durationMs, "qemu ended without the rescue system rebooting (killed from outside?)");
   if (rvm.exitCode !== 0) {
     return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
@@ -353,8 +395,41 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   if (vres.exitCode !== 0) return fail("verify", vvm.durationMs, vvm.timedOut ? "the recovered machine did not boot to the harness job (see verify.serial.log)" : `verify job exited ${vres.exitCode}`);
   result.phases.verify = { ok: true, ms: vvm.durationMs };
 
+  // 4b. UEFI: the boot above used the NVRAM that recover wrote; its entry must be the one that started
+  // the system. Then the disk on a new machine (blank NVRAM): the firmware's removable path must boot it.
+  const bootChecks: Check[] = [];
+  if (s.firmware === "uefi") {
+    const efi = existsSync(join(vres.dir, "efibootmgr.txt")) ? readFileSync(join(vres.dir, "efibootmgr.txt"), "utf8") : "";
+    const cur = bootCurrentEntry(efi);
+    const viaEntry = !!cur && /File\(\\EFI\\/i.test(cur) && !/\\EFI\\BOOT\\/i.test(cur);
+    bootChecks.push({ name: "uefi-boot-nvram-entry", ok: viaEntry, details: viaEntry ? [] : [`BootCurrent is ${cur ?? "(none)"}: not an entry that names a loader on the ESP`] });
+    const blankVars = join(dir, "OVMF_VARS.blank.fd");
+    rmSync(blankVars, { force: true });
+    const bch = await prepareChannel(join(dir, "verify-blank"), { script: `[ -d /sys/firmware/efi ] && efibootmgr -v > $HARNESS_OUT/efibootmgr.txt 2>&1\ntrue\n` }, 64);
+    say(`${s.name}/${tool}: booting the recovered disk on a machine with blank NVRAM`);
+    const bvm2 = await runVm(
+      {
+        name: "verify-blank", firmware: s.firmware, ovmfVars: blankVars, accel, serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
+        disks: [...tgt, ...bch.disks], boot: "c",
+        markers: [
+          { text: "HARNESS: job start", timeoutSec: 300 },
+          { text: "HARNESS: job done", timeoutSec: 300 },
+        ],
+      },
+      say,
+    );
+    const b2 = await readResults(bch, join(dir, "verify-blank", "out"));
+    const cur2 = bootCurrentEntry(existsSync(join(b2.dir, "efibootmgr.txt")) ? readFileSync(join(b2.dir, "efibootmgr.txt"), "utf8") : "");
+    const ok2 = b2.exitCode === 0;
+    bootChecks.push({ name: "uefi-boot-blank-nvram", ok: ok2, details: ok2 ? [] : [bvm2.timedOut ? "the recovered disk did not boot with a blank NVRAM (see verify-blank.serial.log)" : `job exited ${b2.exitCode}`] });
+    say(`${s.name}/${tool}: blank NVRAM: ${ok2 ? `booted (BootCurrent ${cur2 ?? "?"})` : "did NOT boot"}`);
+  }
+
   // 5. compare
-  result.checks = compareTruth(readTruth(join(bres.dir, "truth-before")), readTruth(join(vres.dir, "truth-after")), s.allowedDifferences);
+  result.checks = [
+    ...compareTruth(readTruth(join(bres.dir, "truth-before")), readTruth(join(vres.dir, "truth-after")), [...s.allowedDifferences.map((a) => a.path), ...(tool === "rear27" ? REAR27_REWRITES : [])]),
+    ...bootChecks,
+  ];
   result.ok = result.checks.every((c) => c.ok || c.allowed);
   writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
   if (!opts.keep) for (const f of ["source1.img", "source2.img", "target1.img", "target2.img", "backup.img", "rescue.iso", "build-root.qcow2"]) rmSync(join(dir, f), { force: true });

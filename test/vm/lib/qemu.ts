@@ -44,6 +44,8 @@ export interface VmSpec {
   secureBoot?: boolean;
   /** a virtio NIC on QEMU's user network with restrict=on: the guest reaches nothing outside (DHCP from QEMU only) */
   nic?: boolean;
+  /** a power cut: QEMU is killed (SIGKILL, nothing flushed by the guest after that) `afterSec` after `text` appeared */
+  powerCut?: { text: string; afterSec: number };
   /** typed into the serial console: each `send` once its `waitFor` text has appeared (after the previous one) */
   interact?: { waitFor: string; send: string }[];
 }
@@ -58,6 +60,8 @@ export interface VmResult {
   missedMarker?: string;
   /** the fail marker that was seen */
   failedOn?: string;
+  /** the power was cut (spec.powerCut), ms after the start */
+  cutAtMs?: number;
   durationMs: number;
   markerTimesMs: Record<string, number>;
 }
@@ -146,6 +150,9 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
   const interact = [...(s.interact ?? [])];
   let iseen = "";
   let sock: Awaited<ReturnType<typeof Bun.connect>> | undefined;
+  let cutSeen = "";
+  let cutTextAt: number | undefined;
+  let cutAtMs: number | undefined;
   while (!exited) {
     await Promise.race([exitP, Bun.sleep(250)]);
     const more = readFrom(s.serialLog, offset);
@@ -154,6 +161,17 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
     tail = (tail + more).slice(-4096);
     failedOn = (s.failMarkers ?? []).find((f) => tail.includes(f));
     if (failedOn) break;
+    if (s.powerCut && cutTextAt === undefined) {
+      cutSeen = (cutSeen + more).slice(-65536);
+      if (cutSeen.includes(s.powerCut.text)) cutTextAt = Date.now();
+    }
+    if (cutTextAt !== undefined && Date.now() - cutTextAt >= s.powerCut!.afterSec * 1000) {
+      p.kill("SIGKILL");
+      await exitP;
+      cutAtMs = Date.now() - t0;
+      say(`${s.name}: power cut ${s.powerCut!.afterSec} s after '${s.powerCut!.text}' (qemu PID ${p.pid} killed)`);
+      break;
+    }
     iseen = (iseen + more).slice(-65536);
     if (interact.length && iseen.includes(interact[0]!.waitFor)) {
       sock ??= await Bun.connect({ unix: `${s.serialLog}.sock`, socket: { data() {} } }).catch(() => undefined);
@@ -195,7 +213,10 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
   const code = await exitP;
   const stderr = await new Response(p.stderr).text();
   if (code !== 0 && !timedOut && stderr.trim()) say(`${s.name}: qemu said: ${stderr.trim().split("\n").slice(-3).join(" / ")}`);
-  return { exitCode: timedOut || failedOn ? null : code, timedOut, ...(missed ? { missedMarker: missed } : {}), ...(failedOn ? { failedOn } : {}), durationMs: Date.now() - t0, markerTimesMs };
+  return {
+    exitCode: timedOut || failedOn || cutAtMs !== undefined ? null : code, timedOut, ...(missed ? { missedMarker: missed } : {}), ...(failedOn ? { failedOn } : {}),
+    ...(cutAtMs !== undefined ? { cutAtMs } : {}), durationMs: Date.now() - t0, markerTimesMs,
+  };
 }
 
 let accelCache: "kvm" | "tcg" | undefined;

@@ -37,8 +37,9 @@ export const scenarioSchema = z.strictObject({
   /** the blank disks recover writes to; same count, bigger, smaller, or on another bus (renamed) */
   targetDisks: z.array(diskSchema).min(1).max(8),
   rescueBoot: z.enum(["iso", "kernel-initrd", "usb"]),
-  /** manifest paths (globs) and check names that may differ between source and recovered machine */
-  allowedDifferences: z.array(z.string()).default([]),
+  /** manifest paths (globs) and check names ("check:NAME") that may differ between source and recovered
+   *  machine; each with the reason a recovery must make that change */
+  allowedDifferences: z.array(z.strictObject({ path: z.string().min(1), why: z.string().min(1) })).default([]),
   /** seconds for each phase (defaults suit TCG) */
   timeouts: z
     .strictObject({ build: z.number().optional(), backup: z.number().optional(), recover: z.number().optional(), verify: z.number().optional() })

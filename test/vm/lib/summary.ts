@@ -28,7 +28,7 @@ export function renderSummary(dir: string): string {
     const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.name}${c.allowed ? " (allowed)" : ""}`);
     const why = failedPhase ? `${failedPhase[0]}: ${failedPhase[1]!.note ?? ""}` : failed.join(", ");
     L.push(
-      `| ${r.tool} ${r.toolVersion ? `(${r.toolVersion.replace(/\|/g, "/")})` : ""} | ${r.scenario} | ${r.ok ? "PASS" : "FAIL"} | ${r.accel} | ${s(r.figures.mkbackupMs)} (${s(r.figures.imageBuildMs)} + ${s(r.figures.backupMs)}) | ${mib(r.figures.rescueImageBytes)} | ${mib(r.figures.backupArchiveBytes)} | ${s(r.figures.recoverMs)} | ${s(r.figures.rescueBootToLoginMs)} | ${why || "-"} |`,
+      `| ${r.tool} ${r.toolVersion ? `(${r.toolVersion.replace(/\|/g, "/")})` : ""} | ${r.scenario}${r.powerCut ? ` (power cut during ${r.powerCut.phase}, recover run again)` : ""} | ${r.ok ? "PASS" : "FAIL"} | ${r.accel} | ${s(r.figures.mkbackupMs)} (${s(r.figures.imageBuildMs)} + ${s(r.figures.backupMs)}) | ${mib(r.figures.rescueImageBytes)} | ${mib(r.figures.backupArchiveBytes)} | ${s(r.figures.recoverMs)} | ${s(r.figures.rescueBootToLoginMs)} | ${why || "-"} |`,
     );
   }
   return `${L.join("\n")}\n`;
