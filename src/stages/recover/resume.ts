@@ -93,9 +93,11 @@ const findInterrupted: Module = {
   order: 150,
   name: "find_interrupted_recover",
   what: "(new) after a power cut, the layout a recover made is found on the disks and kept",
-  when: (ctx) => recovering(ctx) && !ctx.args.includes("--restart") && !currentState(ctx) && recreateState(ctx).resuming !== true,
+  when: (ctx) => recovering(ctx) && !ctx.args.includes("--restart"),
   async run(ctx) {
     const rs = recreateState(ctx);
+    // (when() is decided before the workflow runs: what an earlier module found is looked at here)
+    if (currentState(ctx) || rs.resuming) return;
     const plan = rs.plan!;
     const mountPlan = buildMountPlan({ lines: plan.layout }, { targetRoot: plan.targetRoot, workDir: `${ctx.workArea?.tmpDir ?? "/tmp"}/peek`, layoutSha256: plan.layoutSha256 });
     if (mountPlan.steps.some((x) => x.secret)) {
@@ -187,10 +189,10 @@ const restoreEnds: Module = {
   order: 999,
   name: "record_restore_done",
   what: "(new) the recover record: restore finished",
-  when: (ctx) => recovering(ctx) && !restoreDone(ctx),
+  when: recovering,
   async run(ctx) {
     const s = currentState(ctx);
-    if (!s) return;
+    if (!s || s.restoreDoneAt) return;
     // what was restored is on the disks before the record says so
     await exec(["sync"]);
     saveState(ctx, { ...s, restoreDoneAt: new Date().toISOString() });
@@ -213,6 +215,12 @@ const forgetState: Module = {
 
 export const RESUME_MODULES: readonly Module[] = [loadLocalState, findInterrupted, layoutDone, restoreBegins, restoreEnds, forgetState];
 
-/** Makes a restore module skip itself in a recover whose restore finished before. */
-export const unlessRestored = (m: Module): Module => ({ ...m, when: (ctx) => !(ctx.workflow.name === "recover" && restoreDone(ctx)) && (m.when ? m.when(ctx) : true) });
+/** Makes a restore module skip itself in a recover whose restore finished before (decided when it is its turn). */
+export const unlessRestored = (m: Module): Module => ({
+  ...m,
+  run: (ctx) => {
+    if (ctx.workflow.name === "recover" && restoreDone(ctx)) return ctx.log.log(`${m.name}: not run, the restore finished before`);
+    return m.run(ctx);
+  },
+});
 

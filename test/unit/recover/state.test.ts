@@ -1,6 +1,6 @@
 // The recover record (src/recover/state.ts): what a recover run again continues after.
 import { describe, expect, test } from "bun:test";
-import { mismatch, newState, parseState, resumePoint, STATE_FORMAT, withFinalizeDone } from "../../../src/recover/state.ts";
+import { mismatch, newState, parseState, resumePoint, STATE_FORMAT, withFinalizeDone, type RecoverState } from "../../../src/recover/state.ts";
 
 const t0 = new Date("2026-12-06T10:00:00Z");
 
@@ -27,7 +27,7 @@ describe("recover record", () => {
     expect(mismatch(s, "abc", { "/dev/sda": "/dev/vda", "/dev/sdb": "/dev/vdb" })).toContain("mapped the disks differently");
   });
   test("resuming after the last thing that finished", () => {
-    let s = { ...newState("abc", {}, t0), layoutDoneAt: "L" };
+    let s: RecoverState = { ...newState("abc", {}, t0), layoutDoneAt: "L" };
     expect(resumePoint(s)).toBe("the disk layout (made L)");
     s = { ...s, restoreStartedAt: "R" };
     expect(resumePoint(s)).toBe("the disk layout (made L); the restore that began R is done again");
