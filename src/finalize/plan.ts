@@ -30,8 +30,8 @@ export interface FinalizeInput {
   grubInstallDevices: readonly string[];
   /** REBUILD_INITRAMFS: "yes"/"no" words, or "" for "when needed" */
   rebuildInitramfs: string;
-  /** the storage drivers the source machine's initramfs needed that the target machine does not use, or the reverse */
-  driversChanged: boolean;
+  /** storage drivers the target's disks need that the source's did not (recovery/storage_drivers): its initramfs may lack them */
+  newDrivers: readonly string[];
   /** what the restored system has (relative paths exist below the target root) */
   target: {
     initramfsTool?: InitramfsTool;
@@ -151,11 +151,11 @@ export function bootTargets(input: Pick<FinalizeInput, "layout" | "uefi" | "grub
   return out;
 }
 
-export function initramfsDecision(input: Pick<FinalizeInput, "rebuildInitramfs" | "driversChanged" | "uuidChanges" | "mapping" | "target">): { rebuild: boolean; why: string } {
+export function initramfsDecision(input: Pick<FinalizeInput, "rebuildInitramfs" | "newDrivers" | "uuidChanges" | "mapping" | "target">): { rebuild: boolean; why: string } {
   if (FALSE.test(input.rebuildInitramfs)) return { rebuild: false, why: "REBUILD_INITRAMFS=no" };
   if (!input.target.initramfsTool) return { rebuild: false, why: "the restored system has none of update-initramfs, dracut or mkinitrd" };
   if (TRUE.test(input.rebuildInitramfs)) return { rebuild: true, why: "REBUILD_INITRAMFS=yes" };
-  if (input.driversChanged) return { rebuild: true, why: "the storage drivers differ from the source machine's" };
+  if (input.newDrivers.length) return { rebuild: true, why: `the disks of now need storage drivers the source's did not (${input.newDrivers.join(", ")}): its initramfs may not have them` };
   const moved = Object.entries(input.mapping).filter(([a, b]) => a !== b);
   if (moved.length) return { rebuild: true, why: `the disks are not the source's (${moved.map(([a, b]) => `${a} → ${b}`).join(", ")}): an initramfs may name them` };
   const uuids = Object.keys(input.uuidChanges).length;
@@ -196,9 +196,9 @@ export function describeFinalize(p: FinalizePlan): string {
  * What finalize would do, before anything was restored (`recover --dry-run`): the restored system's tools
  * are not known yet, so they are assumed present; the steps that depend on them say so.
  */
-export function previewFinalize(input: Omit<FinalizeInput, "target" | "uuidChanges" | "driversChanged">): string {
+export function previewFinalize(input: Omit<FinalizeInput, "target" | "uuidChanges" | "newDrivers">): string {
   const p = planFinalize({
-    ...input, uuidChanges: {}, driversChanged: false,
+    ...input, uuidChanges: {}, newDrivers: [],
     target: { initramfsTool: "update-initramfs", grubInstall: "grub-install", grubMkconfig: "grub-mkconfig", grubCfg: "boot/grub/grub.cfg", espFiles: input.uefi ? ["EFI/<os>/grubx64.efi"] : [], selinux: false },
   });
   const lines = p.steps

@@ -13,6 +13,7 @@ import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { describeUefiLoader, guessBootloader } from "../../layout/bootloader.ts";
+import { storageDrivers } from "../../sys/storage-drivers.ts";
 import { buildDeps, renderDiskdeps } from "../../layout/deps.ts";
 import { writeDisklayout } from "../../layout/disklayout/write.ts";
 import { applyExclusions, type Exclusion } from "../../layout/exclude.ts";
@@ -210,6 +211,8 @@ export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<voi
     files.add(`${v}/layout/disktodo.conf`, [...new Set(todo)].join(""));
     files.add(`${v}/recovery/mountpoint_device`, active.map((e) => (e.kw === "fs" ? `${e.mountpoint} ${e.device}\n` : "")).join(""));
     files.add(`${v}/recovery/bootloader`, `${s.bootloader}\n`);
+    // the drivers of the disks: recover rebuilds the initramfs when the target's disks need others
+    files.add(`${v}/recovery/storage_drivers`, storageDrivers(active.flatMap((e) => (e.kw === "disk" ? [e.device] : []))).map((m) => `${m}\n`).join(""));
     files.add(`${v}/recovery/diskbyid_mappings`, Object.entries(byId).map(([id, dev]) => `${id} ${dev}\n`).join(""));
     if (s.probe["df.txt"] !== undefined) files.add(`${v}/layout/config/df.txt`, s.probe["df.txt"]);
     files.add(`${v}/layout/config/files.md5sum`, md5sums(checkConfigFiles(ctx, s.bootloader)));

@@ -12,6 +12,7 @@ import { describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool }
 import { filesToPatch, isIdentity, rewriteFile, type DeviceRenames, type RewriteKind } from "../../finalize/rewrite.ts";
 import type { LayoutDoc } from "../../layout/model.ts";
 import { exec } from "../../sys/exec.ts";
+import { newStorageDrivers, readStorageDrivers, storageDrivers } from "../../sys/storage-drivers.ts";
 import { withFinalizeDone } from "../../recover/state.ts";
 import { recreatePaths, recreateState } from "../layout/prepare-recreate.ts";
 import { currentState, saveState } from "./resume.ts";
@@ -89,12 +90,17 @@ const makePlan: Module = {
     const espMount = ["boot/efi", "efi"].find((d) => exists(root, `${d}/EFI`));
     const grubInstall = which(["grub-install", "grub2-install"]);
     const grubMkconfig = which(["grub-mkconfig", "grub2-mkconfig"]);
+    // the rescue system runs on the target machine: the drivers its disks use now, against the source's
+    const saved = readStorageDrivers(`${ctx.paths.varDir}/recovery/storage_drivers`);
+    const targetDisks = [...new Set(Object.values(mapping).length ? Object.values(mapping) : layout.lines.flatMap((l) => (l.t === "entry" && l.entry.kw === "disk" ? [l.entry.device] : [])))];
+    const now = storageDrivers(targetDisks);
+    const newDrivers = saved ? newStorageDrivers(saved, now) : [];
+    ctx.log.log(saved ? `Storage drivers: the source's disks used ${saved.join(" ") || "(none known)"}; ${targetDisks.join(" ")} use ${now.join(" ") || "(none known)"}` : "No recovery/storage_drivers (a layout saved by another tool): the storage drivers are not compared");
     const plan = planFinalize({
       layout, mapping, uuidChanges: readUuidChanges(ctx), uefi, bootloader,
       grubInstallDevices: grubInstallDevices(ctx, mapping),
       rebuildInitramfs: ctx.config.str("REBUILD_INITRAMFS"),
-      // the rescue system runs with the target machine's drivers; a changed storage driver set shows in the mapping today
-      driversChanged: false,
+      newDrivers,
       target: {
         ...(tool ? { initramfsTool: tool } : {}),
         ...(grubInstall ? { grubInstall } : {}),

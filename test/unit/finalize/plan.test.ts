@@ -33,7 +33,7 @@ fs /dev/vda1 /boot/efi vfat uuid=ABCD-1234 label= options=rw
 `);
 
 const base = (over: Partial<FinalizeInput> = {}): FinalizeInput => ({
-  layout: BIOS, mapping: { "/dev/vda": "/dev/vda" }, uuidChanges: {}, uefi: false, bootloader: "GRUB2", grubInstallDevices: [], rebuildInitramfs: "", driversChanged: false,
+  layout: BIOS, mapping: { "/dev/vda": "/dev/vda" }, uuidChanges: {}, uefi: false, bootloader: "GRUB2", grubInstallDevices: [], rebuildInitramfs: "", newDrivers: [],
   target: { initramfsTool: "update-initramfs", grubInstall: "grub-install", grubMkconfig: "grub-mkconfig", grubCfg: "boot/grub/grub.cfg", espFiles: [], selinux: false },
   ...over,
 });
@@ -75,9 +75,10 @@ describe("the initramfs is rebuilt only when needed", () => {
   test("other disks, changed UUIDs, other drivers, or REBUILD_INITRAMFS=yes: rebuilt; =no: never", () => {
     expect(initramfsDecision(base({ mapping: { "/dev/vda": "/dev/nvme0n1" } })).rebuild).toBe(true);
     expect(initramfsDecision(base({ uuidChanges: { a: "b" } })).rebuild).toBe(true);
-    expect(initramfsDecision(base({ driversChanged: true })).rebuild).toBe(true);
+    expect(initramfsDecision(base({ newDrivers: ["nvme"] })).rebuild).toBe(true);
+    expect(initramfsDecision(base({ newDrivers: ["nvme"] })).why).toContain("(nvme)");
     expect(initramfsDecision(base({ rebuildInitramfs: "yes" })).why).toBe("REBUILD_INITRAMFS=yes");
-    expect(initramfsDecision(base({ rebuildInitramfs: "no", driversChanged: true })).rebuild).toBe(false);
+    expect(initramfsDecision(base({ rebuildInitramfs: "no", newDrivers: ["nvme"] })).rebuild).toBe(false);
     expect(initramfsDecision(base({ rebuildInitramfs: "yes", target: { ...base().target, initramfsTool: undefined } as FinalizeInput["target"] })).rebuild).toBe(false);
   });
 });
