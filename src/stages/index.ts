@@ -24,6 +24,7 @@ import { copyLibraries, copyModules, createInitramfs, verifyRootfs } from "./res
 import { chooseRescueFeatures, populateRescueTree } from "./rescue/populate.ts";
 import { FINALIZE_MODULES } from "./recover/finalize.ts";
 import { FINALIZE_ONLY_MODULES } from "./recover/finalize-only.ts";
+import { checkRecoverPrograms } from "./recover/verify-tools.ts";
 import { RESUME_MODULES, unlessRestored } from "./recover/resume.ts";
 import { SETUP_WRAPUP_MODULES } from "./recover/setup-wrapup.ts";
 import { rescuePreflight } from "./rescue/preflight.ts";
@@ -38,4 +39,4 @@ export const MODULES: readonly Module[] = [
   writeRescueMedium, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
   preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
-].map((m) => (m.stage === "restore" ? unlessRestored(m) : m)).concat(RESUME_MODULES, FINALIZE_ONLY_MODULES);
+].map((m) => (m.stage === "restore" ? unlessRestored(m) : m)).concat(RESUME_MODULES, FINALIZE_ONLY_MODULES, [checkRecoverPrograms]);

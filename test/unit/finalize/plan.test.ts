@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
 import { bootTargets, chooseEfiLoader, disksBelow, initramfsDecision, planFinalize, type FinalizeInput } from "../../../src/finalize/plan.ts";
 import { activeEntries } from "../../../src/layout/model.ts";
+import { recoverPrograms } from "../../../src/stages/recover/verify-tools.ts";
 
 const doc = (text: string) => readDisklayout(text, "t.conf").doc;
 
@@ -99,5 +100,16 @@ describe("the whole plan", () => {
     expect(p.steps.find((s) => s.id === "grub-install")).toMatchObject({ run: false, why: "the restored system has no grub-install or grub2-install" });
     const q = planFinalize(base({ layout: UEFI, uefi: true }));
     expect(q.steps.find((s) => s.id === "efibootmgr")).toMatchObject({ run: false, why: expect.stringContaining("holds no shimx64.efi") });
+  });
+});
+
+
+describe("the programs recover checks before the first write", () => {
+  test("NETFS: tar and the decompressor its options name; UEFI: efibootmgr; always chroot, mount, sync", () => {
+    const names = (o: Parameters<typeof recoverPrograms>[0]) => recoverPrograms(o).map(([p]) => p);
+    expect(names({ backup: "NETFS", backupProg: "", compressOptions: ["--gzip"], uefi: false })).toEqual(["chroot", "mount", "sync", "tar", "gzip"]);
+    expect(names({ backup: "NETFS", backupProg: "/usr/bin/tar", compressOptions: ["--use-compress-program=pigz"], uefi: true })).toEqual(["chroot", "mount", "sync", "/usr/bin/tar", "pigz", "efibootmgr"]);
+    expect(names({ backup: "NETFS", backupProg: "tar", compressOptions: ["--zstd", "-Ilz4"], uefi: false })).toEqual(["chroot", "mount", "sync", "tar", "zstd", "lz4"]);
+    expect(names({ backup: "RSYNC", backupProg: "", compressOptions: ["--gzip"], uefi: false })).toEqual(["chroot", "mount", "sync"]);
   });
 });

@@ -1,0 +1,53 @@
+// recover's verify stage: every program the restore and finalize run in the rescue system is there
+// before the first disk is written (the layout's own are checked by layout/recreate check_tools). ReaR
+// finds a missing decompressor or efibootmgr when it gets there, with the disks already recreated.
+// The boot loader and initramfs tools are not checked here: they run inside the restored system.
+
+import type { Context } from "../../engine/context.ts";
+import { WorkflowError } from "../../engine/errors.ts";
+import type { Module } from "../../engine/module.ts";
+import { which } from "../../sys/exec.ts";
+import { programSearchPath } from "../rescue/preflight.ts";
+import { recoveringUefi } from "./facts.ts";
+
+/** tar's compression options → the program tar runs for them. */
+const COMPRESSORS: Record<string, string> = {
+  "--gzip": "gzip", "-z": "gzip", "--gunzip": "gzip", "--ungzip": "gzip", "--bzip2": "bzip2", "-j": "bzip2", "--xz": "xz", "-J": "xz",
+  "--lzip": "lzip", "--lzma": "lzma", "--lzop": "lzop", "--zstd": "zstd",
+};
+
+/** The programs recover runs in the rescue system for the restore and finalize, each with what it is for. */
+export function recoverPrograms(o: { backup: string; backupProg: string; compressOptions: readonly string[]; uefi: boolean }): [string, string][] {
+  const out: [string, string][] = [["chroot", "run the boot loader and initramfs tools in the restored system"], ["mount", "bind-mount /proc /sys /dev /run"], ["sync", "make each finished step durable"]];
+  if (o.backup === "NETFS") {
+    out.push([o.backupProg || "tar", "restore the backup"]);
+    for (const opt of o.compressOptions) {
+      const m = /^--use-compress-program=(\S+)/.exec(opt) ?? /^-I(\S+)/.exec(opt);
+      const prog = m ? m[1]! : COMPRESSORS[opt];
+      if (prog) out.push([prog, `decompress the backup (${opt})`]);
+    }
+  }
+  if (o.uefi) out.push(["efibootmgr", "write the UEFI boot entry"]);
+  return out;
+}
+
+export const checkRecoverPrograms: Module = {
+  stage: "verify",
+  order: 600,
+  name: "check_recover_programs",
+  what: "(new) the restore's and finalize's programs are in the rescue system before a disk is written",
+  when: (ctx: Context) => ctx.workflow.name === "recover" && !ctx.args.includes("--dry-run"),
+  run(ctx) {
+    const c = ctx.config;
+    const need = recoverPrograms({ backup: c.str("BACKUP"), backupProg: c.str("BACKUP_PROG"), compressOptions: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean), uefi: recoveringUefi(ctx) });
+    const path = programSearchPath(ctx.env.PATH);
+    const missing = need.filter(([p]) => !which(p, path));
+    if (missing.length) {
+      throw new WorkflowError(
+        `recover needs programs this rescue system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why})`).join("; ")}`,
+        "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
+      );
+    }
+    ctx.log.log(`The restore's and finalize's programs are here: ${need.map(([p]) => p).join(" ")}`);
+  },
+};
