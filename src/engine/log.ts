@@ -22,9 +22,15 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, "0");
 }
 
-/** `YYYY-mm-dd HH:MM:SS.nnnnnnnnn`, as ReaR's `date '+%Y-%m-%d %H:%M:%S.%N'`. */
-export function logTimestamp(d = new Date(), hr = process.hrtime.bigint()): string {
-  const ns = Number(hr % 1_000_000_000n);
+/** Nanoseconds since the epoch, from the wall clock (process.hrtime is another clock: its fraction is not the wall clock's). */
+export function wallClockNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/** `YYYY-mm-dd HH:MM:SS.nnnnnnnnn`, as ReaR's `date '+%Y-%m-%d %H:%M:%S.%N'` (one clock for both parts: times only go forward). */
+export function logTimestamp(epochNs = wallClockNs()): string {
+  const d = new Date(Number(epochNs / 1_000_000n));
+  const ns = Number(epochNs % 1_000_000_000n);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(ns, 9)}`;
 }
 

@@ -91,7 +91,11 @@ describe("exit tasks", () => {
 
 describe("logger", () => {
   test("timestamps as ReaR's date format", () => {
-    expect(logTimestamp(new Date(2026, 0, 2, 3, 4, 5), 123n)).toBe("2026-01-02 03:04:05.000000123");
+    expect(logTimestamp(BigInt(new Date(2026, 0, 2, 3, 4, 5).getTime()) * 1_000_000n + 123n)).toBe("2026-01-02 03:04:05.000000123");
+    // one clock: consecutive stamps never go back
+    const a = logTimestamp();
+    const b = logTimestamp();
+    expect(a <= b).toBe(true);
   });
   test("buffers until opened; the file is 0600; rotates; terminal split", () => {
     const d = tmp();

@@ -31,3 +31,13 @@ test("with menu.c32 the entry marked MENU DEFAULT is the default (ReaR 2.7's iso
   ].join("\n");
   expect(defaultEntry(cfg)?.append).toContain("auto_recover unattended");
 });
+
+test("our log: the backup starts with the backup stage's first module", () => {
+  const log = [
+    "2026-12-06 10:08:52.861889370 Running rear mkbackup (PID 1027 date 2026-12-06 10:08:52)",
+    "2026-12-06 10:09:26.617747230 Including backup/500_make_backup",
+    "2026-12-06 10:09:26.786376980 Creating tar archive '/var/tmp/x/backup.tar.gz'",
+    "2026-12-06 10:13:14.953204080 Exiting rear mkbackup (PID 1027) with exit code 0",
+  ].join("\n");
+  expect(mkbackupFigures(log)).toEqual({ imageBuildMs: 33756, backupMs: 228336 });
+});

@@ -15,7 +15,8 @@ export function mkbackupFigures(log: string): { imageBuildMs?: number; backupMs?
     const l = lines.find((x) => re.test(x));
     return l ? lineTime(l) : undefined;
   };
-  const backupStart = at(/ Making backup /);
+  // ReaR: "Making backup"; ours: the first module of the backup stage
+  const backupStart = at(/ Making backup /) ?? at(/ Including backup\//);
   const end = at(/ Exiting rear mkbackup /);
   return {
     ...(start !== undefined && backupStart !== undefined ? { imageBuildMs: backupStart - start } : {}),
