@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkbackupFigures } from "../../vm/lib/figures.ts";
+import { mkbackupFigures, restoreFigures } from "../../vm/lib/figures.ts";
 
 test("image build and backup times from a ReaR log", () => {
   const log = [
@@ -40,4 +40,11 @@ test("our log: the backup starts with the backup stage's first module", () => {
     "2026-12-06 10:13:14.953204080 Exiting rear mkbackup (PID 1027) with exit code 0",
   ].join("\n");
   expect(mkbackupFigures(log)).toEqual({ imageBuildMs: 33756, backupMs: 228336 });
+});
+
+test("the restore's size and time, ours and ReaR's wording; the last one counts", () => {
+  expect(restoreFigures("Restored 19 of 445 MiB (4%)\nRestored 445 MiB in 66.5 s [avg 6855 KiB/sec]; tar's log")).toEqual({ restoredMiB: 445, restoreMs: 66500 });
+  expect(restoreFigures("Restored 410 MiB in 22 seconds")).toEqual({ restoredMiB: 410, restoreMs: 22000 });
+  expect(restoreFigures("Restored 1 MiB in 1 s\nRestored 2 MiB in 2.5 s")).toEqual({ restoredMiB: 2, restoreMs: 2500 });
+  expect(restoreFigures("nothing")).toEqual({});
 });

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
 import { compareTruth, parseTruth, REAR27_REWRITES, type Check } from "./compare.ts";
-import { mkbackupFigures } from "./figures.ts";
+import { mkbackupFigures, restoreFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
@@ -43,6 +43,9 @@ export interface RunResult {
     rescueImageBytes?: number;
     backupArchiveBytes?: number;
     recoverMs?: number;
+    /** the archive restored and how long tar took, from the rescue console */
+    restoredMiB?: number;
+    restoreMs?: number;
     rescueBootToLoginMs?: number;
   };
   checks: Check[];
@@ -362,6 +365,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const rvm = await recoverVm("recover");
   result.figures.recoverMs = rvm.durationMs;
   const recoverLog = readFileSync(join(dir, "recover.serial.log"), "latin1");
+  Object.assign(result.figures, restoreFigures(recoverLog));
   if (result.powerCut) {
     result.powerCut.resumedWith = recoverLog.split("\n").map((l) => l.trim()).filter((l) => /resuming after|restoring again|not restoring it again|done before|earlier run/i.test(l)).slice(0, 8);
     if (tool === "ours" && !result.powerCut.resumedWith.some((l) => /resuming after/.test(l))) {

@@ -23,3 +23,10 @@ export function mkbackupFigures(log: string): { imageBuildMs?: number; backupMs?
     ...(backupStart !== undefined && end !== undefined ? { backupMs: end - backupStart } : {}),
   };
 }
+
+/** The restore's size and time from the rescue system's console: ours "Restored 445 MiB in 66.5 s", ReaR's "Restored 410 MiB in 22 seconds". */
+export function restoreFigures(console: string): { restoredMiB?: number; restoreMs?: number } {
+  const all = [...console.matchAll(/Restored (\d+) MiB in ([\d.]+) s(?:econds)?\b/g)];
+  const m = all[all.length - 1];
+  return m ? { restoredMiB: Number(m[1]), restoreMs: Math.round(Number(m[2]) * 1000) } : {};
+}

@@ -31,5 +31,32 @@ export function renderSummary(dir: string): string {
       `| ${r.tool} ${r.toolVersion ? `(${r.toolVersion.replace(/\|/g, "/")})` : ""} | ${r.scenario}${r.powerCut ? ` (power cut during ${r.powerCut.phase}, recover run again)` : ""} | ${r.ok ? "PASS" : "FAIL"} | ${r.accel} | ${s(r.figures.mkbackupMs)} (${s(r.figures.imageBuildMs)} + ${s(r.figures.backupMs)}) | ${mib(r.figures.rescueImageBytes)} | ${mib(r.figures.backupArchiveBytes)} | ${s(r.figures.recoverMs)} | ${s(r.figures.rescueBootToLoginMs)} | ${why || "-"} |`,
     );
   }
+  // ours next to ReaR 2.7 on the same scenario (the plain runs, not the power-cut ones)
+  const plain = rows.filter((r) => !r.powerCut);
+  const pairs = [...new Set(plain.map((r) => r.scenario))].flatMap((sc) => {
+    const o = plain.find((r) => r.scenario === sc && r.tool === "ours");
+    const b = plain.find((r) => r.scenario === sc && r.tool === "rear27");
+    return o && b ? [{ sc, o, b }] : [];
+  });
+  if (pairs.length) {
+    const rate = (r: Omit<RunResult, "workDir">) => (r.figures.restoredMiB && r.figures.restoreMs ? `${(r.figures.restoredMiB / (r.figures.restoreMs / 1000)).toFixed(1)} MiB/s` : "-");
+    const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(2)}×` : "-");
+    L.push(
+      "",
+      "## Ours next to ReaR 2.7 (same scenario, same harness, TCG)",
+      "",
+      "Restore rate: the backup archive's MiB over tar's time, from the rescue console (\"-\": the run did not record it).",
+      "Where the backup archives differ in size, the guest image changed between the two runs (ReaR 2.7's were",
+      "recorded first): compare the rates and the rescue boot → login times, not the backup times.",
+      "",
+      "| scenario | result ours / ReaR | backup archive ours / ReaR | mkbackup ours / ReaR | rescue image ours / ReaR | recover ours / ReaR | rescue boot → recovered login ours / ReaR (ratio) | restore ours / ReaR |",
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const { sc, o, b } of pairs) {
+      L.push(
+        `| ${sc} | ${o.ok ? "PASS" : "FAIL"} / ${b.ok ? "PASS" : "FAIL"} | ${mib(o.figures.backupArchiveBytes)} / ${mib(b.figures.backupArchiveBytes)} | ${s(o.figures.mkbackupMs)} / ${s(b.figures.mkbackupMs)} | ${mib(o.figures.rescueImageBytes)} / ${mib(b.figures.rescueImageBytes)} | ${s(o.figures.recoverMs)} / ${s(b.figures.recoverMs)} | ${s(o.figures.rescueBootToLoginMs)} / ${s(b.figures.rescueBootToLoginMs)} (${ratio(o.figures.rescueBootToLoginMs, b.figures.rescueBootToLoginMs)}) | ${rate(o)} / ${rate(b)} |`,
+      );
+    }
+  }
   return `${L.join("\n")}\n`;
 }
