@@ -139,6 +139,13 @@ sync
   };
 }
 
+/** sha256 of a (large, sparse) disk image, streamed. */
+async function sha256FileAsync(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of Bun.file(path).stream()) h.update(chunk);
+  return h.digest("hex");
+}
+
 function sha256File(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
@@ -349,6 +356,8 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
       },
       say,
     );
+  // the disk holding the backup (and, for USB, the rescue system) is never a target: its bytes must not change
+  const backupSumBefore = await sha256FileAsync(backupDisk);
   if (opts.powerCut) {
     // the power goes in the middle of the phase; the machine is started again from the rescue image,
     // which runs recover unattended again: it must continue and end as a recovery without a cut does
@@ -381,6 +390,8 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
   }
   result.phases.recover = { ok: true, ms: rvm.durationMs };
+  const backupSumAfter = await sha256FileAsync(backupDisk);
+  const backupCheck: Check = { name: "backup-disk-untouched", ok: backupSumAfter === backupSumBefore, details: backupSumAfter === backupSumBefore ? [] : [`the backup disk's sha256 changed during recover: ${backupSumBefore} → ${backupSumAfter}`] };
 
   // 4. boot the recovered disks only, collect truth
   const vch = await prepareChannel(join(dir, "verify"), verifyJob(), 512);
@@ -436,6 +447,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   result.checks = [
     ...compareTruth(readTruth(join(bres.dir, "truth-before")), readTruth(join(vres.dir, "truth-after")), [...s.allowedDifferences.map((a) => a.path), ...(tool === "rear27" ? REAR27_REWRITES : [])]),
     ...bootChecks,
+    backupCheck,
   ];
   result.ok = result.checks.every((c) => c.ok || c.allowed);
   writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
