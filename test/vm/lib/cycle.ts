@@ -171,7 +171,7 @@ bash ./collect-truth.sh $HARNESS_OUT/truth-before
 t0=$(date +%s%N)
 ( ${s.tool.backupCommand} ) > $HARNESS_OUT/backup.out 2>&1
 echo $? > $HARNESS_OUT/backup-rc
-grep -H '^description\|^creation_host\|^creation_time\|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
+grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/backup-ms
 cp /var/log/rear/rear-*.log $HARNESS_OUT/ 2>/dev/null
 iso=$(ls /var/lib/rear/output/*.iso 2>/dev/null | head -n 1)
@@ -204,7 +204,7 @@ export function verifyJob(): Job {
 # UEFI: which boot entry started this system (the one recover wrote, or the removable fallback path)
 [ -d /sys/firmware/efi ] && efibootmgr -v > $HARNESS_OUT/efibootmgr.txt 2>&1
 # who wrote LVM's metadata backups and archives (their description line names the command)
-grep -H '^description\|^creation_host\|^creation_time\|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
+grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
 bash ./collect-truth.sh $HARNESS_OUT/truth-after
 mkdir -p $HARNESS_OUT/recover-logs
 cp -a /var/log/rear/recover/. $HARNESS_OUT/recover-logs/ 2>/dev/null
