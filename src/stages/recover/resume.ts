@@ -159,7 +159,7 @@ const layoutDone: Module = {
     const plan = rs.plan!;
     // a layout made anew (not continued) makes whatever an earlier run restored or finalized void
     const earlier = currentState(ctx);
-    const s = earlier && rs.resuming === true && !mismatch(earlier, plan.layoutSha256, plan.mapping) ? earlier : newState(plan.layoutSha256, plan.mapping, new Date());
+    const s = earlier && rs.resuming === true && !mismatch(earlier, plan.layoutSha256, plan.mapping) ? earlier : newState(plan.layoutSha256, plan.mapping, new Date(performance.timeOrigin));
     const uuidFile = recreatePaths(ctx).uuidMapping;
     const uuidMapping = existsSync(uuidFile) ? readFileSync(uuidFile, "utf8") : undefined;
     saveState(ctx, { ...s, layoutDoneAt: s.layoutDoneAt ?? new Date().toISOString(), ...(uuidMapping ? { uuidMapping } : {}) });
