@@ -104,8 +104,10 @@ const findInterrupted: Module = {
       ctx.log.log("Not looking for an interrupted recover: the layout has LUKS volumes (their passphrases are not asked for a look)");
       return;
     }
-    // only devices the plan makes are looked at; nothing is written but the journal a mount replays
     if (!plan.layout.some((l) => l.t === "entry" && l.entry.kw === "fs" && l.entry.mountpoint === "/")) return;
+    // only the devices of the plan's layout are brought up (arrays assembled, volume groups activated,
+    // filesystems mounted where the plan mounts them); nothing is written but what a mount replays from
+    // a journal. Whatever this brought up is taken down again when no record is found.
     const ran: string[] = [];
     const deps = applyDepsFor(ctx, mountPlan, activeEntries({ lines: plan.layout }), false);
     const quiet = { ...deps, progress: (t: string) => ctx.log.log(t), markDone: () => {} };
