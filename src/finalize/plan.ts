@@ -37,6 +37,8 @@ export interface FinalizeInput {
     initramfsTool?: InitramfsTool;
     /** grub-install or grub2-install, inside the target */
     grubInstall?: string;
+    /** GRUB's x86_64-efi modules are in the target (/usr/lib/grub/x86_64-efi): grub-install can fill an empty ESP */
+    grubEfi?: boolean;
     grubMkconfig?: string;
     /** where grub.cfg lives: boot/grub/grub.cfg or boot/grub2/grub.cfg */
     grubCfg?: string;
@@ -176,6 +178,18 @@ export function planFinalize(input: FinalizeInput): FinalizePlan {
   const mkconfig = renamed && !!input.target.grubMkconfig && !!input.target.grubCfg;
   add("grub-mkconfig", `${input.target.grubMkconfig ?? "grub-mkconfig"} -o /${input.target.grubCfg ?? "boot/grub/grub.cfg"}`, mkconfig, mkconfig ? "device names or UUIDs GRUB's configuration uses changed" : renamed ? "the restored system has no grub-mkconfig" : "GRUB's configuration names the same devices and UUIDs as before");
   if (input.uefi) {
+    // an ESP restored without a loader (left out of the backup, or a new, empty one): GRUB (with shim when
+    // the restored system has it: Debian's grub-install copies it) is installed into it first
+    const fill = !!boot.esp && !boot.efiLoader && grub && !!input.target.grubInstall && !!input.target.grubEfi;
+    add(
+      "grub-install-efi",
+      `${input.target.grubInstall ?? "grub-install"} --target=x86_64-efi into the ESP${boot.esp ? ` at /${boot.esp.mountpoint.replace(/^\//, "")}` : ""}`,
+      fill,
+      fill ? "the restored ESP holds no boot loader" : boot.efiLoader ? `the restored ESP holds ${boot.efiLoader}` : !boot.esp ? "no vfat ESP in the layout" : "the restored system has no grub-install with x86_64-efi modules",
+    );
+    if (fill) {
+      boot.efiLoader = "(the loader grub-install puts on the ESP)";
+    }
     const ok = !!boot.esp && !!boot.efiLoader;
     add("efibootmgr", boot.esp && boot.efiLoader ? `NVRAM entry for ${boot.efiLoader} on ${boot.esp.disk} partition ${boot.esp.partNumber}` : "NVRAM entry for the restored EFI loader", ok, ok ? "a new machine's NVRAM has no entry for the recovered system" : !boot.esp ? "no vfat ESP mounted at /boot/efi or /efi in the layout" : "the restored ESP holds no shimx64.efi, grubx64.efi or BOOTX64.EFI");
     add("efi-fallback", "copy the loader to \\EFI\\BOOT\\BOOTX64.EFI (the removable path firmware tries without NVRAM)", ok && boot.efiDir?.toUpperCase() !== "EFI/BOOT", ok ? (boot.efiDir?.toUpperCase() === "EFI/BOOT" ? "the loader already is the fallback" : "the disk must boot on a machine with blank NVRAM too (unless another loader is already there)") : "no loader to copy");

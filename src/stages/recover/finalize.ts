@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool } from "../../finalize/plan.ts";
+import { chooseEfiLoader, describeFinalize, planFinalize, type FinalizePlan, type InitramfsTool } from "../../finalize/plan.ts";
 import { filesToPatch, isIdentity, rewriteFile, type DeviceRenames, type RewriteKind } from "../../finalize/rewrite.ts";
 import type { LayoutDoc } from "../../layout/model.ts";
 import { exec } from "../../sys/exec.ts";
@@ -106,6 +106,7 @@ const makePlan: Module = {
         ...(grubInstall ? { grubInstall } : {}),
         ...(grubMkconfig ? { grubMkconfig } : {}),
         ...(grubCfg ? { grubCfg } : {}),
+        ...(existsSync(join(root, "usr/lib/grub/x86_64-efi")) ? { grubEfi: true } : {}),
         espFiles: espMount ? listEfiFiles(join(root, espMount)) : [],
         selinux: selinuxOn(root),
       },
@@ -332,6 +333,18 @@ const efiBootmgr: Module = {
     const b = s.plan.boot;
     const esp = b.esp!;
     const espDir = join(s.root, esp.mountpoint);
+    const fill = step(s, "grub-install-efi");
+    if (fill?.run) {
+      if (!isDone(ctx, "grub-install-efi")) {
+        ctx.log.logPrint(`The restored ESP holds no boot loader: installing GRUB into it`);
+        await chroot(ctx, s.root, [s.plan.target.grubInstall!, "--target=x86_64-efi", `--efi-directory=/${esp.mountpoint.replace(/^\//, "")}`, "--no-nvram"], "installing GRUB into the ESP");
+        await markDone(ctx, "grub-install-efi");
+      }
+      const loader = chooseEfiLoader(listEfiFiles(espDir));
+      if (!loader) throw new WorkflowError(`grub-install put no EFI loader on the ESP (${espDir})`, `install one by hand: chroot ${s.root} ${s.plan.target.grubInstall} --target=x86_64-efi`);
+      b.efiDir = loader.dir;
+      b.efiLoader = `\\${loader.dir.replace(/\//g, "\\")}\\${loader.file}`;
+    }
     const label = `${ctx.config.str("OS_VENDOR")} ${ctx.config.str("OS_VERSION")}`.trim() || "Linux";
     if (!isDone(ctx, "efibootmgr")) {
       const r = await exec(["efibootmgr", "--create", "--disk", esp.disk, "--part", String(esp.partNumber), "--label", label, "--loader", b.efiLoader!]);

@@ -93,7 +93,15 @@ describe("the whole plan", () => {
   test("UEFI on other disks: rewriting, initramfs, grub-mkconfig, the NVRAM entry and the fallback run", () => {
     const p = planFinalize(base({ layout: UEFI, uefi: true, mapping: { "/dev/sda": "/dev/vda" }, target: { ...base().target, espFiles: ["EFI/debian/shimx64.efi", "EFI/debian/grubx64.efi"] } }));
     const run = Object.fromEntries(p.steps.map((s) => [s.id, s.run]));
-    expect(run).toEqual({ "bind-mounts": true, "rewrite-devices": true, initramfs: true, "grub-mkconfig": true, efibootmgr: true, "efi-fallback": true, "selinux-relabel": false });
+    expect(run).toEqual({ "bind-mounts": true, "rewrite-devices": true, initramfs: true, "grub-mkconfig": true, "grub-install-efi": false, efibootmgr: true, "efi-fallback": true, "selinux-relabel": false });
+  });
+  test("UEFI with an ESP restored empty: GRUB goes into it first (when the restored system has its EFI modules), then the entry and the fallback", () => {
+    const p = planFinalize(base({ layout: UEFI, uefi: true, target: { ...base().target, grubEfi: true } }));
+    const run = Object.fromEntries(p.steps.map((s) => [s.id, s.run]));
+    expect(run).toMatchObject({ "grub-install-efi": true, efibootmgr: true, "efi-fallback": true });
+    expect(p.steps.find((s) => s.id === "grub-install-efi")?.why).toBe("the restored ESP holds no boot loader");
+    const q = planFinalize(base({ layout: UEFI, uefi: true }));
+    expect(q.steps.find((s) => s.id === "grub-install-efi")).toMatchObject({ run: false, why: "the restored system has no grub-install with x86_64-efi modules" });
   });
   test("no way to install a boot loader says why", () => {
     const p = planFinalize(base({ target: { ...base().target, grubInstall: undefined } as FinalizeInput["target"] }));
