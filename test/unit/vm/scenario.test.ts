@@ -22,6 +22,17 @@ describe("VM scenarios are data files that validate against the schema", () => {
     const s = parseScenario(JSON.stringify(good));
     expect(s.sourceDisks[0]!.bus).toBe("virtio");
     expect(s.allowedDifferences).toEqual([]);
+    expect(s.extraBoots).toEqual([]);
+  });
+  test("allowed differences and extra boots say why; extra boots name disks from 1", () => {
+    expect(() => parseScenario(JSON.stringify({ ...good, allowedDifferences: ["/etc/x"] }))).toThrow(/allowedDifferences\.0/);
+    expect(() => parseScenario(JSON.stringify({ ...good, allowedDifferences: [{ path: "/etc/x" }] }))).toThrow(/allowedDifferences\.0\.why/);
+    expect(() => parseScenario(JSON.stringify({ ...good, extraBoots: [{ disks: [0], why: "x" }] }))).toThrow(/extraBoots\.0\.disks\.0/);
+    expect(() => parseScenario(JSON.stringify({ ...good, extraBoots: [{ disks: [], why: "x" }] }))).toThrow(/extraBoots\.0\.disks/);
+    expect(parseScenario(JSON.stringify({ ...good, extraBoots: [{ disks: [2], why: "the second half alone" }] })).extraBoots[0]!.disks).toEqual([2]);
+    const raid = loadScenario("bios-raid1");
+    expect(raid.extraBoots.map((b) => b.disks)).toEqual([[1], [2]]);
+    expect(raid.postInstall).toContain("grub-install");
   });
   test("mistakes are reported with their path", () => {
     expect(() => parseScenario(JSON.stringify({ ...good, firmware: "coreboot" }))).toThrow(/firmware/);

@@ -443,6 +443,29 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say(`${s.name}/${tool}: blank NVRAM: ${ok2 ? `booted (BootCurrent ${cur2 ?? "?"})` : "did NOT boot"}`);
   }
 
+  // 4c. the recovered machine with only some of its disks (a mirror half, …): it must still boot
+  for (const eb of s.extraBoots) {
+    const bad = eb.disks.filter((n) => n > tgt.length);
+    if (bad.length) throw new Error(`${s.name}: extraBoots names target disk ${bad.join(", ")}, but the scenario has ${tgt.length}`);
+    const tag = `disks-${eb.disks.join("-")}`;
+    const ch2 = await prepareChannel(join(dir, `boot-${tag}`), { script: "cat /proc/mdstat > $HARNESS_OUT/mdstat 2>/dev/null\nfindmnt -n -o SOURCE / > $HARNESS_OUT/root\ntrue\n" }, 64);
+    say(`${s.name}/${tool}: booting the recovered machine with only target disk(s) ${eb.disks.join(", ")} (${eb.why})`);
+    const v = await runVm(
+      {
+        name: `boot-${tag}`, firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
+        disks: [...eb.disks.map((n) => tgt[n - 1]!), ...ch2.disks], boot: "c",
+        markers: [
+          { text: "HARNESS: job start", timeoutSec: 600 },
+          { text: "HARNESS: job done", timeoutSec: 300 },
+        ],
+      },
+      say,
+    );
+    const r2 = await readResults(ch2, join(dir, `boot-${tag}`, "out"));
+    const ok = r2.exitCode === 0;
+    bootChecks.push({ name: `boot-with-${tag}`, ok, details: ok ? [] : [v.timedOut ? `the machine did not boot with only disk(s) ${eb.disks.join(", ")} (see boot-${tag}.serial.log)` : `job exited ${r2.exitCode}`] });
+  }
+
   // 5. compare
   result.checks = [
     ...compareTruth(readTruth(join(bres.dir, "truth-before")), readTruth(join(vres.dir, "truth-after")), [...s.allowedDifferences.map((a) => a.path), ...(tool === "rear27" ? REAR27_REWRITES : [])]),

@@ -40,6 +40,11 @@ export const scenarioSchema = z.strictObject({
   /** manifest paths (globs) and check names ("check:NAME") that may differ between source and recovered
    *  machine; each with the reason a recovery must make that change */
   allowedDifferences: z.array(z.strictObject({ path: z.string().min(1), why: z.string().min(1) })).default([]),
+  /** after the comparison, further boots of the recovered machine with only some of its target disks
+   *  (1-based), each of which must reach the harness job: a mirror boots from either half */
+  extraBoots: z.array(z.strictObject({ disks: z.array(z.number().int().min(1)).min(1), why: z.string().min(1) })).default([]),
+  /** bash run in the builder after the boot loader is installed (GRUB on a second disk, …) */
+  postInstall: z.string().min(1).optional(),
   /** seconds for each phase (defaults suit TCG) */
   timeouts: z
     .strictObject({ build: z.number().optional(), backup: z.number().optional(), recover: z.number().optional(), verify: z.number().optional() })
