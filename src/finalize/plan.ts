@@ -28,6 +28,9 @@ export interface FinalizeInput {
   bootloader: string;
   /** GRUB2_INSTALL_DEVICES, mapped through the disk mapping by the caller */
   grubInstallDevices: readonly string[];
+  /** LUKS volumes the layout made with a temporary key because crypttab opens them with a key file that
+   *  only exists after the restore (ReaR's 240_reassign_luks_keyfiles.sh) */
+  luksKeyfiles?: readonly { name: string; keyfile: string }[];
   /** REBUILD_INITRAMFS: "yes"/"no" words, or "" for "when needed" */
   rebuildInitramfs: string;
   /** storage drivers the target's disks need that the source's did not (recovery/storage_drivers): its initramfs may lack them */
@@ -172,6 +175,14 @@ export function planFinalize(input: FinalizeInput): FinalizePlan {
   const steps: FinalizeStep[] = [];
   const add = (id: string, what: string, run: boolean, why: string) => steps.push({ id, what, run, why });
   add("bind-mounts", `bind-mount /proc /sys /dev /run${input.uefi ? " and efivarfs" : ""} into the target`, true, "the boot loader and initramfs tools run in the restored system (chroot)");
+  if (input.luksKeyfiles?.length) {
+    add(
+      "luks-keyfiles",
+      `give the LUKS volumes their restored key files (${input.luksKeyfiles.map((k) => `${k.name}: ${k.keyfile}`).join(", ")}) and remove the temporary keys`,
+      true,
+      "crypttab opens them with these key files at boot; they were created with a random key because the files only exist after the restore",
+    );
+  }
   add("rewrite-devices", "rewrite device names and UUIDs in fstab, crypttab, the boot loader's configuration, mdadm.conf, LVM's devices file", renamed, renamed ? "disks or UUIDs changed" : "same disk names and UUIDs as the source: nothing names a device that is gone");
   add("initramfs", `rebuild the initramfs with ${input.target.initramfsTool ?? "the distribution's tool"}`, initramfs.rebuild, initramfs.why);
   const grub = /GRUB/i.test(input.bootloader) || input.bootloader === "EFI" || input.uefi;

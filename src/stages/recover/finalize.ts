@@ -99,6 +99,7 @@ const makePlan: Module = {
     const plan = planFinalize({
       layout, mapping, uuidChanges: readUuidChanges(ctx), uefi, bootloader,
       grubInstallDevices: grubInstallDevices(ctx, mapping),
+      luksKeyfiles: (rs.plan?.luksKeys ?? []).map((k) => ({ name: k.name, keyfile: k.keyfile })),
       rebuildInitramfs: ctx.config.str("REBUILD_INITRAMFS"),
       newDrivers,
       target: {
@@ -237,6 +238,43 @@ const rewriteDevices: Module = {
     const n = edits.length;
     ctx.log.logPrint(n ? `Device names and UUIDs rewritten in ${n} file(s); the originals are in ${saved}` : "No file of the recovered system names a device or UUID that changed");
     await markDone(ctx, "rewrite-devices");
+  },
+};
+
+/** ReaR's 240_reassign_luks_keyfiles.sh: the restored key file becomes a key of the volume, the temporary one goes. */
+const luksKeyfiles: Module = {
+  stage: "finalize",
+  order: 240,
+  name: "reassign_luks_keyfiles",
+  what: "finalize/GNU/Linux/240_reassign_luks_keyfiles.sh",
+  when: recovering,
+  async run(ctx) {
+    const s = state(ctx);
+    if (!step(s, "luks-keyfiles")?.run) return;
+    for (const k of recreateState(ctx).plan?.luksKeys ?? []) {
+      const id = `luks-keyfile-${k.name}`;
+      if (isDone(ctx, id)) continue;
+      const restored = join(s.root, k.keyfile);
+      // done by an earlier run (finalizeonly keeps no record): the restored key opens the volume already
+      if (existsSync(restored) && (await exec(["cryptsetup", "open", "--test-passphrase", "--key-file", restored, k.device])).code === 0) {
+        ctx.log.logPrint(`LUKS volume ${k.name} (${k.device}) already opens with its restored key file ${k.keyfile}`);
+        continue;
+      }
+      if (!existsSync(restored)) {
+        throw new WorkflowError(`The key file ${k.keyfile} of the LUKS volume ${k.name} (crypttab) was not restored: the recovered system could not open ${k.device} at boot`, `restore ${k.keyfile} into ${s.root}, then run 'rear recover' again (it goes on here); or add a key by hand: cryptsetup luksAddKey --key-file ${k.temporaryKey} ${k.device} FILE`);
+      }
+      if (!existsSync(k.temporaryKey)) throw new WorkflowError(`The temporary key of ${k.name} (${k.temporaryKey}) is gone (the rescue system was restarted?)`, `open ${k.device} with another key and add ${k.keyfile} with cryptsetup luksAddKey; or run 'rear recover --restart'`);
+      const add = await exec(["cryptsetup", "luksAddKey", "--batch-mode", "--key-file", k.temporaryKey, k.device, restored], { what: `adding ${k.keyfile} to ${k.name}` });
+      if (add.code !== 0) throw new WorkflowError(`cryptsetup could not add ${k.keyfile} as a key of ${k.device}: ${add.stderr.trim().split("\n").slice(-1)[0]}`);
+      // the restored key must open it before the temporary one goes
+      const test = await exec(["cryptsetup", "open", "--test-passphrase", "--key-file", restored, k.device]);
+      if (test.code !== 0) throw new WorkflowError(`${k.keyfile} does not open ${k.device} after it was added`, "check the volume with cryptsetup luksDump");
+      const rm = await exec(["cryptsetup", "luksRemoveKey", "--batch-mode", k.device, k.temporaryKey]);
+      if (rm.code !== 0) ctx.log.warn(`the temporary key of ${k.name} could not be removed (${rm.stderr.trim().split("\n").slice(-1)[0]}): remove it with cryptsetup luksRemoveKey`);
+      await exec(["shred", "-u", k.temporaryKey]);
+      ctx.log.logPrint(`LUKS volume ${k.name} (${k.device}) opens with its restored key file ${k.keyfile}`);
+      await markDone(ctx, id);
+    }
   },
 };
 
@@ -404,4 +442,4 @@ const finishChecks: Module = {
   },
 };
 
-export const FINALIZE_MODULES: readonly Module[] = [makePlan, bindMounts, rewriteDevices, rebuildInitramfs, installGrub, efiBootmgr, relabel, finishChecks];
+export const FINALIZE_MODULES: readonly Module[] = [makePlan, bindMounts, luksKeyfiles, rewriteDevices, rebuildInitramfs, installGrub, efiBootmgr, relabel, finishChecks];

@@ -103,6 +103,12 @@ describe("the whole plan", () => {
     const q = planFinalize(base({ layout: UEFI, uefi: true }));
     expect(q.steps.find((s) => s.id === "grub-install-efi")).toMatchObject({ run: false, why: "the restored system has no grub-install with x86_64-efi modules" });
   });
+  test("LUKS volumes made with a temporary key get their restored key files first", () => {
+    const p = planFinalize(base({ luksKeyfiles: [{ name: "home_crypt", keyfile: "/etc/keys/home.key" }] }));
+    expect(p.steps[1]).toMatchObject({ id: "luks-keyfiles", run: true });
+    expect(p.steps[1]!.what).toContain("home_crypt: /etc/keys/home.key");
+    expect(planFinalize(base()).steps.some((s) => s.id === "luks-keyfiles")).toBe(false);
+  });
   test("no way to install a boot loader says why", () => {
     const p = planFinalize(base({ target: { ...base().target, grubInstall: undefined } as FinalizeInput["target"] }));
     expect(p.steps.find((s) => s.id === "grub-install")).toMatchObject({ run: false, why: "the restored system has no grub-install or grub2-install" });
