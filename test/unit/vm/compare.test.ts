@@ -94,3 +94,17 @@ describe("truth comparison", () => {
     expect(() => parseTruth({ ...source(), manifest: "garbage" })).toThrow(/malformed/);
   });
 });
+
+describe("a migration to other disk sizes", () => {
+  const lsblk = (disk: number, part: number) => JSON.stringify({ blockdevices: [{ name: "vda", type: "disk", size: disk, children: [{ name: "vda1", type: "part", size: part, fstype: "ext4", uuid: "u1" }] }] });
+  const truth = (l: string): TruthTexts => ({ manifest: "", sha256: "", xattrs: "", lsblk: l, findmnt: "{}", swaps: "" });
+  test("layout-sizes: only sizes may differ, and they are listed as allowed; anything else still fails", () => {
+    const strict = run(truth(lsblk(100, 90)), truth(lsblk(130, 120)));
+    expect(strict.find((c) => c.name === "layout")!.ok).toBe(false);
+    const relaxed = run(truth(lsblk(100, 90)), truth(lsblk(130, 120)), ["check:layout-sizes"]);
+    expect(relaxed.find((c) => c.name === "layout")!.ok).toBe(true);
+    expect(relaxed.find((c) => c.name === "layout-sizes")).toMatchObject({ ok: false, allowed: true });
+    const other = JSON.stringify({ blockdevices: [{ name: "vda", type: "disk", size: 130, children: [{ name: "vda1", type: "part", size: 120, fstype: "xfs", uuid: "u1" }] }] });
+    expect(run(truth(lsblk(100, 90)), truth(other), ["check:layout-sizes"]).find((c) => c.name === "layout")!.ok).toBe(false);
+  });
+});

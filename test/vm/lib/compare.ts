@@ -191,14 +191,23 @@ export function compareTruth(before: Truth, after: Truth, allowedDifferences: st
   const isAllowed = allowedBy([...ALWAYS_ALLOWED, ...allowedDifferences.filter((a) => !a.startsWith("check:"))]);
   const checks: Check[] = [];
 
+  // "check:layout-sizes": the target disks have other sizes (a migration): the layout must be the same
+  // but for sizes, and the sizes that differ are listed in their own check, allowed
+  const sizesMayDiffer = allowedChecks.has("layout-sizes");
+  const noSize = (l: string) => l.replace(/ size=\S*/, "");
   const lb = layoutLines(before.lsblk);
   const la = layoutLines(after.lsblk);
   const layoutDiff: string[] = [];
+  const sizeDiff: string[] = [];
   for (let i = 0; i < Math.max(lb.length, la.length); i++) {
-    if (lb[i] !== la[i]) layoutDiff.push(`source: ${lb[i] ?? "(none)"} | recovered: ${la[i] ?? "(none)"}`);
+    if (lb[i] === la[i]) continue;
+    const line = `source: ${lb[i] ?? "(none)"} | recovered: ${la[i] ?? "(none)"}`;
+    if (sizesMayDiffer && lb[i] !== undefined && la[i] !== undefined && noSize(lb[i]!) === noSize(la[i]!)) sizeDiff.push(line);
+    else layoutDiff.push(line);
   }
   if (lb.length === 0) layoutDiff.push("no disks in the source's lsblk output");
   checks.push(check("layout", layoutDiff, allowedChecks));
+  if (sizesMayDiffer) checks.push(check("layout-sizes", sizeDiff, allowedChecks));
 
   const mb = mountLines(before.findmnt);
   const ma = mountLines(after.findmnt);
