@@ -3,7 +3,7 @@
 
 import type { LoadedConfig } from "./load.ts";
 import type { Value } from "./shell-eval.ts";
-import { isFalse, isTrue } from "./settings.ts";
+import { isFalse, isSecretByName, isTrue } from "./settings.ts";
 
 export class Config {
   private readonly values: ReadonlyMap<string, Value>;
@@ -45,7 +45,7 @@ export class Config {
     return isFalse(this.str(name));
   }
   isSecret(name: string): boolean {
-    return this.loaded.secrets.has(name);
+    return this.loaded.secrets.has(name) || isSecretByName(name);
   }
   isExported(name: string): boolean {
     return this.exportedNames.has(name);

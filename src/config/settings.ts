@@ -98,6 +98,8 @@ const WORDS = words(`EXTERNAL_BACKUP EXTERNAL_CHECK EXTERNAL_RESTORE PRE_RECOVER
 
 /** Secrets: hidden in the log and in `rear dump` unless -e/--expose-secrets. */
 export const SECRETS = words(`BACKUP_PROG_CRYPT_KEY OUTPUT_LFTP_PASSWORD SSH_ROOT_PASSWORD TTY_ROOT_PASSWORD`);
+/** Variables secret by their name: LUKS_PASSPHRASE_<mapping name> (the passphrase an unattended recover gives a LUKS volume). */
+export const isSecretByName = (name: string): boolean => /^LUKS_PASSPHRASE_[A-Za-z0-9_]+$/.test(name);
 
 function buildTable(): Map<string, Setting> {
   const t = new Map<string, Setting>();

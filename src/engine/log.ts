@@ -74,6 +74,11 @@ export class Logger {
     this.secrets = [...new Set(values.filter((v) => v.length >= 4))].sort((a, b) => b.length - a.length);
   }
 
+  /** One more secret learnt while running (unless -e: the caller decides). */
+  addSecret(value: string): void {
+    this.setSecrets([...this.secrets, value]);
+  }
+
   /** The text with every secret value replaced. */
   redact(text: string): string {
     for (const s of this.secrets) if (text.includes(s)) text = text.split(s).join(HIDDEN_SECRET);

@@ -107,6 +107,11 @@ export function setExecSecrets(values: readonly string[]): void {
   secretValues = values.filter((v) => v.length >= 4);
 }
 
+/** One more secret learnt while running (a passphrase from the rescue kernel's command line). */
+export function addExecSecret(value: string): void {
+  if (value.length >= 4 && !secretValues.includes(value)) secretValues = [...secretValues, value];
+}
+
 /**
  * The secret an argument list holds, or undefined: an argument that is a secret, or one that contains a
  * secret of 8 characters or more (a shorter one, "rear" say, is also a word of ordinary paths).

@@ -17,7 +17,7 @@ import { checkPlanSafety } from "../../layout/safety.ts";
 import { humanSize } from "../../layout/show.ts";
 import type { Plan } from "../../layout/plan/types.ts";
 import { applyPlan, type ApplyDeps } from "../../recreate/apply.ts";
-import { exec, which } from "../../sys/exec.ts";
+import { addExecSecret, exec, which } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
 import { privateDir, writePrivateFile } from "./private-files.ts";
 
@@ -128,6 +128,14 @@ const runPlan: Module = {
   },
 };
 
+/** `NAME=value` from the running kernel's command line (the rescue system's boot options), or undefined. */
+function bootOption(name: string, cmdline = "/proc/cmdline"): string | undefined {
+  try {
+    for (const w of readFileSync(cmdline, "utf8").trim().split(/\s+/)) if (w.startsWith(`${name}=`)) return w.slice(name.length + 1);
+  } catch {}
+  return undefined;
+}
+
 /** The side effects of applying a plan in a workflow: commands, done markers (or none: mountonly), passphrases. */
 export function applyDepsFor(ctx: Context, plan: Plan, entries: Entry[], markers: boolean): ApplyDeps {
   const secrets = new Map<string, string>();
@@ -149,13 +157,27 @@ export function applyDepsFor(ctx: Context, plan: Plan, entries: Entry[], markers
   };
 }
 
-/** ReaR: a `password=` option of the crypt entry, else asked (here also LUKS_PASSPHRASE_<name> from the environment). */
+/**
+ * The passphrase of a LUKS volume. ReaR: a `password=` option of the crypt entry, else asked. Here also,
+ * for an unattended recover, without asking: LUKS_PASSPHRASE_<name> (or _<NAME>) in the configuration or
+ * the environment, or `luks_passphrase_<name>=` on the rescue kernel's command line. Each is a secret:
+ * never logged, never on a command line (cryptsetup reads it on stdin), not written anywhere.
+ */
 function luksPassphrase(ctx: Context, ui: ReturnType<typeof userInputFor>, name: string, device: string, entries: Entry[]): string {
   const e = entries.find((x) => x.kw === "crypt" && x.device === `/dev/mapper/${name}`);
   if (e && e.kw === "crypt" && e.opts.password) return e.opts.password;
-  const env = ctx.env[`LUKS_PASSPHRASE_${name.replace(/[^A-Za-z0-9_]/g, "_")}`];
-  if (env) return env;
-  const id = `LUKS_PASSPHRASE_${name.replace(/[^A-Za-z0-9_]/g, "_").toUpperCase()}`;
+  const safe = name.replace(/[^A-Za-z0-9_]/g, "_");
+  for (const v of [`LUKS_PASSPHRASE_${safe}`, `LUKS_PASSPHRASE_${safe.toUpperCase()}`]) {
+    if (ctx.config.str(v)) return ctx.config.str(v);
+    if (ctx.env[v]) return ctx.env[v]!;
+  }
+  const boot = ctx.recoveryMode ? bootOption(`luks_passphrase_${safe}`) : undefined;
+  if (boot) {
+    addExecSecret(boot);
+    if (!ctx.cli.exposeSecrets) ctx.log.addSecret(boot);
+    return boot;
+  }
+  const id = `LUKS_PASSPHRASE_${safe.toUpperCase()}`;
   for (;;) {
     const a = ui.ask({ id, prompt: `Passphrase for the LUKS volume ${name} on ${device}`, secret: true });
     if (a.how !== "user") return a.text;

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { Config } from "../../../src/config/config.ts";
 import { maskPasswords, mayHoldPassword } from "../../../src/config/secret-values.ts";
+import { isSecretByName } from "../../../src/config/settings.ts";
 
 describe("passwords inside settings", () => {
   test("cifs mount options: password=, pass= (with ',,' commas), user=NAME%PASSWORD", () => {
@@ -15,5 +17,18 @@ describe("passwords inside settings", () => {
   test("which settings", () => {
     expect(["BACKUP_OPTIONS", "OUTPUT_OPTIONS", "BACKUP_URL", "OUTPUT_URL", "BACKUP_MOUNTCMD"].every(mayHoldPassword)).toBe(true);
     expect(mayHoldPassword("PROGS")).toBe(false);
+  });
+});
+
+
+describe("secret by name", () => {
+  test("LUKS_PASSPHRASE_<mapping name> is a secret wherever it is set; other names are not", () => {
+    expect(isSecretByName("LUKS_PASSPHRASE_home_crypt")).toBe(true);
+    expect(isSecretByName("LUKS_PASSPHRASE_ROOT")).toBe(true);
+    expect(isSecretByName("LUKS_PASSPHRASE_")).toBe(false);
+    expect(isSecretByName("MY_LUKS_PASSPHRASE_X")).toBe(false);
+    const c = new Config({ vars: new Map([["LUKS_PASSPHRASE_root", { value: "hunter22" }]]), secrets: new Set<string>() } as never);
+    expect(c.isSecret("LUKS_PASSPHRASE_root")).toBe(true);
+    expect(c.isSecret("OUTPUT")).toBe(false);
   });
 });
