@@ -1,6 +1,6 @@
 // Pieces of the scenario cycle: the UEFI boot entry that started a machine, where the power is cut.
 import { describe, expect, test } from "bun:test";
-import { bootCurrentEntry, powerCutAt } from "../../vm/lib/cycle.ts";
+import { bootCurrentEntry, powerCutAt, unlock } from "../../vm/lib/cycle.ts";
 
 describe("bootCurrentEntry", () => {
   const out = `BootCurrent: 0004
@@ -25,5 +25,12 @@ describe("powerCutAt", () => {
     expect(powerCutAt("restore", "bios").text).toBe("Restoring from");
     expect(powerCutAt("finalize", "bios").text).toBe("Installing GRUB on");
     expect(powerCutAt("finalize", "uefi").text).toBe("Finalizing the recovered system");
+  });
+});
+
+describe("unlock", () => {
+  test("types the boot passphrase when the initramfs asks for it; nothing without one", () => {
+    expect(unlock({ bootPassphrase: "pw" })).toEqual({ interact: [{ waitFor: "Please unlock disk", send: "pw\n" }] });
+    expect(unlock({})).toEqual({});
   });
 });

@@ -253,6 +253,11 @@ function readTruth(dir: string) {
   return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt") });
 }
 
+/** A machine whose root is encrypted asks for its passphrase at every boot: the harness types it. */
+export function unlock(s: Pick<Scenario, "bootPassphrase">): { interact?: { waitFor: string; send: string }[] } {
+  return s.bootPassphrase ? { interact: [{ waitFor: "Please unlock disk", send: `${s.bootPassphrase}\n` }] } : {};
+}
+
 /** The entry BootCurrent names in `efibootmgr -v` output, or undefined. */
 export function bootCurrentEntry(efibootmgr: string): string | undefined {
   const cur = /^BootCurrent:\s*([0-9A-Fa-f]{4})/m.exec(efibootmgr)?.[1];
@@ -295,7 +300,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   say(`${s.name}/${tool}: booting the source machine and running: ${s.tool.backupCommand}`);
   const bvm = await runVm(
     {
-      name: "backup", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
+      name: "backup", firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
       disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c",
       markers: [
         { text: "HARNESS: job start", timeoutSec: 300 },
@@ -398,7 +403,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   say(`${s.name}/${tool}: booting the recovered machine`);
   const vvm = await runVm(
     {
-      name: "verify", firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
+      name: "verify", firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
       disks: [...tgt, ...vch.disks], boot: "c",
       markers: [
         { text: "HARNESS: job start", timeoutSec: 300 },
@@ -427,7 +432,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say(`${s.name}/${tool}: booting the recovered disk on a machine with blank NVRAM`);
     const bvm2 = await runVm(
       {
-        name: "verify-blank", firmware: s.firmware, ovmfVars: blankVars, accel, serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
+        name: "verify-blank", firmware: s.firmware, ovmfVars: blankVars, accel, ...unlock(s), serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
         disks: [...tgt, ...bch.disks], boot: "c",
         markers: [
           { text: "HARNESS: job start", timeoutSec: 300 },
@@ -452,7 +457,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say(`${s.name}/${tool}: booting the recovered machine with only target disk(s) ${eb.disks.join(", ")} (${eb.why})`);
     const v = await runVm(
       {
-        name: `boot-${tag}`, firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
+        name: `boot-${tag}`, firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
         disks: [...eb.disks.map((n) => tgt[n - 1]!), ...ch2.disks], boot: "c",
         markers: [
           { text: "HARNESS: job start", timeoutSec: 600 },

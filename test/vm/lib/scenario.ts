@@ -43,6 +43,9 @@ export const scenarioSchema = z.strictObject({
   /** after the comparison, further boots of the recovered machine with only some of its target disks
    *  (1-based), each of which must reach the harness job: a mirror boots from either half */
   extraBoots: z.array(z.strictObject({ disks: z.array(z.number().int().min(1)).min(1), why: z.string().min(1) })).default([]),
+  /** the passphrase the source and the recovered machine ask for at boot (an encrypted root): the
+   *  harness types it when "Please unlock disk" appears on the console */
+  bootPassphrase: z.string().min(1).optional(),
   /** bash run in the builder after the boot loader is installed (GRUB on a second disk, …) */
   postInstall: z.string().min(1).optional(),
   /** seconds for each phase (defaults suit TCG) */
