@@ -158,12 +158,12 @@ export function applyDepsFor(ctx: Context, plan: Plan, entries: Entry[], markers
 }
 
 /**
- * The passphrase of a LUKS volume. ReaR: a `password=` option of the crypt entry, else asked. Here also,
- * for an unattended recover, without asking: LUKS_PASSPHRASE_<name> (or _<NAME>) in the configuration or
- * the environment, or `luks_passphrase_<name>=` on the rescue kernel's command line. Each is a secret:
- * never logged, never on a command line (cryptsetup reads it on stdin), not written anywhere.
+ * The passphrase of a LUKS volume given for an unattended recover, or undefined. ReaR: a `password=`
+ * option of the crypt entry. Here also LUKS_PASSPHRASE_<name> (or _<NAME>) in the configuration or the
+ * environment, or `luks_passphrase_<name>=` on the rescue kernel's command line. Each is a secret: never
+ * logged, never on a command line (cryptsetup reads it on stdin), not written anywhere.
  */
-function luksPassphrase(ctx: Context, ui: ReturnType<typeof userInputFor>, name: string, device: string, entries: Entry[]): string {
+export function knownLuksPassphrase(ctx: Context, name: string, entries: readonly Entry[]): string | undefined {
   const e = entries.find((x) => x.kw === "crypt" && x.device === `/dev/mapper/${name}`);
   if (e && e.kw === "crypt" && e.opts.password) return e.opts.password;
   const safe = name.replace(/[^A-Za-z0-9_]/g, "_");
@@ -175,8 +175,15 @@ function luksPassphrase(ctx: Context, ui: ReturnType<typeof userInputFor>, name:
   if (boot) {
     addExecSecret(boot);
     if (!ctx.cli.exposeSecrets) ctx.log.addSecret(boot);
-    return boot;
   }
+  return boot;
+}
+
+/** The passphrase of a LUKS volume: given (knownLuksPassphrase), else asked, twice. */
+function luksPassphrase(ctx: Context, ui: ReturnType<typeof userInputFor>, name: string, device: string, entries: Entry[]): string {
+  const known = knownLuksPassphrase(ctx, name, entries);
+  if (known) return known;
+  const safe = name.replace(/[^A-Za-z0-9_]/g, "_");
   const id = `LUKS_PASSPHRASE_${safe.toUpperCase()}`;
   for (;;) {
     const a = ui.ask({ id, prompt: `Passphrase for the LUKS volume ${name} on ${device}`, secret: true });

@@ -16,7 +16,7 @@ import { readRegularFile } from "../../sys/read-file.ts";
 import { exec } from "../../sys/exec.ts";
 import { dryRun, recreatePaths, recreateState } from "../layout/prepare-recreate.ts";
 import { privateDir, writePrivateFile } from "../layout/private-files.ts";
-import { applyDepsFor } from "../layout/run-recreate.ts";
+import { applyDepsFor, knownLuksPassphrase } from "../layout/run-recreate.ts";
 
 const recovering = (ctx: Context) => ctx.workflow.name === "recover" && !dryRun(ctx);
 const localFile = (ctx: Context) => `${ctx.paths.varDir}/recover/state.json`;
@@ -100,8 +100,10 @@ const findInterrupted: Module = {
     if (currentState(ctx) || rs.resuming) return;
     const plan = rs.plan!;
     const mountPlan = buildMountPlan({ lines: plan.layout }, { targetRoot: plan.targetRoot, workDir: `${ctx.workArea?.tmpDir ?? "/tmp"}/peek`, layoutSha256: plan.layoutSha256 });
-    if (mountPlan.steps.some((x) => x.secret)) {
-      ctx.log.log("Not looking for an interrupted recover: the layout has LUKS volumes (their passphrases are not asked for a look)");
+    const entries = activeEntries({ lines: plan.layout });
+    const unknown = mountPlan.steps.flatMap((x) => (x.secret && !knownLuksPassphrase(ctx, x.secret.name, entries) ? [x.secret.name] : []));
+    if (unknown.length) {
+      ctx.log.log(`Not looking for an interrupted recover: no passphrase is given for ${unknown.join(", ")} (they are not asked for a look)`);
       return;
     }
     if (!plan.layout.some((l) => l.t === "entry" && l.entry.kw === "fs" && l.entry.mountpoint === "/")) return;
@@ -109,13 +111,14 @@ const findInterrupted: Module = {
     // filesystems mounted where the plan mounts them); nothing is written but what a mount replays from
     // a journal. Whatever this brought up is taken down again when no record is found.
     const ran: string[] = [];
-    const deps = applyDepsFor(ctx, mountPlan, activeEntries({ lines: plan.layout }), false);
+    const deps = applyDepsFor(ctx, mountPlan, entries, false);
     const quiet = { ...deps, progress: (t: string) => ctx.log.log(t), markDone: () => {} };
     const undo = async () => {
       await exec(["umount", "--recursive", plan.targetRoot]);
       for (const st of [...mountPlan.steps].reverse()) {
         if (!ran.includes(st.id)) continue;
         if (st.action === "vgchange") await exec(["lvm", "vgchange", "-an", st.argv[st.argv.length - 1]!]);
+        if (st.action === "luks-open") await exec(["cryptsetup", "close", st.argv[st.argv.length - 1]!]);
         if (st.action === "assemble") await exec(["mdadm", "--stop", st.argv[2]!]);
       }
     };
