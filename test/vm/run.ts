@@ -1,8 +1,9 @@
 // The VM harness runner.
-//   bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut restore|finalize]
-//                               --power-cut: the power goes during recover's restore or finalize; the rescue
-//                               image boots again and recover, run again unattended, must say it resumes and
-//                               end in a machine that passes the same comparison
+//   bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut layout|restore|finalize]
+//                               --power-cut: the power goes during recover's layout (while a LUKS volume is
+//                               formatted), restore or finalize; the rescue image boots again and recover, run
+//                               again unattended, must say it resumes (layout: start over) and end in a
+//                               machine that passes the same comparison
 //   bun run test:vm image       build (or reuse) the guest image
 //   bun run test:vm smoke       boot a guest, run a command, read the result back (CI)
 //   bun run test:vm list        the scenarios and the layouts
@@ -174,7 +175,7 @@ async function main(): Promise<number> {
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut restore|finalize] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list");
+    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut layout|restore|finalize] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list");
     return 2;
   }
   const tool = values.tool as Tool;
@@ -183,8 +184,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const powerCut = values["power-cut"];
-  if (powerCut !== undefined && powerCut !== "restore" && powerCut !== "finalize") {
-    console.error(`--power-cut must be restore or finalize, not '${powerCut}'`);
+  if (powerCut !== undefined && powerCut !== "layout" && powerCut !== "restore" && powerCut !== "finalize") {
+    console.error(`--power-cut must be layout, restore or finalize, not '${powerCut}'`);
     return 2;
   }
   const names = values.scenario === "all" ? listScenarios() : [values.scenario];

@@ -22,6 +22,7 @@ Boot0004* Debian 12\tHD(1,GPT,0b3c1d2e-aaaa-bbbb-cccc-000000000001,0x800,0x10000
 
 describe("powerCutAt", () => {
   test("during the restore, and during finalize per firmware", () => {
+    expect(powerCutAt("layout", "bios").text).toBe("Create LUKS volume");
     expect(powerCutAt("restore", "bios").text).toBe("Restoring from");
     expect(powerCutAt("finalize", "bios").text).toBe("Installing GRUB on");
     expect(powerCutAt("finalize", "uefi").text).toBe("Finalizing the recovered system");
