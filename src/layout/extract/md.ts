@@ -69,7 +69,13 @@ export function extractRaid(ctx: ExtractContext, facts: Record<string, Record<st
       continue;
     }
     const opts: Record<string, string> = { level, "raid-devices": String(n), devices: members.join(",") };
-    if (name) opts.name = name;
+    // Better than ReaR: the name as the array holds it, "homehost:name" (mdadm's "Name : source:root (local
+    // to host source)"). mdadm --create stores a name with a colon as it is, so the recreated array is
+    // "source:root" again; with only the /dev/md/NAME link (ReaR) an array made as /dev/md0 has no name and
+    // comes back as "<rescue host>:0", which udev's /dev/md/ links and mdadm.conf lines by name then miss.
+    const held = /^\s*Name\s*:\s*(\S+)/m.exec(detail)?.[1];
+    if (held && /^[^\s:]+:[^\s:]+$/.test(held)) opts.name = held;
+    else if (name) opts.name = name;
     const meta = field(lines, "Version")?.[2];
     if (meta) opts.metadata = meta;
     const uuid = field(lines, "UUID")?.[2];
