@@ -108,3 +108,16 @@ describe("a migration to other disk sizes", () => {
     expect(run(truth(lsblk(100, 90)), truth(other), ["check:layout-sizes"]).find((c) => c.name === "layout")!.ok).toBe(false);
   });
 });
+
+describe("disks in another order", () => {
+  const disk = (name: string, size: number, fs: string) => ({ name, type: "disk", size, children: [{ name: `${name}1`, type: "part", size: size - 1, fstype: fs, uuid: `u-${fs}` }] });
+  const truth = (devs: unknown[]): TruthTexts => ({ manifest: "", sha256: "", xattrs: "", lsblk: JSON.stringify({ blockdevices: devs }), findmnt: "{}", swaps: "" });
+  test("the same disks in another order are the same layout; with other sizes only under layout-sizes", () => {
+    const src = truth([disk("vda", 600, "ext4"), disk("vdb", 200, "xfs")]);
+    expect(run(src, truth([disk("vda", 200, "xfs"), disk("vdb", 600, "ext4")])).find((c) => c.name === "layout")!.ok).toBe(true);
+    const resized = truth([disk("vda", 250, "xfs"), disk("vdb", 600, "ext4")]);
+    expect(run(src, resized).find((c) => c.name === "layout")!.ok).toBe(false);
+    expect(run(src, resized, ["check:layout-sizes"]).find((c) => c.name === "layout")!.ok).toBe(true);
+    expect(run(src, truth([disk("vda", 200, "btrfs"), disk("vdb", 600, "ext4")]), ["check:layout-sizes"]).find((c) => c.name === "layout")!.ok).toBe(false);
+  });
+});

@@ -195,8 +195,16 @@ export function compareTruth(before: Truth, after: Truth, allowedDifferences: st
   // but for sizes, and the sizes that differ are listed in their own check, allowed
   const sizesMayDiffer = allowedChecks.has("layout-sizes");
   const noSize = (l: string) => l.replace(/ size=\S*/, "");
-  const lb = layoutLines(before.lsblk);
-  const la = layoutLines(after.lsblk);
+  // disks in any order (the recovered machine's may come in another order: the mapping follows size and
+  // layout, not the name), each with what is on it
+  const byDisk = (lines: string[]) => {
+    const blocks: string[][] = [];
+    for (const l of lines) (l.startsWith("disk ") || !blocks.length ? blocks.push([l]) : blocks[blocks.length - 1]!.push(l));
+    const key = (b: string[]) => (sizesMayDiffer ? b.map(noSize) : b).join("\n");
+    return blocks.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0)).flat();
+  };
+  const lb = byDisk(layoutLines(before.lsblk));
+  const la = byDisk(layoutLines(after.lsblk));
   const layoutDiff: string[] = [];
   const sizeDiff: string[] = [];
   for (let i = 0; i < Math.max(lb.length, la.length); i++) {

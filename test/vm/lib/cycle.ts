@@ -401,13 +401,16 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const backupSumAfter = await sha256FileAsync(backupDisk);
   const backupCheck: Check = { name: "backup-disk-untouched", ok: backupSumAfter === backupSumBefore, details: backupSumAfter === backupSumBefore ? [] : [`the backup disk's sha256 changed during recover: ${backupSumBefore} → ${backupSumAfter}`] };
 
+  // the recovered machine's firmware boots the disk the scenario says (disks in another order than the source's)
+  const bootOrder = (disks: VmDisk[]) => disks.map((d) => (s.targetDisks[tgt.indexOf(d)]?.bootFirst ? { ...d, bootindex: 0 } : d));
+
   // 4. boot the recovered disks only, collect truth
   const vch = await prepareChannel(join(dir, "verify"), verifyJob(), 512);
   say(`${s.name}/${tool}: booting the recovered machine`);
   const vvm = await runVm(
     {
       name: "verify", firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
-      disks: [...tgt, ...vch.disks], boot: "c",
+      disks: [...bootOrder(tgt), ...vch.disks], boot: "c",
       markers: [
         { text: "HARNESS: job start", timeoutSec: 300 },
         { text: "HARNESS: job done", timeoutSec: s.timeouts.verify ?? 1200 },
@@ -436,7 +439,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     const bvm2 = await runVm(
       {
         name: "verify-blank", firmware: s.firmware, ovmfVars: blankVars, accel, ...unlock(s), serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
-        disks: [...tgt, ...bch.disks], boot: "c",
+        disks: [...bootOrder(tgt), ...bch.disks], boot: "c",
         markers: [
           { text: "HARNESS: job start", timeoutSec: 300 },
           { text: "HARNESS: job done", timeoutSec: 300 },
@@ -461,7 +464,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     const v = await runVm(
       {
         name: `boot-${tag}`, firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
-        disks: [...eb.disks.map((n) => tgt[n - 1]!), ...ch2.disks], boot: "c",
+        disks: [...bootOrder(eb.disks.map((n) => tgt[n - 1]!)), ...ch2.disks], boot: "c",
         markers: [
           { text: "HARNESS: job start", timeoutSec: 600 },
           { text: "HARNESS: job done", timeoutSec: 300 },

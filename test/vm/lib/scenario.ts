@@ -6,7 +6,12 @@ import { z } from "zod";
 
 const bus = z.enum(["virtio", "scsi", "nvme"]);
 /** a disk of a machine: its size and the bus it sits on (shared with test/vm/lib/layouts.ts) */
-export const diskSchema = z.strictObject({ sizeMiB: z.number().int().min(64).max(65536), bus: bus.default("virtio") });
+export const diskSchema = z.strictObject({
+  sizeMiB: z.number().int().min(64).max(65536),
+  bus: bus.default("virtio"),
+  /** target disks: the recovered machine's firmware boots this one first (disks in another order than the source's) */
+  bootFirst: z.boolean().optional(),
+});
 export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "lower-case letters, digits and dashes");
 
 export const scenarioSchema = z.strictObject({
