@@ -17,9 +17,10 @@ import { checkPlanSafety } from "../../layout/safety.ts";
 import { humanSize } from "../../layout/show.ts";
 import type { Plan } from "../../layout/plan/types.ts";
 import { applyPlan, type ApplyDeps } from "../../recreate/apply.ts";
-import { addExecSecret, exec, which } from "../../sys/exec.ts";
+import { addExecSecret, exec } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
 import { privateDir, writePrivateFile } from "./private-files.ts";
+import { requirePrograms } from "../rescue/preflight.ts";
 
 const checkSafety: Module = {
   stage: "layout/recreate",
@@ -55,14 +56,7 @@ const checkTools: Module = {
         need.set(prog, st.summary);
       }
     }
-    const missing = [...need].filter(([p]) => !which(p, ctx.env.PATH ?? process.env.PATH ?? ""));
-    if (missing.length) {
-      throw new WorkflowError(
-        `The plan needs programs this system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why.charAt(0).toLowerCase()}${why.slice(1)})`).join("; ")}`,
-        "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
-      );
-    }
-    ctx.log.log(`The plan's programs are all here: ${[...need.keys()].join(" ")}`);
+    requirePrograms(ctx, [...need].map(([p, why]) => [p, `${why.charAt(0).toLowerCase()}${why.slice(1)}`] as const), "The plan");
   },
 };
 

@@ -4,10 +4,8 @@
 // The boot loader and initramfs tools are not checked here: they run inside the restored system.
 
 import type { Context } from "../../engine/context.ts";
-import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { which } from "../../sys/exec.ts";
-import { programSearchPath } from "../rescue/preflight.ts";
+import { requirePrograms } from "../rescue/preflight.ts";
 import { recoveringUefi } from "./facts.ts";
 
 /** tar's compression options → the program tar runs for them. */
@@ -39,15 +37,6 @@ export const checkRecoverPrograms: Module = {
   when: (ctx: Context) => ctx.workflow.name === "recover" && !ctx.args.includes("--dry-run"),
   run(ctx) {
     const c = ctx.config;
-    const need = recoverPrograms({ backup: c.str("BACKUP"), backupProg: c.str("BACKUP_PROG"), compressOptions: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean), uefi: recoveringUefi(ctx) });
-    const path = programSearchPath(ctx.env.PATH);
-    const missing = need.filter(([p]) => !which(p, path));
-    if (missing.length) {
-      throw new WorkflowError(
-        `recover needs programs this rescue system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why})`).join("; ")}`,
-        "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
-      );
-    }
-    ctx.log.log(`The restore's and finalize's programs are here: ${need.map(([p]) => p).join(" ")}`);
+    requirePrograms(ctx, recoverPrograms({ backup: c.str("BACKUP"), backupProg: c.str("BACKUP_PROG"), compressOptions: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean), uefi: recoveringUefi(ctx) }), "The restore and finalize");
   },
 };

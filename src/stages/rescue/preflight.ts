@@ -39,6 +39,22 @@ export function programSearchPath(envPath: string | undefined): string {
   return [...(envPath ?? "").split(":"), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter((d, i, a) => d && a.indexOf(d) === i).join(":");
 }
 
+/**
+ * Stops before anything is written when a program a workflow will run is missing here: one error naming
+ * each with what it is for (layout/recreate's plan, recover's restore and finalize).
+ */
+export function requirePrograms(ctx: Pick<Context, "env" | "log">, need: readonly (readonly [string, string])[], who: string): void {
+  const path = programSearchPath(ctx.env.PATH);
+  const missing = need.filter(([p]) => !which(p, path));
+  if (missing.length) {
+    throw new WorkflowError(
+      `${who} needs programs this system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why})`).join("; ")}`,
+      "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
+    );
+  }
+  ctx.log.log(`${who}: its programs are all here: ${need.map(([p]) => p).join(" ")}`);
+}
+
 export function formatNeeds(needs: readonly Need[]): string[] {
   return needs.map((n) => `${n.found ? "ok     " : n.required ? "MISSING" : "absent "} ${n.what}: ${n.why}${n.found ? ` (${n.found})` : ` — ${n.hint}`}`);
 }

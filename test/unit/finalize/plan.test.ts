@@ -6,6 +6,7 @@ import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
 import { bootTargets, chooseEfiLoader, disksBelow, initramfsDecision, planFinalize, type FinalizeInput } from "../../../src/finalize/plan.ts";
 import { activeEntries } from "../../../src/layout/model.ts";
 import { recoverPrograms } from "../../../src/stages/recover/verify-tools.ts";
+import { requirePrograms } from "../../../src/stages/rescue/preflight.ts";
 
 const doc = (text: string) => readDisklayout(text, "t.conf").doc;
 
@@ -125,5 +126,18 @@ describe("the programs recover checks before the first write", () => {
     expect(names({ backup: "NETFS", backupProg: "/usr/bin/tar", compressOptions: ["--use-compress-program=pigz"], uefi: true })).toEqual(["chroot", "mount", "sync", "/usr/bin/tar", "pigz", "efibootmgr"]);
     expect(names({ backup: "NETFS", backupProg: "tar", compressOptions: ["--zstd", "-Ilz4"], uefi: false })).toEqual(["chroot", "mount", "sync", "tar", "zstd", "lz4"]);
     expect(names({ backup: "RSYNC", backupProg: "", compressOptions: ["--gzip"], uefi: false })).toEqual(["chroot", "mount", "sync"]);
+  });
+});
+
+
+describe("requirePrograms", () => {
+  test("one error naming every missing program with what it is for; nothing when all are here", () => {
+    const said: string[] = [];
+    const ctx = { env: { PATH: "/nonexistent" }, log: { log: (t: string) => said.push(t) } } as never;
+    expect(() => requirePrograms(ctx, [["sh", "run scripts"], ["no-such-prog-x", "recreate something"], ["no-such-prog-y", "restore"]], "The plan")).toThrow(
+      "The plan needs programs this system does not have, nothing was changed: no-such-prog-x (to recreate something); no-such-prog-y (to restore)",
+    );
+    requirePrograms(ctx, [["sh", "run scripts"]], "The plan");
+    expect(said).toEqual(["The plan: its programs are all here: sh"]);
   });
 });
