@@ -121,3 +121,20 @@ describe("disks in another order", () => {
     expect(run(src, truth([disk("vda", 200, "btrfs"), disk("vdb", 600, "ext4")]), ["check:layout-sizes"]).find((c) => c.name === "layout")!.ok).toBe(false);
   });
 });
+
+describe("file attributes and btrfs subvolumes", () => {
+  const btrfs = "fs 42 default @\nfs 42 subvolume @\nfs 42 subvolume @home\nfs 42 subvolume @var_lib_machines\n";
+  const attrs = "--------------e------- /\n---------------C------ /var/lib/machines\n";
+  test("kept attributes and subvolumes pass; a lost nocow, a missing subvolume or another default fail", () => {
+    const s = { ...source(), attrs, btrfs };
+    expect(failed(run(s, { ...recovered(), attrs: attrs.replace(/ +/g, "  "), btrfs }))).toEqual([]);
+    expect(failed(run(s, { ...recovered(), attrs: attrs.replace("C", "-"), btrfs }))).toEqual(["file-attributes"]);
+    expect(failed(run(s, { ...recovered(), attrs, btrfs: btrfs.replace("fs 42 subvolume @home\n", "") }))).toEqual(["btrfs-subvolumes"]);
+    expect(failed(run(s, { ...recovered(), attrs, btrfs: btrfs.replace("default @", "default <FS_TREE>") }))).toEqual(["btrfs-subvolumes"]);
+  });
+  test("a source truth without them (collected before they existed) has no such checks", () => {
+    const names = run(source(), { ...recovered(), attrs, btrfs }).map((c) => c.name);
+    expect(names).not.toContain("file-attributes");
+    expect(names).not.toContain("btrfs-subvolumes");
+  });
+});

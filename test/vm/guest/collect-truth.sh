@@ -24,4 +24,13 @@ for mp in $mps; do
   find "$mp" -xdev \( -path /tmp -o -path '/tmp/*' \) -prune -o -type f -print0 2>/dev/null | xargs -0 -r sha256sum >> "$T/sha256.txt" 2>/dev/null
   find "$mp" -xdev \( -path /tmp -o -path '/tmp/*' \) -prune -o -print0 2>/dev/null | xargs -0 -r getfattr -h -d -m - --absolute-names -e hex >> "$T/xattrs.txt" 2>/dev/null
 done
+# File attributes of every mount point (chattr +C, the nocow a btrfs subvolume for VM images has, must
+# survive a recovery), and each btrfs file system's subvolumes by path and its default subvolume
+: > "$T/attrs.txt"
+for mp in $mps; do lsattr -d "$mp" >> "$T/attrs.txt" 2>/dev/null; done
+: > "$T/btrfs.txt"
+findmnt -rn -t btrfs -o UUID,TARGET | sort -u -k1,1 | while read -r uuid mp; do
+  echo "fs $uuid default $(btrfs subvolume get-default "$mp" 2>/dev/null | awk '{print $NF}')"
+  btrfs subvolume list "$mp" 2>/dev/null | awk -v u="$uuid" '{print "fs " u " subvolume " $NF}' | sort
+done >> "$T/btrfs.txt"
 echo done > "$T/complete"

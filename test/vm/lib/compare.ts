@@ -28,6 +28,10 @@ export interface Truth {
   lsblk: unknown;
   findmnt: unknown;
   swaps: string;
+  /** `lsattr -d` of each mount point; "" when the truth predates it */
+  attrs: string;
+  /** "fs UUID default PATH" and "fs UUID subvolume PATH" lines */
+  btrfs: string;
 }
 
 export interface TruthTexts {
@@ -37,6 +41,8 @@ export interface TruthTexts {
   lsblk: string;
   findmnt: string;
   swaps?: string;
+  attrs?: string;
+  btrfs?: string;
 }
 
 /** `find -printf '%y\t%#m\t%U\t%G\t%s\t%n\t%D:%i\t%S\t%p\t%l\n'` lines. */
@@ -86,6 +92,8 @@ export function parseTruth(t: TruthTexts): Truth {
     lsblk: JSON.parse(t.lsblk || "{}"),
     findmnt: JSON.parse(t.findmnt || "{}"),
     swaps: t.swaps ?? "",
+    attrs: t.attrs ?? "",
+    btrfs: t.btrfs ?? "",
   };
 }
 
@@ -223,6 +231,15 @@ export function compareTruth(before: Truth, after: Truth, allowedDifferences: st
 
   const swapCount = (s: string) => s.split("\n").filter((l) => l.trim()).length;
   checks.push(check("swap", swapCount(before.swaps) === swapCount(after.swaps) ? [] : [`source has ${swapCount(before.swaps)} swap areas, recovered ${swapCount(after.swaps)}`], allowedChecks));
+
+  // chattr attributes of the mount points ("---------------C------ /var/lib/machines"), and the btrfs
+  // subvolumes with the default one; only when the source's truth has them (older truths lack the files)
+  const lineSet = (t: string) => t.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter(Boolean);
+  const setDiff = (b: string[], a: string[]) => [...b.filter((l) => !a.includes(l)).map((l) => `source only: ${l}`), ...a.filter((l) => !b.includes(l)).map((l) => `recovered only: ${l}`)];
+  // "I" (an ext4 directory's hashed index) comes from how many entries a directory had, not a setting
+  const attrLines = (t: string) => lineSet(t).map((l) => l.replace(/^(\S*)/, (f) => f.replaceAll("I", "-")));
+  if (before.attrs.trim()) checks.push(check("file-attributes", setDiff(attrLines(before.attrs), attrLines(after.attrs)), allowedChecks));
+  if (before.btrfs.trim()) checks.push(check("btrfs-subvolumes", setDiff(lineSet(before.btrfs), lineSet(after.btrfs)), allowedChecks));
 
   checks.push(check("canary-after-backup-gone", after.manifest.has(CANARY_AFTER_BACKUP) ? [`${CANARY_AFTER_BACKUP} exists: the recovered files are not those of the backup`] : [], allowedChecks));
 

@@ -252,7 +252,7 @@ export function pruneRuns(keep: number, under = "runs"): void {
 
 function readTruth(dir: string) {
   const r = (n: string) => (existsSync(join(dir, n)) ? readFileSync(join(dir, n), "utf8") : "");
-  return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt") });
+  return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt"), attrs: r("attrs.txt"), btrfs: r("btrfs.txt") });
 }
 
 /** A machine whose root is encrypted asks for its passphrase at every boot: the harness types it. */
