@@ -23,7 +23,7 @@ export interface SourceDisk {
   byId?: string[];
 }
 
-export type MapReason = "mapping file" | "identity" | "name and size" | "size" | "only candidate" | "chosen";
+export type MapReason = "mapping file" | "identity" | "name and size" | "size" | "only candidate" | "only fit" | "chosen";
 
 export interface DiskMapping {
   /** saved disk → disk now */
@@ -151,11 +151,33 @@ export function mapDisks(
     if (t) take(s.device, t.device, "size");
   }
   const left = open();
+  const minOf = (s: SourceDisk) => opts.minSize?.(s) ?? s.sizeBytes;
   if (left.length === 1) {
     const s = left[0]!;
-    const min = opts.minSize?.(s) ?? s.sizeBytes;
-    const fits = free().filter((t) => t.sizeBytes >= min);
+    const fits = free().filter((t) => t.sizeBytes >= minOf(s));
     if (fits.length === 1) take(s.device, fits[0]!.device, "only candidate");
+    // one saved disk, one disk left, too small by the rules: map it anyway, so that the resize refuses it
+    // before any write and says how big a disk must be (not a question about which disk to take)
+    else if (fits.length === 0 && free().length === 1) take(s.device, free()[0]!.device, "only candidate");
+  } else if (left.length > 1 && left.length <= 8) {
+    // several saved disks of other sizes (disks of another model, or presented in another order): when
+    // exactly one assignment gives each a disk big enough for it, that is the mapping — by size and
+    // layout, whatever the names
+    const cands = free();
+    const found: Map<string, string>[] = [];
+    const walk = (i: number, taken: Map<string, string>) => {
+      if (found.length > 1) return;
+      if (i === left.length) return void found.push(new Map(taken));
+      const s = left[i]!;
+      for (const t of cands) {
+        if (t.sizeBytes < minOf(s) || [...taken.values()].includes(t.device)) continue;
+        taken.set(s.device, t.device);
+        walk(i + 1, taken);
+        taken.delete(s.device);
+      }
+    };
+    walk(0, new Map());
+    if (found.length === 1) for (const [s, t] of found[0]!) take(s, t, "only fit");
   }
   return { map, how, unmapped: open().map((s) => s.device), identical, differences };
 }

@@ -156,7 +156,7 @@ export const DiskFacts = z.object({
   ptuuid: z.string().optional(),
 });
 export const PartFacts = z.object({ partuuid: z.string().optional(), typeId: z.string().optional(), partName: z.string().optional() });
-export const VolumeFacts = z.object({ uuid: z.string().optional(), segtype: z.string().optional(), pbkdf: z.string().optional() });
+export const VolumeFacts = z.object({ uuid: z.string().optional(), segtype: z.string().optional(), pbkdf: z.string().optional(), fsUsedBytes: z.number().int().nonnegative().optional() });
 /** one record per component id; the fields of whichever kind it is (unknown keys are kept, not stripped) */
 export const Facts = z.record(z.string(), z.looseObject({ ...DiskFacts.shape, ...PartFacts.shape, ...VolumeFacts.shape }));
 

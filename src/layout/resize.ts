@@ -89,7 +89,44 @@ function kinds(p: PartEntry, on: OnDevice): Set<string> {
   return k;
 }
 
-export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>, s: ResizeSettings = DEFAULT_RESIZE): ResizeResult {
+/**
+ * The smallest partition a file system holding `used` bytes can be shrunk to: the data, a tenth more
+ * (ext4's inode tables and reserved blocks, xfs's and btrfs's metadata grow with it) and 128 MiB for the
+ * journal or log. Deliberately generous: the restore into too small a file system fails hours later.
+ */
+export function bytesNeededFor(used: number): number {
+  return alignUp(used * 1.1 + 128 * MiB, MiB);
+}
+
+/**
+ * How small a disk may be and still take a saved disk (for the disk mapping): what the percentage limit
+ * allows (AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE), or all partitions unchanged, or — when the last
+ * partition's file system usage is known and it may be resized — its start plus the room its data needs.
+ */
+export function minimumDiskBytes(doc: LayoutDoc, disk: string, s: ResizeSettings = DEFAULT_RESIZE, usedBytes: Readonly<Record<string, number>> = {}): number {
+  const entries = activeEntries(doc);
+  const d = entries.find((e): e is DiskEntry => e.kw === "disk" && e.device === disk);
+  if (!d) return 0;
+  const byLimit = Math.floor(d.sizeBytes * (1 - s.shrinkLimitPct / 100));
+  const parts = entries.filter((e): e is PartEntry => e.kw === "part" && e.disk === disk && e.name !== "extended");
+  if (!parts.length) return d.sizeBytes;
+  const tail = d.sizeBytes - usableEnd(d.label, d.sizeBytes, 512);
+  const last = parts.reduce((a, b) => (b.startBytes + b.sizeBytes > a.startBytes + a.sizeBytes ? b : a));
+  const unchanged = last.startBytes + last.sizeBytes + tail;
+  if (s.mode === "none") return unchanged;
+  const used = usedBytes[last.device];
+  const excluded = Array.isArray(s.mode) ? !s.mode.includes(last.device) : s.exclude.some((x) => kinds(last, onDevice(entries)).has(x));
+  const byData = used !== undefined && !excluded && s.mode !== "all" ? last.startBytes + bytesNeededFor(used) + tail : Infinity;
+  return Math.min(unchanged, excluded ? unchanged : Math.max(byLimit, 0), byData);
+}
+
+/**
+ * `usedBytes`: the bytes in use on the file system on a partition (layout.json's fsUsedBytes). With it
+ * a disk more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE smaller still takes the layout when the data on
+ * the shrunk last partition fits, and a disk too small for the data is refused with the size it needs —
+ * ReaR 2.7 refuses the first and finds out about the second when the restore fills the file system.
+ */
+export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>, s: ResizeSettings = DEFAULT_RESIZE, usedBytes: Readonly<Record<string, number>> = {}): ResizeResult {
   const entries = activeEntries(doc);
   const changes: ResizeChange[] = [];
   const errors: string[] = [];
@@ -146,7 +183,9 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
         notes.push(`${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} smaller, but every partition still fits: none is shrunk`);
         continue;
       }
-      if (-pct > s.shrinkLimitPct) {
+      const used = usedBytes[last.device];
+      const overLimit = -pct > s.shrinkLimitPct;
+      if (overLimit && (used === undefined || isExcluded(last))) {
         errors.push(
           `${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} (${(-pct).toFixed(1)}%) smaller than the saved disk, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct} allows: it needs at least ${needMib(lastEnd + (t.sizeBytes - end))}`,
         );
@@ -160,6 +199,17 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
       if (newEnd - last.startBytes < MiB) {
         tooSmall();
         continue;
+      }
+      if (used !== undefined) {
+        const need = bytesNeededFor(used);
+        const mp = on.fs.get(last.device)?.mountpoint;
+        if (newEnd - last.startBytes < need) {
+          errors.push(
+            `${d.device} is too small for the data: ${last.device}${mp ? ` (${mp})` : ""} holds ${mib(used)} and needs at least ${needMib(need)}, it would get ${mib(newEnd - last.startBytes)}; the disk needs at least ${needMib(last.startBytes + need + (t.sizeBytes - end))}`,
+          );
+          continue;
+        }
+        if (overLimit) notes.push(`${d.device} is ${(-pct).toFixed(1)}% smaller, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct}, but the ${mib(used)} in use on ${last.device}${mp ? ` (${mp})` : ""} fit in ${mib(newEnd - last.startBytes)}: it shrinks`);
       }
       newPart.set(last.device, { start: last.startBytes, size: newEnd - last.startBytes });
       if (ext) newPart.set(ext.device, { start: ext.startBytes, size: newEnd - ext.startBytes });

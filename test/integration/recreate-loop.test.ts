@@ -1,7 +1,7 @@
 // Layout recreation for real, as root, on loop disks: a GPT "machine" (ESP, ext4 root, xfs, swap, btrfs
 // with a mounted subvolume) is saved with `rear savelayout`, its disk is detached (as a dead disk), and
-// `rear -p -n layoutonly` recreates the layout on blank loop disks of the same size, 30% bigger and 1%
-// smaller. Each result is saved again and compared with the original (modulo the disk name and the
+// `rear -p -n layoutonly` recreates the layout on blank loop disks of the same size, 30% bigger, 1% and
+// 10% smaller (the last file system's data still fits), and refuses one too small for the data. Each result is saved again and compared with the original (modulo the disk name and the
 // resized last partition). Then: an apply killed at a random step and run again gives the same end
 // state; the rendered diskrestore.sh run by bash gives the same result as the plan; and an answer
 // "Abort" at the confirmation leaves the disk untouched. ReaR never looks at loop devices;
@@ -194,13 +194,20 @@ describe.skipIf(!isRoot)("layoutonly on loop disks (root)", () => {
     expect(out).toMatch(/Resizing .*p5/);
   });
 
-  test("onto a 10% smaller disk: refused before anything is written, saying by how much", () => {
-    const disk = attach(join(base, "small.img"), 630 * MiB);
+  test("onto a 10% smaller disk: beyond ReaR's 2% limit, but the data on the last partition fits, so it shrinks", () => {
+    const { disk, out } = recreateOnto("smaller10", 630 * MiB);
+    checkAndRelease("smaller10", disk, { ignoreLastPartSize: true });
+    expect(out).toMatch(/more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=2, but the \d+ MiB in use on \S+p5 \(\S*bt\) fit in \d+ MiB: it shrinks/);
+    expect(out).toMatch(/Resizing .*p5/);
+  });
+
+  test("onto a disk too small for the data: refused before anything is written, with the size of disk needed", () => {
+    const disk = attach(join(base, "small.img"), 560 * MiB);
     try {
       writeFileSync(join(conf(), "mappings/disk_mappings"), `${srcDisk} ${disk}\n`);
       const r = rear(freshVar("small"), ["-p", "-n", "layoutonly"]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/smaller than the saved disk.*it needs at least/);
+      expect(r.stderr).toMatch(/is too small for the data: \S+p5 \(\S*bt\) holds \d+ MiB and needs at least \d+ MiB, it would get \d+ MiB; the disk needs at least \d+ MiB/);
       expect(run(["blkid", "-p", disk]).code).toBe(2); // no signature at all: nothing was written
     } finally {
       detach(disk);

@@ -77,7 +77,27 @@ export function fsMounts(ctx: ExtractContext): FindmntRow[] {
   return [...byDev.values()].sort((a, b) => (a.source! < b.source! ? -1 : a.source! > b.source! ? 1 : 0));
 }
 
-export function extractFilesystems(ctx: ExtractContext): DocLine[] {
+/**
+ * `df -Pl -BM` → mount point → bytes used (MiB rounded up by df). The mount point is everything after
+ * the fifth field, so blanks in it survive.
+ */
+export function parseDfUsed(text: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of (text ?? "").split("\n").slice(1)) {
+    const w = line.trim().split(/\s+/);
+    if (w.length < 6) continue;
+    const used = /^(\d+)M?$/.exec(w[2]!);
+    if (used) out.set(w.slice(5).join(" "), Number(used[1]) * 1024 * 1024);
+  }
+  return out;
+}
+
+/**
+ * The fs lines; `facts` gets each file system's bytes in use (fsUsedBytes, from df): a migration to a
+ * smaller disk may shrink a partition only as far as its data still fits (resize.ts).
+ */
+export function extractFilesystems(ctx: ExtractContext, facts: Record<string, Record<string, unknown>> = {}): DocLine[] {
+  const used = parseDfUsed(ctx.data["df.txt"]);
   const out: DocLine[] = [
     comment("# Filesystems (only ext2,ext3,ext4,vfat,xfs,reiserfs,btrfs are supported)."),
     comment("# Format: fs <device> <mountpoint> <fstype> [uuid=<uuid>] [label=<label>] [<attributes>]"),
@@ -94,6 +114,8 @@ export function extractFilesystems(ctx: ExtractContext): DocLine[] {
       btrfs.push(m);
     } else opts = { uuid: b?.UUID ?? "", label: encodeLabel(b?.LABEL ?? "") };
     opts.options = (m.options ?? "").replace(/seclabel,/g, "");
+    const u = used.get(m.target!);
+    if (u !== undefined) facts[dev] = { ...facts[dev], fsUsedBytes: u };
     const e: Entry = { kw: "fs", device: dev, mountpoint: escapeMountpoint(m.target!), fstype: m.fstype!, opts };
     out.push({ t: "entry", disabled: false, entry: e });
   }

@@ -32,7 +32,7 @@ export function extractLayout(data: ProbeData, opts: ExtractOptions & { dated: s
     ["disks", () => extractDisks(ctx, facts)],
     ["RAID", () => extractRaid(ctx, facts)],
     ["LVM", () => extractLvm(ctx, facts)],
-    ["filesystems", () => extractFilesystems(ctx)],
+    ["filesystems", () => extractFilesystems(ctx, facts)],
     ["swap", () => extractSwap(ctx)],
     ["LUKS", () => extractCrypt(ctx, facts)],
   ];

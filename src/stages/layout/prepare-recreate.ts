@@ -16,10 +16,11 @@ import { buildPlan } from "../../layout/plan/build.ts";
 import { renderDiskrestore } from "../../layout/plan/render.ts";
 import { PLAN_FORMAT, type Plan } from "../../layout/plan/types.ts";
 import { randomUuids } from "../../layout/plan/uuids.ts";
-import { DEFAULT_RESIZE, resizeLayout, type ResizeSettings } from "../../layout/resize.ts";
+import { DEFAULT_RESIZE, minimumDiskBytes, resizeLayout, type ResizeSettings } from "../../layout/resize.ts";
 import { checkPlanSafety, protectedDisks, REAR_LABELS } from "../../layout/safety.ts";
 import type { TargetProbe } from "../../layout/targets.ts";
 import { humanSize } from "../../layout/show.ts";
+import { renameDevice } from "../../layout/compare.ts";
 import { LayoutCheckError } from "../../layout/validate.ts";
 import { backupDevices, probeTargets } from "../../recreate/probe-targets.ts";
 import { readMappingFile, readSavedLayout, type SavedLayout } from "../../recreate/saved-layout.ts";
@@ -185,7 +186,7 @@ const mapDisksModule: Module = {
     }
     const sources = sourceDisks(s.saved.doc, s.saved.facts);
     const resize = resizeSettings(ctx);
-    const m = mapDisks(sources, targets.disks, { ...(userMap ? { userMap } : {}), protected: s.protected!, minSize: (x) => Math.floor(x.sizeBytes * (1 - resize.shrinkLimitPct / 100)) });
+    const m = mapDisks(sources, targets.disks, { ...(userMap ? { userMap } : {}), protected: s.protected!, minSize: (x) => minimumDiskBytes(s.saved.doc, x.device, resize, usedBytesOf(s.saved.facts)) });
     const mode = ctx.config.str("MIGRATION_MODE");
     if (m.identical) ctx.log.logPrint("Disk configuration looks identical");
     else {
@@ -229,6 +230,11 @@ const mapDisksModule: Module = {
   },
 };
 
+/** layout.json's fsUsedBytes per file system device (savelayout records it from df). */
+function usedBytesOf(facts: Record<string, Record<string, unknown>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(facts).flatMap(([dev, f]) => (typeof f.fsUsedBytes === "number" ? [[dev, f.fsUsedBytes]] : [])));
+}
+
 function resizeSettings(ctx: Context): ResizeSettings {
   const mode = ctx.config.arr("AUTORESIZE_PARTITIONS");
   const first = mode[0] ?? "";
@@ -253,7 +259,9 @@ const autoresize: Module = {
     const s = recreateState(ctx);
     if (s.resuming) return;
     const sizes = Object.fromEntries(s.targets!.disks.map((d) => [d.device, { sizeBytes: d.sizeBytes, sectorSize: d.logicalSectorSize }]));
-    const r = resizeLayout(s.doc!, sizes, resizeSettings(ctx));
+    // the usage is keyed by the saved device names, the doc by the mapped ones
+    const used = Object.fromEntries(Object.entries(usedBytesOf(s.saved.facts)).map(([dev, b]) => [renameDevice(dev, s.mapping ?? {}), b]));
+    const r = resizeLayout(s.doc!, sizes, resizeSettings(ctx), used);
     for (const n of r.notes) ctx.log.logPrint(n);
     if (r.errors.length) throw new WorkflowError(`The disk layout does not fit: ${r.errors.join("; ")}`, "give bigger disks, map the disks differently (/etc/rear/mappings/disk_mappings), or change AUTORESIZE_PARTITIONS / AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE");
     for (const c of r.changes) ctx.log.logUserOutput(`Resizing ${c.partition}: ${humanSize(c.fromBytes)} -> ${humanSize(c.toBytes)}${c.startTo !== undefined ? ` (moved from ${c.startFrom} to ${c.startTo})` : ""}`);

@@ -5,7 +5,8 @@ import { readDisklayout } from "../../../../src/layout/disklayout/read.ts";
 import { entryLine } from "../../../../src/layout/disklayout/write.ts";
 import { applyMapping, mapDisks, MappingFileError, mapFacts, parseDiskMappings, type SourceDisk } from "../../../../src/layout/mapping.ts";
 import { activeEntries, allEntries } from "../../../../src/layout/model.ts";
-import { DEFAULT_RESIZE, resizeLayout, usableEnd } from "../../../../src/layout/resize.ts";
+import { bytesNeededFor, DEFAULT_RESIZE, minimumDiskBytes, resizeLayout, usableEnd } from "../../../../src/layout/resize.ts";
+import { parseDfUsed } from "../../../../src/layout/extract/fs.ts";
 import type { TargetDisk } from "../../../../src/layout/targets.ts";
 
 const MiB = 1024 * 1024;
@@ -52,6 +53,22 @@ describe("mapDisks", () => {
     expect(mapDisks([src("/dev/sda", 8 * GiB)], [disk("/dev/sdb", 4 * GiB), disk("/dev/sdc", 12 * GiB)]).map).toEqual({ "/dev/sda": "/dev/sdc" });
     const m = mapDisks([src("/dev/sda", 8 * GiB)], [disk("/dev/sdb", 10 * GiB), disk("/dev/sdc", 12 * GiB)]);
     expect(m.unmapped).toEqual(["/dev/sda"]);
+  });
+  test("two disks in the other order and of other sizes: the one assignment where each fits is taken", () => {
+    const min = (s: SourceDisk) => Math.floor(s.sizeBytes * 0.98);
+    const m = mapDisks([src("/dev/vda", 6 * GiB), src("/dev/vdb", 2 * GiB)], [disk("/dev/vda", 2.5 * GiB), disk("/dev/vdb", 6.5 * GiB)], { minSize: min });
+    expect(m.map).toEqual({ "/dev/vda": "/dev/vdb", "/dev/vdb": "/dev/vda" });
+    expect(m.how["/dev/vda"]).toBe("only fit");
+    // two ways to fit: left to the user
+    const a = mapDisks([src("/dev/vda", 6 * GiB), src("/dev/vdb", 2 * GiB)], [disk("/dev/vda", 7 * GiB), disk("/dev/vdb", 8 * GiB)], { minSize: min });
+    expect(a.unmapped).toEqual(["/dev/vda", "/dev/vdb"]);
+  });
+  test("one saved disk and one disk left that is too small: mapped, so that the resize says how big a disk must be", () => {
+    const m = mapDisks([src("/dev/sda", 8 * GiB)], [disk("/dev/sdb", 4 * GiB)], { minSize: (s) => s.sizeBytes });
+    expect(m.map).toEqual({ "/dev/sda": "/dev/sdb" });
+    // a protected disk is still never taken
+    const p = mapDisks([src("/dev/sda", 8 * GiB)], [disk("/dev/sdb", 4 * GiB)], { minSize: (s) => s.sizeBytes, protected: new Map([["/dev/sdb", "holds the backup"]]) });
+    expect(p.unmapped).toEqual(["/dev/sda"]);
   });
   test("the mapping file comes first; read-only disks are never candidates", () => {
     const m = mapDisks([src("/dev/sda", GiB)], [disk("/dev/sda", GiB), disk("/dev/sdb", GiB)], { userMap: { "/dev/sda": "/dev/sdb" } });
@@ -139,6 +156,34 @@ describe("resizeLayout", () => {
   test("a disk 5% smaller: refused, saying how much is needed", () => {
     const r = resizeLayout(doc(), target(Math.round(8 * GiB * 0.95)));
     expect(r.errors.join()).toMatch(/smaller than the saved disk, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=2 allows: it needs at least 8191 MiB/);
+  });
+  test("a disk 5% smaller whose data fits: the last partition shrinks although the limit is 2% (the usage is known)", () => {
+    const size = Math.round(8 * GiB * 0.95);
+    const r = resizeLayout(doc(), target(size), DEFAULT_RESIZE, { "/dev/sda2": 2 * GiB });
+    expect(r.errors).toEqual([]);
+    expect(part2(r).startBytes + part2(r).sizeBytes).toBeLessThanOrEqual(usableEnd("gpt", size, 512));
+    expect(r.notes.join()).toMatch(/more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=2, but the 2048 MiB in use on \/dev\/sda2 \(\/\) fit in \d+ MiB: it shrinks/);
+  });
+  test("a disk too small for the data: refused before anything, with the size of disk needed", () => {
+    const r = resizeLayout(doc(), target(3 * GiB), DEFAULT_RESIZE, { "/dev/sda2": 4 * GiB });
+    const need = bytesNeededFor(4 * GiB);
+    expect(need).toBe(Math.ceil((4 * GiB * 1.1 + 128 * MiB) / MiB) * MiB);
+    const disk = Math.ceil((537919488 + need + 512 + 16384) / MiB);
+    expect(r.errors).toEqual([`/dev/sda is too small for the data: /dev/sda2 (/) holds 4096 MiB and needs at least ${need / MiB} MiB, it would get 2558 MiB; the disk needs at least ${disk} MiB`]);
+    // within the 2% limit too: the data decides
+    const r2 = resizeLayout(doc(), target(Math.round(8 * GiB * 0.99)), DEFAULT_RESIZE, { "/dev/sda2": Math.round(7.5 * GiB) });
+    expect(r2.errors.join()).toContain("too small for the data");
+  });
+  test("minimumDiskBytes: the percentage limit, or the data's room when known; an excluded last partition cannot shrink", () => {
+    expect(minimumDiskBytes(doc(), "/dev/sda")).toBe(Math.floor(8 * GiB * 0.98));
+    expect(minimumDiskBytes(doc(), "/dev/sda", DEFAULT_RESIZE, { "/dev/sda2": GiB })).toBe(537919488 + bytesNeededFor(GiB) + 512 + 16384);
+    const { doc: d } = readDisklayout("disk /dev/sda 8589934592 gpt\npart /dev/sda 4294967296 1048576 root none /dev/sda1\npart /dev/sda 1073741824 4296015872 rear-noname swap /dev/sda2\nswap /dev/sda2 uuid=x label=swap\n");
+    expect(minimumDiskBytes(d, "/dev/sda")).toBe(4296015872 + 1073741824 + 512 + 16384);
+  });
+  test("parseDfUsed: df -Pl -BM, mount points with blanks", () => {
+    const m = parseDfUsed("Filesystem     1048576-blocks   Used Available Capacity Mounted on\n/dev/vda1 5000M 1234M 3766M 25% /\n/dev/vdb1 100M 1M 99M 1% /mnt/my data\n");
+    expect(m.get("/")).toBe(1234 * MiB);
+    expect(m.get("/mnt/my data")).toBe(MiB);
   });
   test("a smaller disk that still holds every partition needs no shrinking", () => {
     const { doc: d } = readDisklayout("disk /dev/sda 8589934592 msdos\npart /dev/sda 1073741824 1048576 primary none /dev/sda1\n");
