@@ -138,3 +138,12 @@ describe("file attributes and btrfs subvolumes", () => {
     expect(names).not.toContain("btrfs-subvolumes");
   });
 });
+
+describe("secrets left on the recovered machine", () => {
+  test("only files that held the secret on the source may hold it", async () => {
+    const { secretsLeft, secretsOf } = await import("../../vm/lib/cycle.ts");
+    expect(secretsLeft("/etc/rear/local.conf\n", "/etc/rear/local.conf\n")).toEqual([]);
+    expect(secretsLeft("/etc/rear/local.conf\n", "/etc/rear/local.conf\n/var/log/rear/recover/rear-x.log\n")).toEqual(["/var/log/rear/recover/rear-x.log"]);
+    expect(secretsOf({ secrets: ["abcd"], bootPassphrase: "abcd" })).toEqual(["abcd"]);
+  });
+});

@@ -165,6 +165,7 @@ export function backupJob(s: Scenario, tool: Tool): Job {
       "local.conf": s.tool.localConf,
       "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8"),
       ...(tool === "ours" ? { "rear-ours": { copy: DIST } } : {}),
+      ...(secretsOf(s).length ? { "secrets.txt": `${secretsOf(s).join("\n")}\n` } : {}),
     },
     script: `set -x
 ${install}mkdir -p /etc/rear
@@ -175,7 +176,7 @@ rear -v format -- --yes "$(readlink -f /dev/disk/by-id/virtio-backup)" > $HARNES
 udevadm settle
 ` : ""}
 bash ./collect-truth.sh $HARNESS_OUT/truth-before
-t0=$(date +%s%N)
+${secretScan("secret-files.txt")}t0=$(date +%s%N)
 ( ${s.tool.backupCommand} ) > $HARNESS_OUT/backup.out 2>&1
 echo $? > $HARNESS_OUT/backup-rc
 grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
@@ -204,10 +205,33 @@ test "$(cat $HARNESS_OUT/backup-rc)" = 0
   };
 }
 
-export function verifyJob(): Job {
+/** The scenario's secrets: what the secret scan looks for. */
+export function secretsOf(s: Pick<Scenario, "secrets" | "bootPassphrase">): string[] {
+  return [...new Set([...s.secrets, ...(s.bootPassphrase ? [s.bootPassphrase] : [])])];
+}
+
+/**
+ * Lists the files holding one of the secrets (secrets.txt, one per line) into $HARNESS_OUT/NAME, leaving
+ * out the job's own directory; where a tool could leave them: configuration, logs, state, homes, /boot.
+ */
+export function secretScan(name: string): string {
+  return `if [ -s secrets.txt ]; then
+  grep -rlsF -f secrets.txt /etc /var /root /boot /home /srv /tmp /.rear* 2>/dev/null | grep -v "^$PWD/" | sort -u > $HARNESS_OUT/${name}
+fi
+`;
+}
+
+/** Files of the recovered machine that hold a secret the same file on the source did not hold. */
+export function secretsLeft(sourceList: string, recoveredList: string): string[] {
+  const before = new Set(sourceList.split("\n").filter(Boolean));
+  return recoveredList.split("\n").filter((f) => f && !before.has(f));
+}
+
+export function verifyJob(secrets: string[] = []): Job {
   return {
-    files: { "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8") },
+    files: { "collect-truth.sh": readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8"), ...(secrets.length ? { "secrets.txt": `${secrets.join("\n")}\n` } : {}) },
     script: `set -x
+${secretScan("secret-files.txt")}
 # UEFI: which boot entry started this system (the one recover wrote, or the removable fallback path)
 [ -d /sys/firmware/efi ] && efibootmgr -v > $HARNESS_OUT/efibootmgr.txt 2>&1
 # who wrote LVM's metadata backups and archives (their description line names the command)
@@ -410,7 +434,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const bootOrder = (disks: VmDisk[]) => disks.map((d) => (s.targetDisks[tgt.indexOf(d)]?.bootFirst ? { ...d, bootindex: 0 } : d));
 
   // 4. boot the recovered disks only, collect truth
-  const vch = await prepareChannel(join(dir, "verify"), verifyJob(), 512);
+  const vch = await prepareChannel(join(dir, "verify"), verifyJob(secretsOf(s)), 512);
   say(`${s.name}/${tool}: booting the recovered machine`);
   const vvm = await runVm(
     {
@@ -488,6 +512,13 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     ...bootChecks,
     backupCheck,
   ];
+  if (secretsOf(s).length) {
+    const rd = (d: string) => (existsSync(join(d, "secret-files.txt")) ? readFileSync(join(d, "secret-files.txt"), "utf8") : undefined);
+    const src = rd(bres.dir);
+    const rec = rd(vres.dir);
+    const left = src === undefined || rec === undefined ? ["the secret scan did not run on both machines"] : secretsLeft(src, rec);
+    result.checks.push({ name: "secrets-not-left", ok: left.length === 0, details: left.map((f) => `${f} holds a secret (the same file on the source did not)`) });
+  }
   result.ok = result.checks.every((c) => c.ok || c.allowed);
   writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
   if (!opts.keep) for (const f of ["source1.img", "source2.img", "target1.img", "target2.img", "backup.img", "rescue.iso", "build-root.qcow2"]) rmSync(join(dir, f), { force: true });

@@ -51,6 +51,9 @@ export const scenarioSchema = z.strictObject({
   /** the passphrase the source and the recovered machine ask for at boot (an encrypted root): the
    *  harness types it when "Please unlock disk" appears on the console */
   bootPassphrase: z.string().min(1).optional(),
+  /** strings no file of the recovered machine may hold unless the same file held it on the source
+   *  (passphrases given to the tool): the bootPassphrase is always one */
+  secrets: z.array(z.string().min(4)).default([]),
   /** bash run in the builder after the boot loader is installed (GRUB on a second disk, …) */
   postInstall: z.string().min(1).optional(),
   /** seconds for each phase (defaults suit TCG) */
