@@ -387,7 +387,9 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
         disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
         ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
         // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
-        failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory"],
+        // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's
+        // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume)
+        failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory", "Set the password for LUKS device", "Enter passphrase for"],
         ...(powerCut ? { powerCut } : {}),
       },
       say,
