@@ -52,7 +52,10 @@ export function planLuks(c: PlanContext, e: CryptEntry): void {
     return;
   }
   const secret = { kind: "luks-passphrase" as const, name, device: e.source };
-  c.add(e.device, "luks-format", `Create LUKS volume on ${e.source} (uuid ${o.uuid ?? "new"}; asks for the passphrase)`, [...argv, "--key-file=-", e.source], { secret });
+  // the passphrase is given (LUKS_PASSPHRASE_<name>, luks_passphrase_<name>= on the rescue kernel's
+  // command line, a password= option) or asked when the step runs: the plan cannot know which
+  const given = `LUKS_PASSPHRASE_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
+  c.add(e.device, "luks-format", `Create LUKS volume on ${e.source} (uuid ${o.uuid ?? "new"}; the passphrase from ${given} or asked)`, [...argv, "--key-file=-", e.source], { secret });
   c.add(e.device, "luks-open", `Open ${e.source} as ${name}`, ["cryptsetup", "open", "--key-file=-", e.source, name], { secret, waitFor: [e.device], skipIf: ["test", "-b", e.device] });
 }
 
