@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { listScenarios, loadScenario, parseScenario } from "../../vm/lib/scenario.ts";
+import { listScenarios, loadScenario, machineFirmware, parseScenario } from "../../vm/lib/scenario.ts";
 
 describe("VM scenarios are data files that validate against the schema", () => {
   test("every file in test/vm/scenarios", () => {
@@ -18,6 +18,12 @@ describe("VM scenarios are data files that validate against the schema", () => {
     tool: { localConf: "", backupCommand: "rear mkbackup" }, backupDisk: { sizeMiB: 1024, prepare: "ext4" },
     targetDisks: [{ sizeMiB: 1024, bus: "nvme" }], rescueBoot: "iso",
   };
+  test("Secure Boot: only with UEFI, and then for every boot of the machine", () => {
+    expect(() => parseScenario(JSON.stringify({ ...good, secureBoot: true }))).toThrow(/secureBoot needs firmware "uefi"/);
+    const s = parseScenario(JSON.stringify({ ...good, firmware: "uefi", secureBoot: true }));
+    expect(machineFirmware(s)).toEqual({ firmware: "uefi", secureBoot: true });
+    expect(machineFirmware(parseScenario(JSON.stringify(good)))).toEqual({ firmware: "bios" });
+  });
   test("defaults are filled in", () => {
     const s = parseScenario(JSON.stringify(good));
     expect(s.sourceDisks[0]!.bus).toBe("virtio");

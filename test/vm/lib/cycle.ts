@@ -15,7 +15,7 @@ import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Machine } from "./layouts.ts";
-import type { Scenario } from "./scenario.ts";
+import { machineFirmware, type Scenario } from "./scenario.ts";
 import { sh } from "./sh.ts";
 
 export type Tool = "rear27" | "ours";
@@ -234,6 +234,8 @@ export function verifyJob(secrets: string[] = []): Job {
 ${secretScan("secret-files.txt")}
 # UEFI: which boot entry started this system (the one recover wrote, or the removable fallback path)
 [ -d /sys/firmware/efi ] && efibootmgr -v > $HARNESS_OUT/efibootmgr.txt 2>&1
+# Secure Boot: the SecureBoot variable's value byte (1 = enforced)
+for v in /sys/firmware/efi/efivars/SecureBoot-*; do [ -e "$v" ] && od -An -tu1 "$v" | awk '{print $NF}' > $HARNESS_OUT/secureboot; done
 # who wrote LVM's metadata backups and archives (their description line names the command)
 grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
 bash ./collect-truth.sh $HARNESS_OUT/truth-after
@@ -331,7 +333,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   say(`${s.name}/${tool}: booting the source machine and running: ${s.tool.backupCommand}`);
   const bvm = await runVm(
     {
-      name: "backup", firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
+      name: "backup", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
       disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c",
       markers: [
         { text: "HARNESS: job start", timeoutSec: 300 },
@@ -382,7 +384,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
     runVm(
       {
-        name, firmware: s.firmware, ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
+        name, ...machineFirmware(s), ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
         // the USB disk boots first but comes after the targets, so the targets keep the source's names
         disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
         ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
@@ -440,7 +442,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   say(`${s.name}/${tool}: booting the recovered machine`);
   const vvm = await runVm(
     {
-      name: "verify", firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
+      name: "verify", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
       disks: [...bootOrder(tgt), ...vch.disks], boot: "c",
       markers: [
         { text: "HARNESS: job start", timeoutSec: 300 },
@@ -469,7 +471,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say(`${s.name}/${tool}: booting the recovered disk on a machine with blank NVRAM`);
     const bvm2 = await runVm(
       {
-        name: "verify-blank", firmware: s.firmware, ovmfVars: blankVars, accel, ...unlock(s), serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
+        name: "verify-blank", ...machineFirmware(s), ovmfVars: blankVars, accel, ...unlock(s), serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
         disks: [...bootOrder(tgt), ...bch.disks], boot: "c",
         markers: [
           { text: "HARNESS: job start", timeoutSec: 300 },
@@ -485,6 +487,14 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say(`${s.name}/${tool}: blank NVRAM: ${ok2 ? `booted (BootCurrent ${cur2 ?? "?"})` : "did NOT boot"}`);
   }
 
+  // 4b'. Secure Boot: the rescue image and the recovered machine booted with it enforced
+  if (s.secureBoot) {
+    const rescueSb = /Secure boot enabled/.test(recoverLog);
+    const sbVal = existsSync(join(vres.dir, "secureboot")) ? readFileSync(join(vres.dir, "secureboot"), "utf8").trim() : "";
+    bootChecks.push({ name: "secure-boot-rescue", ok: rescueSb, details: rescueSb ? [] : ["the rescue kernel did not say 'Secure boot enabled' (see recover.serial.log)"] });
+    bootChecks.push({ name: "secure-boot-recovered", ok: sbVal === "1", details: sbVal === "1" ? [] : [`SecureBoot variable on the recovered machine: '${sbVal || "(none)"}'`] });
+  }
+
   // 4c. the recovered machine with only some of its disks (a mirror half, …): it must still boot
   for (const eb of s.extraBoots) {
     const bad = eb.disks.filter((n) => n > tgt.length);
@@ -494,7 +504,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     say(`${s.name}/${tool}: booting the recovered machine with only target disk(s) ${eb.disks.join(", ")} (${eb.why})`);
     const v = await runVm(
       {
-        name: `boot-${tag}`, firmware: s.firmware, ovmfVars, accel, ...unlock(s), serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
+        name: `boot-${tag}`, ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
         disks: [...bootOrder(eb.disks.map((n) => tgt[n - 1]!)), ...ch2.disks], boot: "c",
         markers: [
           { text: "HARNESS: job start", timeoutSec: 600 },

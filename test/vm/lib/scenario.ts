@@ -18,6 +18,9 @@ export const scenarioSchema = z.strictObject({
   name: nameSchema,
   description: z.string().min(1),
   firmware: z.enum(["bios", "uefi"]),
+  /** UEFI with Secure Boot enforced (OVMF with Microsoft's keys) for every boot of the machine: the
+   *  source, the rescue image, the recovered machine */
+  secureBoot: z.boolean().default(false),
   /** the source machine's disks, in order: $DISK1, $DISK2, … in the layout recipe */
   sourceDisks: z.array(diskSchema).min(1).max(8),
   /**
@@ -64,6 +67,11 @@ export const scenarioSchema = z.strictObject({
 
 export type Scenario = z.infer<typeof scenarioSchema>;
 
+/** The firmware settings of every boot of the scenario's machine. */
+export function machineFirmware(s: Pick<Scenario, "firmware" | "secureBoot">): { firmware: "bios" | "uefi"; secureBoot?: true } {
+  return { firmware: s.firmware, ...(s.secureBoot ? { secureBoot: true as const } : {}) };
+}
+
 export const SCENARIO_DIR = join(import.meta.dir, "../scenarios");
 
 /** Parses a data file against a schema; `placeholder` is the default file name, which skips the name check. */
@@ -84,7 +92,9 @@ export function parseNamedJson<T extends { name: string }>(schema: z.ZodType<T>,
 }
 
 export function parseScenario(text: string, file = "scenario"): Scenario {
-  return parseNamedJson(scenarioSchema, text, file, "scenario");
+  const s = parseNamedJson(scenarioSchema, text, file, "scenario");
+  if (s.secureBoot && s.firmware !== "uefi") throw new Error(`${file}: secureBoot needs firmware "uefi"`);
+  return s;
 }
 
 export function loadScenario(name: string): Scenario {
