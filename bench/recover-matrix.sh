@@ -4,7 +4,7 @@
 # bench/results/README.md (ours next to ReaR 2.7: mkbackup, rescue image, recover, rescue boot → recovered
 # login, restore rate) is printed.
 #   bench/recover-matrix.sh [--rear27] [SCENARIO ...]     (root, QEMU and the guest image; `npm run build` first)
-# Under TCG each scenario takes 14-20 minutes (ReaR 2.7's 20-30): all of them about two hours for ours.
+# Under TCG each scenario takes 14-25 minutes (ReaR 2.7's 20-30): all of them about four hours for ours.
 # Scenarios that fail are in the table as FAIL with the failed check or phase; the script goes on.
 set -uo pipefail
 cd "$(dirname "$0")/.."
