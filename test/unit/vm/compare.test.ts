@@ -147,3 +147,12 @@ describe("secrets left on the recovered machine", () => {
     expect(secretsOf({ secrets: ["abcd"], bootPassphrase: "abcd" })).toEqual(["abcd"]);
   });
 });
+
+describe("logical volumes in another activation order", () => {
+  const tree = (lvs: string[], parts = ["vda1", "vda2"]) =>
+    JSON.stringify({ blockdevices: [{ name: "vda", type: "disk", size: 10, serial: "src1", children: parts.map((p, i) => ({ name: p, type: "part", size: i + 1, ...(i === 1 ? { children: [{ name: "crypt", type: "crypt", size: 1, children: lvs.map((l) => ({ name: l, type: "lvm", size: l.length, fstype: l, uuid: l })) }] } : {}) })) }] });
+  test("the same LVs activated in another order are the same layout; another LV is not", () => {
+    expect(failed(run({ ...source(), lsblk: tree(["root", "swap"]) }, { ...recovered(), lsblk: tree(["swap", "root"]) }))).toEqual([]);
+    expect(failed(run({ ...source(), lsblk: tree(["root", "swap"]) }, { ...recovered(), lsblk: tree(["root", "swapx"]) }))).toEqual(["layout"]);
+  });
+});

@@ -174,11 +174,17 @@ export function layoutLines(lsblk: unknown): string[] {
   const devs = ((lsblk as { blockdevices?: BlockDev[] }).blockdevices ?? []).filter(
     (d) => d.type === "disk" && !/^(harness|backup)/.test(d.serial ?? ""),
   );
-  const walk = (d: BlockDev, depth: number) => {
-    out.push(`${"  ".repeat(depth)}${d.type} size=${d.size} fs=${d.fstype ?? ""} label=${d.label ?? ""} uuid=${d.uuid ?? ""} partlabel=${d.partlabel ?? ""} mount=${d.mountpoint ?? ""}`);
-    for (const c of d.children ?? []) walk(c, depth + 1);
+  const walk = (d: BlockDev, depth: number): string[] => {
+    const own = `${"  ".repeat(depth)}${d.type} size=${d.size} fs=${d.fstype ?? ""} label=${d.label ?? ""} uuid=${d.uuid ?? ""} partlabel=${d.partlabel ?? ""} mount=${d.mountpoint ?? ""}`;
+    const kids = (d.children ?? []).map((c) => ({ c, lines: walk(c, depth + 1) }));
+    // logical volumes come in device-mapper minor order, i.e. the order they were activated at boot, which is
+    // no part of the layout: LVs under one parent are compared by what they are. Partitions keep their order
+    // (their numbers are part of the layout).
+    const lvs = kids.filter((k) => k.c.type === "lvm").sort((a, b) => (a.lines.join("\n") < b.lines.join("\n") ? -1 : 1));
+    let li = 0;
+    return [own, ...kids.flatMap((k) => (k.c.type === "lvm" ? lvs[li++]!.lines : k.lines))];
   };
-  devs.forEach((d) => walk(d, 0));
+  devs.forEach((d) => out.push(...walk(d, 0)));
   return out;
 }
 
