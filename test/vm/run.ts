@@ -4,6 +4,10 @@
 //                               formatted), restore or finalize; the rescue image boots again and recover, run
 //                               again unattended, must say it resumes (layout: start over) and end in a
 //                               machine that passes the same comparison
+//   bun run test:vm rejudge --run DIR [--record] [--power-cut PHASE]
+//                               the comparison run again, with today's compare.ts, on the truths a finished run
+//                               collected (its work directory): for a run failed only by the comparison's own
+//                               mistake; the result says it was rejudged and which checks changed
 //   bun run test:vm image       build (or reuse) the guest image
 //   bun run test:vm smoke       boot a guest, run a command, read the result back (CI)
 //   bun run test:vm list        the scenarios and the layouts
@@ -41,7 +45,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runInBuilder } from "./lib/builder.ts";
 import { runCapture, type CaptureResult } from "./lib/capture.ts";
-import { pruneRuns, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
+import { pruneRuns, rejudge, runScenario, type RunResult, type Tool } from "./lib/cycle.ts";
 import { printBackup, runBackup } from "./lib/backup.ts";
 import { printRecreate, runRecreate } from "./lib/recreate.ts";
 import { printRescue, runRescue, type Firmware } from "./lib/rescue.ts";
@@ -154,7 +158,7 @@ async function main(): Promise<number> {
     options: {
       scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" },
       "no-rear27": { type: "boolean" }, "no-migrate": { type: "boolean" }, firmware: { type: "string" }, rear27: { type: "boolean" },
-      "power-cut": { type: "string" },
+      "power-cut": { type: "string" }, run: { type: "string" },
     },
     allowPositionals: true,
   });
@@ -169,6 +173,25 @@ async function main(): Promise<number> {
     for (const n of listScenarios()) console.log(`${n}: ${loadScenario(n).description}`);
     for (const n of listLayouts()) console.log(`layout ${n}: ${loadLayout(n).description}`);
     return 0;
+  }
+  if (cmd === "rejudge") {
+    if (!values.run) {
+      console.error("usage: bun run test:vm rejudge --run DIR [--record] [--power-cut PHASE]");
+      return 2;
+    }
+    const dir = values.run.replace(/\/$/, "");
+    const prev = JSON.parse(await Bun.file(join(dir, "result.json")).text()) as RunResult;
+    const r = rejudge(dir, loadScenario(prev.scenario));
+    writeFileSync(join(dir, "result.json"), JSON.stringify(r, null, 2));
+    printResult(r);
+    for (const c of (r as RunResult & { rejudged?: { changed: string[] } }).rejudged?.changed ?? []) console.log(`  rejudged: ${c}`);
+    if (values.record) {
+      const pc = values["power-cut"] ?? r.powerCut?.phase;
+      const { workDir: _w, ...rec } = r;
+      writeFileSync(join(RESULTS, `${r.tool}-${r.scenario}${pc ? `-power-cut-${pc}` : ""}.json`), `${JSON.stringify(rec, null, 2)}\n`);
+      writeFileSync(join(RESULTS, "README.md"), renderSummary(RESULTS));
+    }
+    return r.ok ? 0 : 1;
   }
   if (cmd === "rescue") return rescue(values.firmware, { rear27: values.rear27 ?? false });
   if (cmd === "backup") return backup({ rear27: values.rear27 ?? false });

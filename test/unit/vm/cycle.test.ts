@@ -35,3 +35,40 @@ describe("unlock", () => {
     expect(unlock({})).toEqual({});
   });
 });
+
+describe("rejudge: the comparison again on a finished run's truths", () => {
+  test("replaces the comparison's checks, keeps the others, says what changed; a run without truths is an error", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { rejudge } = await import("../../vm/lib/cycle.ts");
+    const { parseScenario } = await import("../../vm/lib/scenario.ts");
+    const dir = mkdtempSync(join(tmpdir(), "rejudge-"));
+    try {
+      const s = parseScenario(JSON.stringify({
+        name: "x", description: "d", firmware: "bios", sourceDisks: [{ sizeMiB: 1024 }], layout: "true",
+        tool: { localConf: "", backupCommand: "rear mkbackup" }, backupDisk: { sizeMiB: 1024, prepare: "ext4" }, targetDisks: [{ sizeMiB: 1024 }], rescueBoot: "iso",
+      }));
+      const result = { scenario: "x", tool: "ours", ok: false, phases: { verify: { ok: true, ms: 1 } }, figures: {}, workDir: dir,
+        checks: [{ name: "layout", ok: false, details: ["old"] }, { name: "backup-disk-untouched", ok: true, details: [] }] };
+      writeFileSync(join(dir, "result.json"), JSON.stringify(result));
+      expect(() => rejudge(dir, s)).toThrow(/did not collect both truths/);
+      const lsblk = (lvs: string[]) => JSON.stringify({ blockdevices: [{ name: "vda", type: "disk", size: 9, serial: "s", children: [{ name: "vda1", type: "part", size: 8, children: lvs.map((l) => ({ name: l, type: "lvm", size: 1, fstype: l })) }] }] });
+      for (const [sub, lvs] of [["backup/out/truth-before", ["root", "swap"]], ["verify/out/truth-after", ["swap", "root"]]] as const) {
+        const t = join(dir, sub);
+        mkdirSync(t, { recursive: true });
+        writeFileSync(join(t, "complete"), "done\n");
+        writeFileSync(join(t, "lsblk.json"), lsblk([...lvs]));
+        writeFileSync(join(t, "manifest.tsv"), "d\t0755\t0\t0\t4096\t2\t1:2\t1\t/\t\n");
+      }
+      const r = rejudge(dir, s) as typeof result & { rejudged: { changed: string[] } };
+      expect(r.ok).toBe(true);
+      expect(r.checks.find((c) => c.name === "layout")!.ok).toBe(true);
+      expect(r.checks.some((c) => c.name === "backup-disk-untouched")).toBe(true);
+      expect(r.rejudged.changed).toEqual(["layout: FAIL → ok"]);
+      expect(readFileSync(join(dir, "result.json"), "utf8")).toContain('"old"'); // rejudge returns; the caller writes
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -286,6 +286,34 @@ function readTruth(dir: string) {
   return parseTruth({ manifest: r("manifest.tsv"), sha256: r("sha256.txt"), xattrs: r("xattrs.txt"), lsblk: r("lsblk.json"), findmnt: r("findmnt.json"), swaps: r("swaps.txt"), attrs: r("attrs.txt"), btrfs: r("btrfs.txt") });
 }
 
+/**
+ * The comparison run again on what a finished run collected (its work directory keeps the truths), with
+ * today's compare.ts: for a run whose only failures came from the comparison's own mistakes. The checks
+ * that come from compareTruth are replaced, the others (boots, backup disk, secrets) kept; the result
+ * says it was rejudged, when, and what changed.
+ */
+export function rejudge(dir: string, s: Scenario): RunResult {
+  const r = JSON.parse(readFileSync(join(dir, "result.json"), "utf8")) as RunResult & { rejudged?: { at: string; changed: string[] } };
+  if (!existsSync(join(dir, "backup/out/truth-before/complete")) || !existsSync(join(dir, "verify/out/truth-after/complete"))) {
+    throw new Error(`${dir}: the run did not collect both truths (backup/out/truth-before, verify/out/truth-after): nothing to judge again`);
+  }
+  const fresh = compareTruth(readTruth(join(dir, "backup/out/truth-before")), readTruth(join(dir, "verify/out/truth-after")), [
+    ...s.allowedDifferences.map((a) => a.path),
+    ...(r.tool === "rear27" ? REAR27_REWRITES : []),
+  ]);
+  const names = new Set(fresh.map((c) => c.name));
+  const old = new Map(r.checks.map((c) => [c.name, c]));
+  const kept = r.checks.filter((c) => !names.has(c.name) && !COMPARE_CHECKS.has(c.name));
+  const changed = fresh.filter((c) => (old.get(c.name)?.ok ?? c.ok) !== c.ok || !!old.get(c.name)?.allowed !== !!c.allowed).map((c) => `${c.name}: ${old.get(c.name)?.ok ? "ok" : "FAIL"} → ${c.ok ? "ok" : c.allowed ? "allowed" : "FAIL"}`);
+  const checks = [...fresh, ...kept];
+  const phasesOk = Object.values(r.phases).every((p) => p?.ok);
+  // a second rejudge keeps what the first one changed
+  return { ...r, checks, ok: phasesOk && checks.every((c) => c.ok || c.allowed), rejudged: { at: new Date().toISOString(), changed: [...(r.rejudged?.changed ?? []), ...changed] } } as RunResult;
+}
+
+/** The names compareTruth may produce (so that a rejudge drops one it no longer produces). */
+const COMPARE_CHECKS = new Set(["layout", "layout-sizes", "mounts", "swap", "file-attributes", "btrfs-subvolumes", "canary-after-backup-gone", "files-present", "files-extra", "file-metadata", "file-content", "xattrs", "sparse-files", "hardlinks"]);
+
 /** A machine whose root is encrypted asks for its passphrase at every boot: the harness types it. */
 export function unlock(s: Pick<Scenario, "bootPassphrase">): { interact?: { waitFor: string; send: string }[] } {
   return s.bootPassphrase ? { interact: [{ waitFor: "Please unlock disk", send: `${s.bootPassphrase}\n` }] } : {};
