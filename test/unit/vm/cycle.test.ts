@@ -61,7 +61,7 @@ describe("rejudge: the comparison again on a finished run's truths", () => {
         writeFileSync(join(t, "lsblk.json"), lsblk([...lvs]));
         writeFileSync(join(t, "manifest.tsv"), "d\t0755\t0\t0\t4096\t2\t1:2\t1\t/\t\n");
       }
-      const r = rejudge(dir, s) as typeof result & { rejudged: { changed: string[] } };
+      const r = rejudge(dir, s) as unknown as typeof result & { rejudged: { changed: string[] } };
       expect(r.ok).toBe(true);
       expect(r.checks.find((c) => c.name === "layout")!.ok).toBe(true);
       expect(r.checks.some((c) => c.name === "backup-disk-untouched")).toBe(true);
