@@ -12,7 +12,7 @@
 // to the free space, see plan/lvm.ts).
 // Pure.
 
-import { activeEntries, type DiskEntry, type DocLine, type Entry, type LayoutDoc, type PartEntry } from "./model.ts";
+import { activeEntries, lvMapperName, type CryptEntry, type DiskEntry, type DocLine, type Entry, type LayoutDoc, type LvmDevEntry, type LvmGrpEntry, type LvmVolEntry, type PartEntry } from "./model.ts";
 
 const MiB = 1024 * 1024;
 
@@ -98,6 +98,63 @@ export function bytesNeededFor(used: number): number {
   return alignUp(used * 1.1 + 128 * MiB, MiB);
 }
 
+/** What an LVM stack on a shrinking partition needs, and whether its volumes and their data still fit. */
+interface LvmOnPart {
+  vg: string;
+  /** the smallest the partition may be: the volumes at their saved sizes, or the last one shrunk to its data */
+  minPartBytes: number;
+  /** the smallest with every volume at its saved size */
+  exactPartBytes: number;
+  /** the volume that shrinks (the plan's last plain LV of the group: lvcreate -l 100%FREE) and its data */
+  shrinks?: { lv: string; used?: number; need?: number };
+}
+
+/** LUKS header room on a partition holding an encrypted PV (LUKS2's default header is 16 MiB; LUKS1's 2). */
+const LUKS_HEADER = 16 * MiB;
+/** LVM's own room on each PV: the label and metadata area (1 MiB by default, pvcreate's first PE at 1 MiB). */
+const PV_METADATA = MiB;
+
+/**
+ * The LVM volume group on partition `part` (directly or through one LUKS layer), if any: the bytes the
+ * partition needs for the group's logical volumes as saved, and — when they no longer fit — with the
+ * group's last plain LV (the one the plan gives what is left) shrunk to the room its file system's data
+ * needs (usedBytes keyed by the LV's /dev/mapper name). Other PVs of the group keep their sizes.
+ */
+function lvmOnPart(entries: readonly Entry[], part: string, usedBytes: Readonly<Record<string, number>>): LvmOnPart | undefined {
+  const crypt = entries.find((e): e is CryptEntry => e.kw === "crypt" && e.source === part);
+  const pvDev = crypt ? crypt.device : part;
+  const overhead = (crypt ? LUKS_HEADER : 0) + PV_METADATA;
+  const pv = entries.find((e): e is LvmDevEntry => e.kw === "lvmdev" && e.device === pvDev);
+  if (!pv) return undefined;
+  const grp = entries.find((e): e is LvmGrpEntry => e.kw === "lvmgrp" && e.vg === pv.vg);
+  if (!grp) return undefined;
+  const ext = grp.extentSize * 1024;
+  // the other PVs of the group, as saved
+  const otherExtents = entries
+    .filter((e): e is LvmDevEntry => e.kw === "lvmdev" && e.vg === pv.vg && e.device !== pvDev)
+    .reduce((a, e) => a + Math.max(0, Math.floor((e.size * 512 - PV_METADATA) / ext)), 0);
+  const lvs = entries.filter((e): e is LvmVolEntry => e.kw === "lvmvol" && e.vg === pv.vg);
+  const extentsOf = (l: LvmVolEntry, bytes = l.sizeBytes) => {
+    const kinds = l.layout.split(",");
+    if (kinds.includes("thin") && !kinds.includes("pool")) return 0; // thin volumes live in their pool
+    const copies = /^(raid1|mirror)/.test(l.layout) || l.opts.mirrors ? Number(l.opts.mirrors ?? "1") + 1 : 1;
+    // a thin pool also has its metadata LV and LVM's spare copy of it
+    const meta = kinds.includes("pool") ? 2 * Math.max(4 * MiB, Math.ceil(bytes / 1000)) : 0;
+    return Math.ceil(bytes / ext) * copies + Math.ceil(meta / ext);
+  };
+  const need = lvs.reduce((a, l) => a + extentsOf(l), 0);
+  const partFor = (extents: number) => Math.max(0, extents - otherExtents) * ext + overhead;
+  const exactPartBytes = partFor(need);
+  const plain = lvs.filter((l) => !l.layout.includes("thin"));
+  const last = plain[plain.length - 1];
+  if (!last) return { vg: pv.vg, minPartBytes: exactPartBytes, exactPartBytes };
+  const used = usedBytes[lvMapperName(pv.vg.replace(/^\/dev\//, ""), last.lv)];
+  if (used === undefined) return { vg: pv.vg, minPartBytes: exactPartBytes, exactPartBytes, shrinks: { lv: last.lv } };
+  const lvNeed = bytesNeededFor(used);
+  const minPartBytes = partFor(need - extentsOf(last) + extentsOf(last, Math.min(last.sizeBytes, lvNeed)));
+  return { vg: pv.vg, minPartBytes, exactPartBytes, shrinks: { lv: last.lv, used, need: lvNeed } };
+}
+
 /**
  * How small a disk may be and still take a saved disk (for the disk mapping): what the percentage limit
  * allows (AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE), or all partitions unchanged, or — when the last
@@ -116,7 +173,9 @@ export function minimumDiskBytes(doc: LayoutDoc, disk: string, s: ResizeSettings
   if (s.mode === "none") return unchanged;
   const used = usedBytes[last.device];
   const excluded = Array.isArray(s.mode) ? !s.mode.includes(last.device) : s.exclude.some((x) => kinds(last, onDevice(entries)).has(x));
-  const byData = used !== undefined && !excluded && s.mode !== "all" ? last.startBytes + bytesNeededFor(used) + tail : Infinity;
+  const lvm = lvmOnPart(entries, last.device, usedBytes);
+  const dataRoom = used !== undefined ? bytesNeededFor(used) : lvm?.shrinks?.need !== undefined ? lvm.minPartBytes : undefined;
+  const byData = dataRoom !== undefined && !excluded && s.mode !== "all" ? last.startBytes + alignUp(dataRoom, MiB) + tail : Infinity;
   return Math.min(unchanged, excluded ? unchanged : Math.max(byLimit, 0), byData);
 }
 
@@ -184,8 +243,11 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
         continue;
       }
       const used = usedBytes[last.device];
+      const lvm = used === undefined ? lvmOnPart(entries, last.device, usedBytes) : undefined;
       const overLimit = -pct > s.shrinkLimitPct;
-      if (overLimit && (used === undefined || isExcluded(last))) {
+      // past the limit only when it is known what must fit: the file system's data, or an LVM group's
+      // volumes (and the data of the one that takes what is left), checked below
+      if (overLimit && ((used === undefined && !lvm) || isExcluded(last))) {
         errors.push(
           `${d.device} is ${mib(d.sizeBytes - t.sizeBytes)} (${(-pct).toFixed(1)}%) smaller than the saved disk, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct} allows: it needs at least ${needMib(lastEnd + (t.sizeBytes - end))}`,
         );
@@ -210,6 +272,23 @@ export function resizeLayout(doc: LayoutDoc, targets: Record<string, TargetSize>
           continue;
         }
         if (overLimit) notes.push(`${d.device} is ${(-pct).toFixed(1)}% smaller, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct}, but the ${mib(used)} in use on ${last.device}${mp ? ` (${mp})` : ""} fit in ${mib(newEnd - last.startBytes)}: it shrinks`);
+      } else if (lvm) {
+        const room = newEnd - last.startBytes;
+        const vg = lvm.vg.replace(/^\/dev\//, "");
+        if (room < lvm.exactPartBytes) {
+          const sh = lvm.shrinks;
+          if (!sh || sh.need === undefined || room < lvm.minPartBytes) {
+            const why = !sh
+              ? `the logical volumes of ${vg} need ${needMib(lvm.exactPartBytes)} on it and none of them may shrink`
+              : sh.need === undefined
+                ? `the logical volumes of ${vg} need ${needMib(lvm.exactPartBytes)} on it and how much of ${vg}/${sh.lv} is in use is not known (a layout saved without fsUsedBytes)`
+                : `${vg}/${sh.lv} holds ${mib(sh.used!)} and needs at least ${needMib(sh.need)}; ${last.device} needs at least ${needMib(lvm.minPartBytes)}`;
+            errors.push(`${d.device} is too small for the data: ${last.device} would get ${mib(room)}, but ${why}; the disk needs at least ${needMib(last.startBytes + (sh?.need !== undefined ? lvm.minPartBytes : lvm.exactPartBytes) + (t.sizeBytes - end))}`);
+            continue;
+          }
+          notes.push(`${d.device}: the logical volumes of ${vg} no longer fit at their saved sizes; ${vg}/${sh.lv} takes what is left, and the ${mib(sh.used!)} in use on it fit`);
+        }
+        if (overLimit) notes.push(`${d.device} is ${(-pct).toFixed(1)}% smaller, more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=${s.shrinkLimitPct}, but the logical volumes of ${vg} and their data fit on ${last.device} shrunk to ${mib(room)}: it shrinks`);
       }
       newPart.set(last.device, { start: last.startBytes, size: newEnd - last.startBytes });
       if (ext) newPart.set(ext.device, { start: ext.startBytes, size: newEnd - ext.startBytes });

@@ -180,6 +180,45 @@ describe("resizeLayout", () => {
     const { doc: d } = readDisklayout("disk /dev/sda 8589934592 gpt\npart /dev/sda 4294967296 1048576 root none /dev/sda1\npart /dev/sda 1073741824 4296015872 rear-noname swap /dev/sda2\nswap /dev/sda2 uuid=x label=swap\n");
     expect(minimumDiskBytes(d, "/dev/sda")).toBe(4296015872 + 1073741824 + 512 + 16384);
   });
+  describe("the last partition holds LVM (bios-lvm's kind of disk)", () => {
+    // /boot 512 MiB, the rest a PV of vg0 (4 MiB extents) with swap 512 MiB and root 6 GiB
+    const LVM = `disk /dev/sda 8589934592 msdos
+part /dev/sda 536870912 1048576 primary boot /dev/sda1
+part /dev/sda 8051965952 537919488 primary lvm /dev/sda2
+lvmdev /dev/vg0 /dev/sda2 uuid-1 15726496
+lvmgrp /dev/vg0 4096 1919 7860224
+lvmvol /dev/vg0 swap 536870912b linear
+lvmvol /dev/vg0 root 6442450944b linear
+fs /dev/sda1 /boot ext4 uuid=b label=boot options=rw
+fs /dev/mapper/vg0-root / ext4 uuid=r label=root options=rw
+swap /dev/mapper/vg0-swap uuid=s label=swap
+`;
+    const lvmDoc = () => readDisklayout(LVM).doc;
+    const used = { "/dev/mapper/vg0-root": 2 * GiB };
+    test("5% smaller: the volumes still fit at their sizes, the PV's partition shrinks past the 2%", () => {
+      const r = resizeLayout(lvmDoc(), target(Math.round(8 * GiB * 0.95)), DEFAULT_RESIZE, used);
+      expect(r.errors).toEqual([]);
+      expect(r.notes.join()).toMatch(/more than AUTOSHRINK_DISK_SIZE_LIMIT_PERCENTAGE=2, but the logical volumes of vg0 and their data fit on \/dev\/sda2 shrunk to \d+ MiB: it shrinks/);
+      expect(r.changes.map((c) => c.partition)).toEqual(["/dev/sda2"]);
+    });
+    test("20% smaller: root no longer fits at its size, takes what is left, and its 2 GiB of data fit", () => {
+      const r = resizeLayout(lvmDoc(), target(Math.round(8 * GiB * 0.8)), DEFAULT_RESIZE, used);
+      expect(r.errors).toEqual([]);
+      expect(r.notes.join()).toContain("vg0/root takes what is left, and the 2048 MiB in use on it fit");
+    });
+    test("70% smaller: refused before anything, naming the volume, its data and the disk size needed", () => {
+      const r = resizeLayout(lvmDoc(), target(Math.round(8 * GiB * 0.3)), DEFAULT_RESIZE, used);
+      expect(r.errors.join()).toMatch(/^\/dev\/sda is too small for the data: \/dev\/sda2 would get \d+ MiB, but vg0\/root holds 2048 MiB and needs at least 2381 MiB; \/dev\/sda2 needs at least \d+ MiB; the disk needs at least \d+ MiB$/);
+      // and the size it names is enough
+      const need = Number(/the disk needs at least (\d+) MiB/.exec(r.errors[0]!)![1]) * MiB;
+      expect(resizeLayout(lvmDoc(), target(need), DEFAULT_RESIZE, used).errors).toEqual([]);
+      expect(minimumDiskBytes(lvmDoc(), "/dev/sda", DEFAULT_RESIZE, used)).toBeLessThanOrEqual(need);
+    });
+    test("usage not known (an older layout) and the volumes do not fit: refused, saying so", () => {
+      const r = resizeLayout(lvmDoc(), target(Math.round(8 * GiB * 0.8)), DEFAULT_RESIZE, {});
+      expect(r.errors.join()).toContain("how much of vg0/root is in use is not known");
+    });
+  });
   test("parseDfUsed: df -Pl -BM, mount points with blanks", () => {
     const m = parseDfUsed("Filesystem     1048576-blocks   Used Available Capacity Mounted on\n/dev/vda1 5000M 1234M 3766M 25% /\n/dev/vdb1 100M 1M 99M 1% /mnt/my data\n");
     expect(m.get("/")).toBe(1234 * MiB);
