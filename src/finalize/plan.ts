@@ -59,6 +59,12 @@ export interface FinalizeStep {
   /** why it runs, or why it does not */
   why: string;
   run: boolean;
+  /**
+   * Run only if the rewrite step changed a file: disks that only moved (same UUIDs, same drivers) matter
+   * to the initramfs and GRUB's configuration only when a file they are made from names a moved device.
+   * Decided when the step's turn comes (finalize), after the rewrite ran.
+   */
+  onlyIfRewritten?: boolean;
 }
 
 export interface BootTarget {
@@ -156,15 +162,17 @@ export function bootTargets(input: Pick<FinalizeInput, "layout" | "uefi" | "grub
   return out;
 }
 
-export function initramfsDecision(input: Pick<FinalizeInput, "rebuildInitramfs" | "newDrivers" | "uuidChanges" | "mapping" | "target">): { rebuild: boolean; why: string } {
+export function initramfsDecision(input: Pick<FinalizeInput, "rebuildInitramfs" | "newDrivers" | "uuidChanges" | "mapping" | "target">): { rebuild: boolean; why: string; onlyIfRewritten?: boolean } {
   if (FALSE.test(input.rebuildInitramfs)) return { rebuild: false, why: "REBUILD_INITRAMFS=no" };
   if (!input.target.initramfsTool) return { rebuild: false, why: "the restored system has none of update-initramfs, dracut or mkinitrd" };
   if (TRUE.test(input.rebuildInitramfs)) return { rebuild: true, why: "REBUILD_INITRAMFS=yes" };
   if (input.newDrivers.length) return { rebuild: true, why: `the disks of now need storage drivers the source's did not (${input.newDrivers.join(", ")}): its initramfs may not have them` };
-  const moved = Object.entries(input.mapping).filter(([a, b]) => a !== b);
-  if (moved.length) return { rebuild: true, why: `the disks are not the source's (${moved.map(([a, b]) => `${a} → ${b}`).join(", ")}): an initramfs may name them` };
   const uuids = Object.keys(input.uuidChanges).length;
   if (uuids) return { rebuild: true, why: `${uuids} filesystem UUID(s) changed: the initramfs may look for the old ones` };
+  const moved = Object.entries(input.mapping).filter(([a, b]) => a !== b);
+  if (moved.length) {
+    return { rebuild: true, onlyIfRewritten: true, why: `the disks are not the source's (${moved.map(([a, b]) => `${a} → ${b}`).join(", ")}): the initramfs is made anew if a file it is built from (fstab, crypttab, mdadm.conf, …) named a moved device` };
+  }
   return { rebuild: false, why: "same disks, same UUIDs, same drivers: the restored initramfs fits (REBUILD_INITRAMFS=yes forces it)" };
 }
 
@@ -173,7 +181,7 @@ export function planFinalize(input: FinalizeInput): FinalizePlan {
   const initramfs = initramfsDecision(input);
   const renamed = Object.entries(input.mapping).some(([a, b]) => a !== b) || Object.keys(input.uuidChanges).length > 0;
   const steps: FinalizeStep[] = [];
-  const add = (id: string, what: string, run: boolean, why: string) => steps.push({ id, what, run, why });
+  const add = (id: string, what: string, run: boolean, why: string, onlyIfRewritten = false) => steps.push({ id, what, run, why, ...(run && onlyIfRewritten ? { onlyIfRewritten } : {}) });
   add("bind-mounts", `bind-mount /proc /sys /dev /run${input.uefi ? " and efivarfs" : ""} into the target`, true, "the boot loader and initramfs tools run in the restored system (chroot)");
   if (input.luksKeyfiles?.length) {
     add(
@@ -184,10 +192,19 @@ export function planFinalize(input: FinalizeInput): FinalizePlan {
     );
   }
   add("rewrite-devices", "rewrite device names and UUIDs in fstab, crypttab, the boot loader's configuration, mdadm.conf, LVM's devices file", renamed, renamed ? "disks or UUIDs changed" : "same disk names and UUIDs as the source: nothing names a device that is gone");
-  add("initramfs", `rebuild the initramfs with ${input.target.initramfsTool ?? "the distribution's tool"}`, initramfs.rebuild, initramfs.why);
+  add("initramfs", `rebuild the initramfs with ${input.target.initramfsTool ?? "the distribution's tool"}`, initramfs.rebuild, initramfs.why, initramfs.onlyIfRewritten);
   const grub = /GRUB/i.test(input.bootloader) || input.bootloader === "EFI" || input.uefi;
   const mkconfig = renamed && !!input.target.grubMkconfig && !!input.target.grubCfg;
-  add("grub-mkconfig", `${input.target.grubMkconfig ?? "grub-mkconfig"} -o /${input.target.grubCfg ?? "boot/grub/grub.cfg"}`, mkconfig, mkconfig ? "device names or UUIDs GRUB's configuration uses changed" : renamed ? "the restored system has no grub-mkconfig" : "GRUB's configuration names the same devices and UUIDs as before");
+  // only disk names moved (UUIDs the same): GRUB finds its files by UUID; its configuration is made anew
+  // only if a file it is made from (/etc/default/grub, fstab, …) named a moved device
+  const namesOnly = Object.keys(input.uuidChanges).length === 0;
+  add(
+    "grub-mkconfig",
+    `${input.target.grubMkconfig ?? "grub-mkconfig"} -o /${input.target.grubCfg ?? "boot/grub/grub.cfg"}`,
+    mkconfig,
+    mkconfig ? (namesOnly ? "disk names changed: made anew if a file GRUB's configuration is made from named a moved device" : "UUIDs GRUB's configuration uses changed") : renamed ? "the restored system has no grub-mkconfig" : "GRUB's configuration names the same devices and UUIDs as before",
+    namesOnly,
+  );
   if (input.uefi) {
     // an ESP restored without a loader (left out of the backup, or a new, empty one): GRUB (with shim when
     // the restored system has it: Debian's grub-install copies it) is installed into it first

@@ -241,6 +241,31 @@ const rewriteDevices: Module = {
   },
 };
 
+/**
+ * Whether the rewrite step changed a file of the recovered system: it keeps every original it changed in
+ * the recovered system's recover log at once (so this also holds after a power cut and a run again).
+ */
+export function rewroteAny(root: string): boolean {
+  const dir = join(root, "var/log/rear/recover/finalize/saved_original_files");
+  const walk = (d: string): boolean => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return false;
+    }
+    return names.some((n) => {
+      const p = join(d, n);
+      try {
+        return statSync(p).isDirectory() ? walk(p) : true;
+      } catch {
+        return false;
+      }
+    });
+  };
+  return walk(dir);
+}
+
 /** ReaR's 240_reassign_luks_keyfiles.sh: the restored key file becomes a key of the volume, the temporary one goes. */
 const luksKeyfiles: Module = {
   stage: "finalize",
@@ -292,6 +317,10 @@ const rebuildInitramfs: Module = {
       return;
     }
     if (isDone(ctx, "initramfs")) return ctx.log.logPrint("The initramfs was rebuilt by an earlier run");
+    if (st.onlyIfRewritten && !rewroteAny(s.root)) {
+      ctx.log.logPrint("Not rebuilding the initramfs: the disks moved, but no file of the recovered system named a moved device (the restored initramfs finds them by UUID)");
+      return;
+    }
     ctx.log.logPrint(`Rebuilding the initramfs: ${st.why}`);
     const argv: Record<InitramfsTool, string[]> = {
       "update-initramfs": ["update-initramfs", "-u", "-k", "all"],
@@ -328,7 +357,8 @@ const installGrub: Module = {
   async run(ctx) {
     const s = state(ctx);
     const mk = step(s, "grub-mkconfig");
-    if (mk?.run && !isDone(ctx, "grub-mkconfig")) {
+    if (mk?.run && mk.onlyIfRewritten && !rewroteAny(s.root)) ctx.log.logPrint("Not regenerating GRUB's configuration: the disks moved, but no file it is made from named a moved device (it finds its files by UUID)");
+    else if (mk?.run && !isDone(ctx, "grub-mkconfig")) {
       ctx.log.logPrint(`Regenerating GRUB's configuration: ${mk.why}`);
       await chroot(ctx, s.root, [s.plan.target.grubMkconfig!, "-o", `/${s.plan.target.grubCfg!}`], "grub-mkconfig");
       await markDone(ctx, "grub-mkconfig");

@@ -85,6 +85,38 @@ describe("the initramfs is rebuilt only when needed", () => {
   });
 });
 
+describe("disks that only moved (same UUIDs, same drivers)", () => {
+  test("the initramfs and GRUB's configuration are made anew only if the rewrite changed a file; new drivers or UUIDs always", () => {
+    const moved = base({ mapping: { "/dev/vda": "/dev/vdb", "/dev/vdb": "/dev/vda" } });
+    expect(initramfsDecision(moved)).toMatchObject({ rebuild: true, onlyIfRewritten: true });
+    const p = planFinalize(moved);
+    expect(p.steps.find((s) => s.id === "initramfs")).toMatchObject({ run: true, onlyIfRewritten: true });
+    expect(p.steps.find((s) => s.id === "grub-mkconfig")).toMatchObject({ run: true, onlyIfRewritten: true });
+    expect(initramfsDecision({ ...moved, newDrivers: ["nvme"] }).onlyIfRewritten).toBeUndefined();
+    expect(initramfsDecision({ ...moved, uuidChanges: { a: "b" } }).onlyIfRewritten).toBeUndefined();
+    expect(planFinalize({ ...moved, uuidChanges: { a: "b" } }).steps.find((s) => s.id === "grub-mkconfig")!.onlyIfRewritten).toBeUndefined();
+    // a step that does not run carries no condition
+    expect(planFinalize(base()).steps.some((s) => s.onlyIfRewritten)).toBe(false);
+  });
+  test("rewroteAny: the originals the rewrite keeps in the recovered system", async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { rewroteAny } = await import("../../../src/stages/recover/finalize.ts");
+    const root = mkdtempSync(join(tmpdir(), "rewrote-"));
+    try {
+      expect(rewroteAny(root)).toBe(false);
+      const d = join(root, "var/log/rear/recover/finalize/saved_original_files/etc");
+      mkdirSync(d, { recursive: true });
+      expect(rewroteAny(root)).toBe(false);
+      writeFileSync(join(d, "fstab"), "x");
+      expect(rewroteAny(root)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the whole plan", () => {
   test("BIOS, identical: bind mounts and grub-install run; rewriting, initramfs, grub-mkconfig, relabel skipped", () => {
     const p = planFinalize(base());
