@@ -174,7 +174,8 @@ export function minimumDiskBytes(doc: LayoutDoc, disk: string, s: ResizeSettings
   const used = usedBytes[last.device];
   const excluded = Array.isArray(s.mode) ? !s.mode.includes(last.device) : s.exclude.some((x) => kinds(last, onDevice(entries)).has(x));
   const lvm = lvmOnPart(entries, last.device, usedBytes);
-  const dataRoom = used !== undefined ? bytesNeededFor(used) : lvm?.shrinks?.need !== undefined ? lvm.minPartBytes : undefined;
+  // an LVM group: its volumes at their sizes, or with the last one shrunk to its data when that is known
+  const dataRoom = used !== undefined ? bytesNeededFor(used) : lvm ? lvm.minPartBytes : undefined;
   const byData = dataRoom !== undefined && !excluded && s.mode !== "all" ? last.startBytes + alignUp(dataRoom, MiB) + tail : Infinity;
   return Math.min(unchanged, excluded ? unchanged : Math.max(byLimit, 0), byData);
 }
