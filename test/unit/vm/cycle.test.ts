@@ -72,3 +72,13 @@ describe("rejudge: the comparison again on a finished run's truths", () => {
     }
   });
 });
+
+describe("bootFirstDisks", () => {
+  test("bootFirst wins; on BIOS the first target disk otherwise; UEFI keeps its NVRAM order", async () => {
+    const { bootFirstDisks } = await import("../../vm/lib/cycle.ts");
+    const disks = [{ n: 1 }, { n: 2 }] as { n: number; bootindex?: number }[];
+    expect(bootFirstDisks(disks, (d) => d.n === 2, "bios")).toEqual([{ n: 1 }, { n: 2, bootindex: 0 }]);
+    expect(bootFirstDisks(disks, () => false, "bios")).toEqual([{ n: 1, bootindex: 0 }, { n: 2 }]);
+    expect(bootFirstDisks(disks, () => false, "uefi")).toEqual(disks);
+  });
+});

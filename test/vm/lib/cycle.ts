@@ -314,6 +314,18 @@ export function rejudge(dir: string, s: Scenario): RunResult {
 /** The names compareTruth may produce (so that a rejudge drops one it no longer produces). */
 const COMPARE_CHECKS = new Set(["layout", "layout-sizes", "mounts", "swap", "file-attributes", "btrfs-subvolumes", "canary-after-backup-gone", "files-present", "files-extra", "file-metadata", "file-content", "xattrs", "sparse-files", "hardlinks"]);
 
+/**
+ * The recovered machine's disks with the firmware's boot order: the disk the scenario marks bootFirst
+ * boots first; on BIOS without one, the first target disk — SeaBIOS's "first hard disk" is otherwise
+ * its first in its own order, which puts virtio disks (the harness's channel disk) before NVMe ones.
+ * UEFI boots by the NVRAM entries recover wrote, which a bootindex would override.
+ */
+export function bootFirstDisks<D extends { bootindex?: number }>(disks: D[], isBootFirst: (d: D) => boolean, firmware: "bios" | "uefi"): D[] {
+  if (disks.some(isBootFirst)) return disks.map((d) => (isBootFirst(d) ? { ...d, bootindex: 0 } : d));
+  if (firmware === "bios" && disks.length) return disks.map((d, i) => (i === 0 ? { ...d, bootindex: 0 } : d));
+  return disks;
+}
+
 /** A machine whose root is encrypted asks for its passphrase at every boot: the harness types it. */
 export function unlock(s: Pick<Scenario, "bootPassphrase">): { interact?: { waitFor: string; send: string }[] } {
   return s.bootPassphrase ? { interact: [{ waitFor: "Please unlock disk", send: `${s.bootPassphrase}\n` }] } : {};
@@ -463,7 +475,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const backupCheck: Check = { name: "backup-disk-untouched", ok: backupSumAfter === backupSumBefore, details: backupSumAfter === backupSumBefore ? [] : [`the backup disk's sha256 changed during recover: ${backupSumBefore} → ${backupSumAfter}`] };
 
   // the recovered machine's firmware boots the disk the scenario says (disks in another order than the source's)
-  const bootOrder = (disks: VmDisk[]) => disks.map((d) => (s.targetDisks[tgt.indexOf(d)]?.bootFirst ? { ...d, bootindex: 0 } : d));
+  const bootOrder = (disks: VmDisk[]) => bootFirstDisks(disks, (d) => s.targetDisks[tgt.indexOf(d)]?.bootFirst === true, s.firmware);
 
   // 4. boot the recovered disks only, collect truth
   const vch = await prepareChannel(join(dir, "verify"), verifyJob(secretsOf(s)), 512);
