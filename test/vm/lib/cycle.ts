@@ -4,7 +4,7 @@
 //   image with the backup disk attached, recover unattended → boot from the recovered disks only,
 //   collect truth → compare → a JSON result with pass/fail per check and timings.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
@@ -35,6 +35,8 @@ export interface RunResult {
   startedAt: string;
   ok: boolean;
   phases: Record<"build" | "backup" | "recover" | "verify", PhaseResult | undefined>;
+  /** boots that hung before the kernel started init (a TCG stall, not the tool) and were started again */
+  bootRetries?: string[];
   figures: {
     mkbackupMs?: number;
     /** rescue image build and backup, from the tool's log */
@@ -326,6 +328,24 @@ export function bootFirstDisks<D extends { bootindex?: number }>(disks: D[], isB
   return disks;
 }
 
+/** The kernel's line when it starts init: every machine the harness boots prints it on ttyS0 within a minute. */
+export const BOOT_MARKER = "Run /init as init process";
+
+/**
+ * Runs a VM; when it hung before `bootMarker` (a guest stuck in early boot under TCG: seen once with the
+ * host busy, the kernel spinning after "IP idents hash table entries" with no output for 14 minutes), its
+ * serial log is kept as NAME.hung.serial.log and it is started once more. The result lists the retry.
+ */
+export async function runVmOnceMore(say: (m: string) => void, result: Pick<RunResult, "bootRetries">, bootMarker: string, spec: Parameters<typeof runVm>[0]): ReturnType<typeof runVm> {
+  const first = await runVm(spec, say);
+  if (first.missedMarker !== bootMarker) return first;
+  const note = `${spec.name}: no '${bootMarker}' within ${spec.markers?.find((m) => m.text === bootMarker)?.timeoutSec ?? "?"} s: the guest hung in early boot; started once more`;
+  say(note);
+  (result.bootRetries ??= []).push(note);
+  if (spec.serialLog && existsSync(spec.serialLog)) renameSync(spec.serialLog, spec.serialLog.replace(/\.serial\.log$/, ".hung.serial.log"));
+  return runVm(spec, say);
+}
+
 /** A machine whose root is encrypted asks for its passphrase at every boot: the harness types it. */
 export function unlock(s: Pick<Scenario, "bootPassphrase">): { interact?: { waitFor: string; send: string }[] } {
   return s.bootPassphrase ? { interact: [{ waitFor: "Please unlock disk", send: `${s.bootPassphrase}\n` }] } : {};
@@ -371,16 +391,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const ovmfVars = join(dir, "OVMF_VARS.fd");
   const ch = await prepareChannel(join(dir, "backup"), backupJob(s, tool), 2048);
   say(`${s.name}/${tool}: booting the source machine and running: ${s.tool.backupCommand}`);
-  const bvm = await runVm(
-    {
+  const bvm = await runVmOnceMore(say, result, BOOT_MARKER, {
       name: "backup", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
       disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c",
       markers: [
+        { text: BOOT_MARKER, timeoutSec: 300 },
         { text: "HARNESS: job start", timeoutSec: 300 },
         { text: "HARNESS: job done", timeoutSec: s.timeouts.backup ?? 1800 },
       ],
     },
-    say,
   );
   const bres = await readResults(ch, join(dir, "backup", "out"));
   writeFileSync(join(dir, "backup.log"), bres.log);
@@ -422,7 +441,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
   const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
   const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
-    runVm(
+    runVmOnceMore(say, result, BOOT_MARKER, (
       {
         name, ...machineFirmware(s), ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
         // the USB disk boots first but comes after the targets, so the targets keep the source's names
@@ -432,9 +451,10 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
         // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's
         // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume)
         failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory", "Set the password for LUKS device", "Enter passphrase for"],
+        // the rescue kernel reaches init in under a minute; a guest that does not within 5 minutes hung
+        markers: [{ text: BOOT_MARKER, timeoutSec: 300 }],
         ...(powerCut ? { powerCut } : {}),
-      },
-      say,
+      }),
     );
   // the disk holding the backup (and, for USB, the rescue system) is never a target: its bytes must not change
   const backupSumBefore = await sha256FileAsync(backupDisk);
@@ -480,16 +500,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   // 4. boot the recovered disks only, collect truth
   const vch = await prepareChannel(join(dir, "verify"), verifyJob(secretsOf(s)), 512);
   say(`${s.name}/${tool}: booting the recovered machine`);
-  const vvm = await runVm(
-    {
+  const vvm = await runVmOnceMore(say, result, BOOT_MARKER, {
       name: "verify", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "verify.serial.log"), timeoutSec: s.timeouts.verify ?? 1200,
       disks: [...bootOrder(tgt), ...vch.disks], boot: "c",
       markers: [
+        { text: BOOT_MARKER, timeoutSec: 300 },
         { text: "HARNESS: job start", timeoutSec: 300 },
         { text: "HARNESS: job done", timeoutSec: s.timeouts.verify ?? 1200 },
       ],
     },
-    say,
   );
   const vres = await readResults(vch, join(dir, "verify", "out"));
   const loginMs = vvm.markerTimesMs["HARNESS: job start"];
@@ -509,16 +528,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     rmSync(blankVars, { force: true });
     const bch = await prepareChannel(join(dir, "verify-blank"), { script: `[ -d /sys/firmware/efi ] && efibootmgr -v > $HARNESS_OUT/efibootmgr.txt 2>&1\ntrue\n` }, 64);
     say(`${s.name}/${tool}: booting the recovered disk on a machine with blank NVRAM`);
-    const bvm2 = await runVm(
-      {
+    const bvm2 = await runVmOnceMore(say, result, BOOT_MARKER, {
         name: "verify-blank", ...machineFirmware(s), ovmfVars: blankVars, accel, ...unlock(s), serialLog: join(dir, "verify-blank.serial.log"), timeoutSec: 600,
         disks: [...bootOrder(tgt), ...bch.disks], boot: "c",
         markers: [
+          { text: BOOT_MARKER, timeoutSec: 300 },
           { text: "HARNESS: job start", timeoutSec: 300 },
           { text: "HARNESS: job done", timeoutSec: 300 },
         ],
       },
-      say,
     );
     const b2 = await readResults(bch, join(dir, "verify-blank", "out"));
     const cur2 = bootCurrentEntry(existsSync(join(b2.dir, "efibootmgr.txt")) ? readFileSync(join(b2.dir, "efibootmgr.txt"), "utf8") : "");
@@ -542,16 +560,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     const tag = `disks-${eb.disks.join("-")}`;
     const ch2 = await prepareChannel(join(dir, `boot-${tag}`), { script: "cat /proc/mdstat > $HARNESS_OUT/mdstat 2>/dev/null\nfindmnt -n -o SOURCE / > $HARNESS_OUT/root\ntrue\n" }, 64);
     say(`${s.name}/${tool}: booting the recovered machine with only target disk(s) ${eb.disks.join(", ")} (${eb.why})`);
-    const v = await runVm(
-      {
+    const v = await runVmOnceMore(say, result, BOOT_MARKER, {
         name: `boot-${tag}`, ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, `boot-${tag}.serial.log`), timeoutSec: 900,
         disks: [...bootOrder(eb.disks.map((n) => tgt[n - 1]!)), ...ch2.disks], boot: "c",
         markers: [
+          { text: BOOT_MARKER, timeoutSec: 300 },
           { text: "HARNESS: job start", timeoutSec: 600 },
           { text: "HARNESS: job done", timeoutSec: 300 },
         ],
       },
-      say,
     );
     const r2 = await readResults(ch2, join(dir, `boot-${tag}`, "out"));
     const ok = r2.exitCode === 0;
