@@ -215,7 +215,7 @@ const rewriteDevices: Module = {
     // recovered one. They are also kept at once in the recovered system's recover log: a run again after a
     // power cut in the middle of this step rewrites from them, so no line is rewritten twice
     const saved = `${ctx.paths.varDir}/finalize/saved_original_files`;
-    const keep = join(s.root, "var/log/rear/recover/finalize/saved_original_files");
+    const keep = keptOriginalsDir(s.root);
     const edits: { rel: string; text: string; changes: number }[] = [];
     for (const f of expandPatchFiles(s.root)) {
       const orig = join(keep, f.rel);
@@ -241,12 +241,17 @@ const rewriteDevices: Module = {
   },
 };
 
+/** Where the rewrite keeps, in the recovered system's recover log, the original of every file it changes. */
+function keptOriginalsDir(root: string): string {
+  return join(root, "var/log/rear/recover/finalize/saved_original_files");
+}
+
 /**
  * Whether the rewrite step changed a file of the recovered system: it keeps every original it changed in
  * the recovered system's recover log at once (so this also holds after a power cut and a run again).
  */
 export function rewroteAny(root: string): boolean {
-  const dir = join(root, "var/log/rear/recover/finalize/saved_original_files");
+  const dir = keptOriginalsDir(root);
   const walk = (d: string): boolean => {
     let names: string[];
     try {

@@ -156,3 +156,11 @@ describe("logical volumes in another activation order", () => {
     expect(failed(run({ ...source(), lsblk: tree(["root", "swap"]) }, { ...recovered(), lsblk: tree(["root", "swapx"]) }))).toEqual(["layout"]);
   });
 });
+
+describe("COMPARE_CHECKS names every check compareTruth makes", () => {
+  test("with attributes, btrfs and layout-sizes in play", async () => {
+    const { COMPARE_CHECKS } = await import("../../vm/lib/compare.ts");
+    const s = { ...source(), attrs: "---- /\n", btrfs: "fs 1 default @\n" };
+    for (const c of run(s, recovered(), ["check:layout-sizes"])) expect(COMPARE_CHECKS.has(c.name)).toBe(true);
+  });
+});

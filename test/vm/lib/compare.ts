@@ -200,6 +200,12 @@ function mountLines(findmnt: unknown): string[] {
   return out.sort();
 }
 
+/** Every check compareTruth may produce (a rejudge replaces these and keeps the run's others). */
+export const COMPARE_CHECKS: ReadonlySet<string> = new Set([
+  "layout", "layout-sizes", "mounts", "swap", "file-attributes", "btrfs-subvolumes", "canary-after-backup-gone",
+  "files-present", "files-extra", "file-metadata", "file-content", "xattrs", "sparse-files", "hardlinks",
+]);
+
 export function compareTruth(before: Truth, after: Truth, allowedDifferences: string[] = []): Check[] {
   const allowedChecks = new Set(allowedDifferences.filter((a) => a.startsWith("check:")).map((a) => a.slice(6)));
   const isAllowed = allowedBy([...ALWAYS_ALLOWED, ...allowedDifferences.filter((a) => !a.startsWith("check:"))]);

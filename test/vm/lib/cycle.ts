@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
-import { compareTruth, parseTruth, REAR27_REWRITES, type Check } from "./compare.ts";
+import { COMPARE_CHECKS, compareTruth, parseTruth, REAR27_REWRITES, type Check } from "./compare.ts";
 import { mkbackupFigures, restoreFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
@@ -312,9 +312,6 @@ export function rejudge(dir: string, s: Scenario): RunResult {
   // a second rejudge keeps what the first one changed
   return { ...r, checks, ok: phasesOk && checks.every((c) => c.ok || c.allowed), rejudged: { at: new Date().toISOString(), changed: [...(r.rejudged?.changed ?? []), ...changed] } } as RunResult;
 }
-
-/** The names compareTruth may produce (so that a rejudge drops one it no longer produces). */
-const COMPARE_CHECKS = new Set(["layout", "layout-sizes", "mounts", "swap", "file-attributes", "btrfs-subvolumes", "canary-after-backup-gone", "files-present", "files-extra", "file-metadata", "file-content", "xattrs", "sparse-files", "hardlinks"]);
 
 /**
  * The recovered machine's disks with the firmware's boot order: the disk the scenario marks bootFirst
