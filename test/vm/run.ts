@@ -152,8 +152,21 @@ async function backup(o: { rear27: boolean }): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+const USAGE =
+  "usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut layout|restore|finalize] | rejudge --run DIR [--record] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list";
+
+function parseCli(): ReturnType<typeof parseCliStrict> | undefined {
+  try {
+    return parseCliStrict();
+  } catch (e) {
+    // an unknown option (--help too) gets the usage, not a stack trace
+    console.error(`${(e as Error).message.split("\n")[0]}\n${USAGE}`);
+    return undefined;
+  }
+}
+
+function parseCliStrict() {
+  return parseArgs({
     args: Bun.argv.slice(2),
     options: {
       scenario: { type: "string" }, layout: { type: "string" }, tool: { type: "string", default: "ours" }, record: { type: "boolean" }, keep: { type: "boolean" },
@@ -162,6 +175,12 @@ async function main(): Promise<number> {
     },
     allowPositionals: true,
   });
+}
+
+async function main(): Promise<number> {
+  const cli = parseCli();
+  if (!cli) return 2;
+  const { values, positionals } = cli;
   const cmd = positionals[0];
   if (cmd === "image") {
     const img = await buildImage();
@@ -198,7 +217,7 @@ async function main(): Promise<number> {
   if (cmd === "capture") return capture(values.layout, values.keep ?? false);
   if (cmd === "recreate") return recreate(values.layout, { keep: values.keep ?? false, rear27: !values["no-rear27"], migrate: !values["no-migrate"] });
   if (!values.scenario) {
-    console.error("usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut layout|restore|finalize] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list");
+    console.error(USAGE);
     return 2;
   }
   const tool = values.tool as Tool;
