@@ -15,10 +15,10 @@ import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
 import type { Job } from "./channel.ts";
 import { pruneRuns } from "./cycle.ts";
-import { buildImage, CACHE, VM_DIR } from "./image.ts";
+import { buildImage, CACHE, OURS_BIN, VM_DIR } from "./image.ts";
 import { chooseAccel, createDisk, type VmDisk } from "./qemu.ts";
 
-const DIST = join(VM_DIR, "../../dist/rear");
+const DIST = OURS_BIN;
 
 export interface BackupCheck {
   name: string;

@@ -13,12 +13,12 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { join } from "node:path";
 import { prepareChannel, readResults, type Job } from "./channel.ts";
 import { buildSourceMachine, pruneRuns } from "./cycle.ts";
-import { buildImage, CACHE, VM_DIR } from "./image.ts";
+import { buildImage, CACHE, OURS_BIN, VM_DIR } from "./image.ts";
 import type { Layout } from "./layouts.ts";
 import { chooseAccel, runVm } from "./qemu.ts";
 
 export const FIXTURE_DIR = join(VM_DIR, "../fixtures/machines");
-const DIST = join(VM_DIR, "../../dist/rear");
+const DIST = OURS_BIN;
 /** the rear log is dropped from a fixture above this size */
 export const MAX_LOG_BYTES = 200 * 1024;
 /** where our binary keeps its state in the guest, apart from ReaR 2.7's /var/lib/rear */

@@ -12,7 +12,7 @@ import { prepareChannel, readResults, type Job } from "./channel.ts";
 import { COMPARE_CHECKS, compareTruth, parseTruth, REAR27_REWRITES, type Check } from "./compare.ts";
 import { mkbackupFigures, restoreFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
-import { CACHE, VM_DIR, buildImage, type GuestImage } from "./image.ts";
+import { CACHE, OURS_BIN, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Machine } from "./layouts.ts";
 import { machineFirmware, type Scenario } from "./scenario.ts";
@@ -67,7 +67,7 @@ export function powerCutAt(phase: PowerCutPhase, firmware: "bios" | "uefi"): { t
   return firmware === "bios" ? { text: "Installing GRUB on", afterSec: 1 } : { text: "Finalizing the recovered system", afterSec: 2 };
 }
 
-const DIST = join(VM_DIR, "../../dist/rear");
+const DIST = OURS_BIN;
 
 /** Job: partition and format the source disks (the layout recipe), copy the system, make it bootable. */
 export function buildJob(s: Machine): Job {

@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { sh } from "./sh.ts";
 
 export const VM_DIR = join(import.meta.dir, "..");
+/** Our binary as the guests get it: dist/rear, or REAR_VM_BIN (a frozen copy, so that a queue of runs tests one
+ * build while dist/rear is rebuilt meanwhile). */
+export const OURS_BIN = process.env.REAR_VM_BIN || join(VM_DIR, "../../dist/rear");
 export const CACHE = process.env.REAR_VM_CACHE ?? "/var/cache/rear-vm";
 
 export interface Recipe {
