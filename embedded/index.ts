@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "5e01cccaf92acae9a86065576190b6374b3b12915c0c08373d49e6462669fb89";
+export const assetsDigest = "a9b658b2d29b70b9a5c701b3f54ba7b0a049f097677aac4d5d2c85164048d915";
 export const assetsCount = 43;

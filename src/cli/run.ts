@@ -25,6 +25,8 @@ import { fsPath } from "../sys/bytes.ts";
 import { maskPasswords, secretValuesOf } from "../config/secret-values.ts";
 import { LFTP_SCHEMES } from "../config/unsupported.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
+import type { MachineFacts } from "../update/placeholders.ts";
+import { kernelOption, machineFacts, runRecoveryUpdate, type UpdateSettings } from "../update/recovery-update.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { capturelayoutCommand } from "./commands/capturelayout.ts";
 import { showlayout } from "./commands/showlayout.ts";
@@ -49,6 +51,38 @@ export interface RunDeps {
   onSignal?(handler: (signal: "SIGINT" | "SIGTERM") => void): () => void;
   /** the `uname -m` of this machine */
   machine?: string;
+  /** /proc/cmdline (the rescue system's kernel options) */
+  kernelCmdline?(): string;
+  /** the machine's identity for RECOVERY_UPDATE_URL placeholders */
+  machineFacts?(hostname: string): MachineFacts;
+}
+
+function readCmdline(): string {
+  try {
+    return readFileSync("/proc/cmdline", "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** RECOVERY_UPDATE_URL from the environment (typed on the command line), the rescue system's kernel
+ *  option, or the configuration, in that order; undefined when none is set. */
+export function updateSettings(config: Config, env: Record<string, string | undefined>, cmdline: string): UpdateSettings | undefined {
+  const fromEnv = env.RECOVERY_UPDATE_URL ?? "";
+  const fromKernel = kernelOption(cmdline);
+  const fromConfig = config.str("RECOVERY_UPDATE_URL");
+  const url = fromEnv || fromKernel || fromConfig;
+  if (!url) return undefined;
+  const wait = config.str("RECOVERY_UPDATE_WAIT");
+  return {
+    url,
+    source: fromEnv ? "the environment" : fromKernel ? "the kernel option recovery_update_url" : "the configuration",
+    ca: config.str("RECOVERY_UPDATE_CA"),
+    sha256: config.str("RECOVERY_UPDATE_SHA256").split(/[\s,]+/).filter(Boolean),
+    signers: config.str("RECOVERY_UPDATE_SIGNERS"),
+    paths: config.arr("RECOVERY_UPDATE_PATHS"),
+    waitSeconds: wait === "" ? 120 : Number(wait),
+  };
 }
 
 const COMMANDS: Record<string, WorkflowCommand> = { dump: dumpCommand, shell: shellCommand, capturelayout: capturelayoutCommand };
@@ -233,7 +267,7 @@ export async function run(deps: RunDeps): Promise<number> {
       DISKLAYOUT_FILE: `${paths.varDir}/layout/disklayout.conf`,
       SECRET_OUTPUT_DEV: cli.exposeSecrets ? "stderr" : "null",
     };
-    const loaded = new ConfigLoader(
+    const loadConfig = () => new ConfigLoader(
       {
         configDir: paths.configDir,
         workflow: workflow.name,
@@ -248,11 +282,15 @@ export async function run(deps: RunDeps): Promise<number> {
       },
       deps.configIo,
     ).load();
-    const config = new Config(loaded);
+    let loaded = loadConfig();
+    let config = new Config(loaded);
     // Secrets never reach a command line (always) nor the log or the terminal (unless -e).
-    const secrets = secretValuesOf(config.entries(), (n) => config.isSecret(n));
-    setExecSecrets(secrets);
-    if (!cli.exposeSecrets) log.setSecrets(secrets);
+    const guardSecrets = () => {
+      const secrets = secretValuesOf(config.entries(), (n) => config.isSecret(n));
+      setExecSecrets(secrets);
+      if (!cli.exposeSecrets) log.setSecrets(secrets);
+    };
+    guardSecrets();
     const tmpdir = env.TMPDIR || "/var/tmp";
     if (config.has("TMPDIR") && config.str("TMPDIR") !== tmpdir) {
       const o = loaded.origins.get("TMPDIR");
@@ -284,9 +322,36 @@ export async function run(deps: RunDeps): Promise<number> {
     log.logPrint(`Running rear ${workflow.name} (PID ${process.pid} date ${logTimestamp().slice(0, 19)})`);
     log.logPrint(`Using log file: ${runtimeLog}`);
     log.log(`Configuration evaluated by ${loaded.evaluatedBy === "ts" ? "rear's reader" : `bash (${loaded.bashReason ?? "requested"})`}; files: ${loaded.files.filter((f) => f.used).map((f) => f.path ?? f.label).join(" ")}`);
-    for (const w of loaded.warnings) log.warn(`while reading the configuration, bash said: ${w}`);
-    for (const n of loaded.notices) log.warn(n);
-    if (loaded.printed.length > 0) log.log(`The configuration files printed:\n${loaded.printed.join("\n")}`);
+    const reportConfig = () => {
+      for (const w of loaded.warnings) log.warn(`while reading the configuration, bash said: ${w}`);
+      for (const n of loaded.notices) log.warn(n);
+      if (loaded.printed.length > 0) log.log(`The configuration files printed:\n${loaded.printed.join("\n")}`);
+    };
+    reportConfig();
+    // RECOVERY_UPDATE_URL: this machine's configuration and layout fetched before recover starts, then the
+    // configuration read again so that all of it applies to this very recover (ReaR reads it only once).
+    if (workflow.name === "recover" && !cli.simulate && env.REAR_RECOVERY_UPDATED !== "1") {
+      const upd = updateSettings(config, env, recoveryMode && !cli.portable ? (deps.kernelCmdline ?? readCmdline)() : "");
+      if (upd) {
+        const out = await runRecoveryUpdate(upd, { root: paths.prefix || "/", configDir: paths.configDir, varDir: paths.varDir, binary: deps.execPath }, (deps.machineFacts ?? machineFacts)(host), {
+          print: (l) => log.logPrint(l),
+          log: (l) => log.log(l),
+        });
+        if (out.binaryReplaced) {
+          // the archive (signed or pinned) brought a new rear: it runs this recover from the start
+          log.logPrint(`The update replaced ${deps.execPath}: running it again for this recover`);
+          await finish(ExitCode.OK);
+          const child = Bun.spawnSync([deps.execPath, ...deps.argv], { env: { ...deps.env, REAR_RECOVERY_UPDATED: "1" } as Record<string, string>, stdio: ["inherit", "inherit", "inherit"] });
+          return child.exitCode ?? ExitCode.FAILED;
+        }
+        loaded = loadConfig();
+        config = new Config(loaded);
+        guardSecrets();
+        log.prefix = config.str("MESSAGE_PREFIX");
+        log.logPrint(`Read the configuration again after the update`);
+        reportConfig();
+      }
+    }
     if (cli.simulate) log.logPrint(`Simulation mode activated: modules are listed, not run`);
 
     // Work area.

@@ -66,6 +66,10 @@ export const chooseRescueFeatures: Module = {
     for (const p of network.programs) if (!choice.required.has(p)) choice.required.set(p, ["network"]);
     for (const p of network.optionalPrograms) if (!choice.required.has(p)) choice.optional.set(p, ["network"]);
     for (const m of network.modules) choice.modules.set(m, [...(choice.modules.get(m) ?? []), "network"]);
+    if (ctx.config.str("RECOVERY_UPDATE_SIGNERS")) {
+      choice.features.push({ name: "recovery-update", why: "RECOVERY_UPDATE_SIGNERS: ssh-keygen checks the signature of the update" });
+      if (!choice.required.has("ssh-keygen")) choice.required.set("ssh-keygen", ["recovery-update"]);
+    }
     for (const f of choice.features) ctx.log.log(`Rescue feature ${f.name}: ${f.why}`);
     const programs = new Map<string, string>();
     const missing: string[] = [];
@@ -134,6 +138,13 @@ export const populateRescueTree: Module = {
     for (const p of c.arr("COPY_AS_IS").filter(Boolean)) {
       const paths = /[*?[]/.test(p) ? [...new Bun.Glob(p.replace(/^\//, "")).scanSync({ cwd: "/", onlyFiles: false, followSymlinks: false })].map((x) => `/${x}`) : [p];
       for (const q of paths) tree.add(q, { recursive: true, exclude });
+    }
+    // the files a recovery update is verified with, at the paths the configuration names
+    for (const v of ["RECOVERY_UPDATE_CA", "RECOVERY_UPDATE_SIGNERS"]) {
+      const f = c.str(v);
+      if (!f) continue;
+      if (!existsSync(f)) throw new WorkflowError(`${v}=${f}: no such file`, "the rescue system needs it to verify the update: give an existing file, or unset it");
+      tree.add(f);
     }
     // the configuration becomes the rescue system's /etc/rear, wherever it came from (-c); our binary
     // becomes /usr/sbin/rear (copied whole: never stripped)
