@@ -26,6 +26,7 @@ import { maskPasswords, secretValuesOf } from "../config/secret-values.ts";
 import { LFTP_SCHEMES } from "../config/unsupported.ts";
 import { PRODUCT, RELEASE_DATE, VERSION, versionLine } from "../version.ts";
 import type { MachineFacts } from "../update/placeholders.ts";
+import { SAVED_HOSTNAME } from "../stages/output/portable.ts";
 import { kernelOption, machineFacts, runRecoveryUpdate, type UpdateSettings } from "../update/recovery-update.ts";
 import { parseWorkflowArgs, type WorkflowCommand } from "./commands/command.ts";
 import { capturelayoutCommand } from "./commands/capturelayout.ts";
@@ -55,6 +56,15 @@ export interface RunDeps {
   kernelCmdline?(): string;
   /** the machine's identity for RECOVERY_UPDATE_URL placeholders */
   machineFacts?(hostname: string): MachineFacts;
+}
+
+function readSavedHostname(file: string): string {
+  try {
+    const h = readFileSync(file, "utf8").trim();
+    return /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(h) ? h : "";
+  } catch {
+    return "";
+  }
 }
 
 function readCmdline(): string {
@@ -230,9 +240,11 @@ export async function run(deps: RunDeps): Promise<number> {
     if (placement) throw new UserError(placement);
 
     const env: Record<string, string | undefined> = { ...deps.env, PATH: augmentPath(deps.env.PATH) };
-    const paths = resolvePaths({ execPath: deps.execPath, env, isDir, ...(cli.configDir ? { configDir: cli.configDir } : {}) });
+    const paths = resolvePaths({ execPath: deps.execPath, env, isDir, portable: cli.portable, ...(cli.configDir ? { configDir: cli.configDir } : {}) });
     const arch = archVars(deps.machine ?? machine());
-    const host = (hostname().split(".")[0] ?? "") || "localhost";
+    // -p on a live system: the original machine's name (saved in the PORTABLE archive), not the live system's
+    const savedHost = cli.portable ? readSavedHostname(`${paths.varDir}/${SAVED_HOSTNAME}`) : "";
+    const host = savedHost || (hostname().split(".")[0] ?? "") || "localhost";
     let binaryOwner = 0;
     try {
       binaryOwner = statSync(deps.execPath).uid;

@@ -37,6 +37,8 @@ export function resolvePaths(opts: {
   env: Record<string, string | undefined>;
   isDir: (p: string) => boolean;
   configDir?: string;
+  /** -p: an extracted PORTABLE archive on a live system logs where that system keeps logs */
+  portable?: boolean;
 }): Paths {
   const prefix = findPrefix(opts.execPath, opts.isDir);
   const varBase = opts.env.REAR_VAR || `${prefix}/var`;
@@ -44,6 +46,6 @@ export function resolvePaths(opts: {
     prefix,
     configDir: opts.configDir ?? `${prefix}/etc/rear`,
     varDir: `${varBase}/lib/rear`,
-    logDir: `${varBase}/log/rear`,
+    logDir: opts.portable && !opts.env.REAR_VAR ? "/var/log/rear" : `${varBase}/log/rear`,
   };
 }

@@ -38,16 +38,18 @@ export interface WorkflowDef {
 }
 
 const isIsoBackup = (s: WorkflowSettings) => /^iso:/.test(s.BACKUP_URL ?? "") && s.OUTPUT === "ISO";
+/** OUTPUT=PORTABLE makes no rescue image: the rescue, build and pack stages do not run (ReaR runs them and throws the initramfs away). */
+const rescueStages = (s: WorkflowSettings) => (s.OUTPUT === "PORTABLE" ? [] : (["rescue", "build", "pack"] as const));
 
 export const WORKFLOWS: readonly WorkflowDef[] = [
   {
     name: "mkrescue", description: "create rescue media only", placement: "normal", implemented: true,
-    stages: () => ["prep", "layout/save", "rescue", "build", "pack", "output"],
+    stages: (s) => ["prep", "layout/save", ...rescueStages(s), "output"],
   },
   {
     name: "mkbackup", description: "create rescue media and backup system", placement: "normal", implemented: true,
     // With BACKUP_URL=iso://… the backup must exist before the ISO is made (ReaR's mkbackup-workflow.sh).
-    stages: (s) => ["prep", "layout/save", "rescue", "build", "pack", ...(isIsoBackup(s) ? (["backup", "output"] as const) : (["output", "backup"] as const))],
+    stages: (s) => ["prep", "layout/save", ...rescueStages(s), ...(isIsoBackup(s) ? (["backup", "output"] as const) : (["output", "backup"] as const))],
   },
   {
     name: "mkbackuponly", description: "backup system without creating rescue media", placement: "normal", implemented: true,

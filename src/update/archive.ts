@@ -89,7 +89,7 @@ export function parseArchive(raw: Buffer, name: string): UpdateEntry[] {
 export interface UpdatePolicy {
   /** relative directory prefixes ending in "/" (DEFAULT_UPDATE_PATHS plus RECOVERY_UPDATE_PATHS) */
   allowed: readonly string[];
-  /** the archive is signed or pinned: it may carry usr/sbin/rear */
+  /** the archive is signed or pinned: its usr/sbin/rear may replace the running rear (else it is left out, see withoutBinary) */
   trusted: boolean;
 }
 
@@ -130,10 +130,6 @@ export function checkEntries(entries: readonly UpdateEntry[], policy: UpdatePoli
     }
     const isBinary = p === BINARY_PATH;
     if (e.type === "dir" && aboveAllowed(p, policy.allowed)) continue;
-    if (isBinary && e.type === "file" && !policy.trusted) {
-      problems.push(`${p}: a new rear binary is taken only from a signed (RECOVERY_UPDATE_SIGNERS) or pinned (RECOVERY_UPDATE_SHA256) archive`);
-      continue;
-    }
     if (!isBinary && !under(p, policy.allowed)) {
       if (e.type === "dir" && `${BINARY_PATH}`.startsWith(`${p}/`)) continue; // usr, usr/sbin: never written
       problems.push(`${p}: outside ${policy.allowed.map((a) => a.replace(/\/$/, "")).join(", ")} (RECOVERY_UPDATE_PATHS adds more)`);
@@ -277,6 +273,13 @@ export function applyWrites(plan: readonly PlannedWrite[]): void {
     throw new UpdateArchiveError(`writing the update failed, nothing was changed: ${(e as Error).message}`);
   }
   for (const s of staged) renameSync(s.tmp, s.dest);
+}
+
+/** The entries without the rear binary (an archive neither signed nor pinned: a PORTABLE archive served
+ *  over https updates the configuration and layout, never the program). */
+export function withoutBinary(entries: readonly UpdateEntry[]): { entries: UpdateEntry[]; dropped: boolean } {
+  const keep = entries.filter((e) => cleanPath(e.path) !== BINARY_PATH);
+  return { entries: keep, dropped: keep.length !== entries.length };
 }
 
 /** The whole reading: bytes → checked entries, or an UpdateArchiveError listing every problem. */

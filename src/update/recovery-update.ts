@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { maskPasswords } from "../config/secret-values.ts";
 import { UserError, ExitCode } from "../engine/errors.ts";
-import { applyWrites, BINARY_PATH, currentOnDisk, destinations, planWrites, readUpdateArchive, UpdateArchiveError, updatePaths, type PlannedWrite } from "./archive.ts";
+import { applyWrites, BINARY_PATH, currentOnDisk, destinations, planWrites, readUpdateArchive, UpdateArchiveError, updatePaths, withoutBinary, type PlannedWrite } from "./archive.ts";
 import { downloadFirst, type DownloadOptions } from "./download.ts";
 import { expandUrl, type MachineFacts } from "./placeholders.ts";
 import { pinProblem, verifySignature } from "./signature.ts";
@@ -128,7 +128,12 @@ export async function runRecoveryUpdate(
   }
   let writes: PlannedWrite[];
   try {
-    const entries = readUpdateArchive(got.bytes, url, { allowed: updatePaths(s.paths), trusted: pinned || signed });
+    let entries = readUpdateArchive(got.bytes, url, { allowed: updatePaths(s.paths), trusted: pinned || signed });
+    if (!pinned && !signed) {
+      const w = withoutBinary(entries);
+      if (w.dropped) log.print(`The update carries a rear binary: not taken, the archive is neither signed (RECOVERY_UPDATE_SIGNERS) nor pinned (RECOVERY_UPDATE_SHA256)`);
+      entries = w.entries;
+    }
     writes = planWrites(entries, destinations(t), currentOnDisk, updatePaths(s.paths));
     applyWrites(writes);
   } catch (e) {

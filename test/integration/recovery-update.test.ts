@@ -14,6 +14,7 @@ import { sha256Hex } from "../../src/update/signature.ts";
 import { must } from "./sys.ts";
 
 const DIST = join(import.meta.dir, "../../dist/rear");
+const LOG_HOST = "rear-it-update";
 let base: string;
 const files = new Map<string, Uint8Array>();
 const servers: { stop(force?: boolean): void }[] = [];
@@ -163,6 +164,7 @@ beforeAll(() => {
 
 afterAll(() => {
   for (const s of servers) s.stop(true);
+  for (const f of [`rear-${LOG_HOST}.log`, `rear-${LOG_HOST}.log.old`]) rmSync(`/var/log/rear/${f}`, { force: true });
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
@@ -216,7 +218,6 @@ describe("recovery update over HTTPS", () => {
       ["setuid.tgz", "etc/rear/tool: set-user-ID or set-group-ID bit (mode 4755)"],
       ["outside.tgz", "etc/cron.d/evil: outside etc/rear, var/lib/rear"],
       ["not-an-archive.tgz", "is not a tar, tar.gz or tar.zst archive"],
-      ["with-binary.tgz", "usr/sbin/rear: a new rear binary is taken only from a signed"],
     ] as const) {
       const t = targets(`hostile-${name}`);
       const before = snapshot(t.root);
@@ -225,6 +226,14 @@ describe("recovery update over HTTPS", () => {
       expect((e as Error).message).toContain(want);
       expect(snapshot(t.root)).toEqual(before);
     }
+  });
+  test("an unsigned archive with a rear binary (a PORTABLE archive): the configuration is taken, the binary is not", async () => {
+    const t = targets("unsigned-binary");
+    const lines: string[] = [];
+    const out = await runRecoveryUpdate(settings(url("with-binary.tgz")), t, facts, { print: (l) => lines.push(l), log: () => {} });
+    expect(out.binaryReplaced).toBe(false);
+    expect(existsSync(t.binary)).toBe(false);
+    expect(lines.join("\n")).toContain("The update carries a rear binary: not taken");
   });
   test("a 404 names the URL and what it answered", async () => {
     const e = await runRecoveryUpdate(settings(url("nobody.tgz")), targets("404"), facts, quiet).catch((x: Error) => x);
@@ -292,6 +301,9 @@ describe("through the binary", () => {
     copyFileSync(DIST, join(tree, "usr/sbin/rear"));
     must(["chmod", "755", join(tree, "usr/sbin/rear")]);
     writeFileSync(join(tree, "etc/rear/local.conf"), `OUTPUT=ISO\nRECOVERY_UPDATE_CA=${join(base, "pki/ca.pem")}\n`);
+    // -p logs in /var/log/rear under the original machine's name, which a PORTABLE archive saves here
+    mkdirSync(join(tree, "var/lib/rear/recovery"), { recursive: true });
+    writeFileSync(join(tree, "var/lib/rear/recovery/hostname"), `${LOG_HOST}\n`);
     // the update brings a layout of a disk this machine does not have, and a configuration that names it
     files.set("e2e.tgz", archive("e2e", (d) => {
       mkdirSync(join(d, "etc/rear"), { recursive: true });
@@ -312,7 +324,7 @@ describe("through the binary", () => {
     expect(readFileSync(join(tree, "var/lib/rear/layout/disklayout.conf"), "utf8")).toContain("/dev/rear-it-missing-disk");
     // the updated configuration applies to this very recover: its BACKUP_URL is where verify looks
     expect(all).toContain("ERROR: The backup archive /var/tmp/rear-it-updated-backups/web7/backup.tar.gz does not exist");
-    const log = readFileSync(join(tree, "var/log/rear", readdirSync(join(tree, "var/log/rear")).find((n) => n.endsWith(".log"))!), "utf8");
+    const log = readFileSync(`/var/log/rear/rear-${LOG_HOST}.log`, "utf8");
     expect(log).toContain(`update: changed   ${join(tree, "etc/rear/local.conf")}`);
   }, 60_000);
   test("a signed update with a new rear binary: it replaces the running one, which runs the recover again", async () => {
@@ -322,6 +334,8 @@ describe("through the binary", () => {
     copyFileSync(DIST, join(tree, "usr/sbin/rear"));
     must(["chmod", "755", join(tree, "usr/sbin/rear")]);
     writeFileSync(join(tree, "etc/rear/local.conf"), `OUTPUT=ISO\nRECOVERY_UPDATE_SIGNERS=${join(base, "pki/allowed_signers")}\n`);
+    mkdirSync(join(tree, "var/lib/rear/recovery"), { recursive: true });
+    writeFileSync(join(tree, "var/lib/rear/recovery/hostname"), `${LOG_HOST}\n`);
     const http = serve();
     const p = Bun.spawn([join(tree, "usr/sbin/rear"), "-p", "recover", "--dry-run"], {
       env: { ...process.env, RECOVERY_UPDATE_URL: url("signed.tgz", http) } as Record<string, string>,

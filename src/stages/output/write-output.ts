@@ -40,7 +40,7 @@ export const writeRescueMedium: Module = {
   order: 800,
   name: "write_rescue_medium",
   what: "output/ISO/Linux-i386/250–820 (ISO) or output/RAMDISK/default/900 (kernel + initrd)",
-  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name),
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && ctx.config.str("OUTPUT") !== "PORTABLE",
   async run(ctx) {
     const c = ctx.config;
     const st = rescueState(ctx);

@@ -206,7 +206,7 @@ async function saveKeyboard(ctx: Context, tree: RescueTree, setup: string[]): Pr
 }
 
 /** The assignments of the secrets the rescue system does without, out of its /etc/rear (src/rescue/secrets.ts); a value left in it stops mkrescue. */
-function removeSecrets(ctx: Context, dir: string): void {
+export function removeSecrets(ctx: Context, dir: string): void {
   const c = ctx.config;
   const names = RESCUE_STRIPPED_SECRETS;
   const values = names.map((n) => c.str(n)).filter(Boolean);

@@ -13,7 +13,7 @@ import { findKernelFile, KernelNotFound } from "../../rescue/kernel.ts";
 import { which } from "../../sys/exec.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
-export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK"]);
+export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE"]);
 
 /** What the rescue build carries from one stage to the next. */
 export interface RescueState {
@@ -68,9 +68,14 @@ export const rescuePreflight: Module = {
   run(ctx) {
     const c = ctx.config;
     const output = c.str("OUTPUT") || "ISO";
-    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO and OUTPUT=RAMDISK)`);
+    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, RAMDISK and PORTABLE)`);
     const kv = c.str("KERNEL_VERSION") || ctx.cli.kernelVersion || release();
     const searchPath = programSearchPath(ctx.env.PATH);
+    if (output === "PORTABLE") {
+      // no kernel, no boot loader: the live system it runs on has its own
+      ctx.state.rescue = { kv, kernelFile: "", output, searchPath, resultFiles: [] } satisfies RescueState;
+      return;
+    }
     const needs: Need[] = [];
     let kernelFile = "";
     try {

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
 import * as zlib from "node:zlib";
-import { checkEntries, decompressArchive, destinations, parseArchive, planWrites, readUpdateArchive, UpdateArchiveError, updatePaths, type UpdatePolicy } from "../../../src/update/archive.ts";
+import { checkEntries, decompressArchive, destinations, parseArchive, planWrites, readUpdateArchive, UpdateArchiveError, updatePaths, withoutBinary, type UpdatePolicy } from "../../../src/update/archive.ts";
 import { downloadFirst, urlProblem, type FetchResult } from "../../../src/update/download.ts";
 import { expandUrl, macWord, unknownPlaceholders } from "../../../src/update/placeholders.ts";
 import { kernelOption } from "../../../src/update/recovery-update.ts";
@@ -65,8 +65,15 @@ describe("update archive", () => {
       "etc/rear/shadow: a symbolic link to /etc/shadow (links must stay inside etc/rear, var/lib/rear)",
       "etc/rear/up: a symbolic link to ../../etc/shadow (links must stay inside etc/rear, var/lib/rear)",
       "etc/rear/hard: a hard link to etc/shadow (not a file earlier in this archive)",
-      "usr/sbin/rear: a new rear binary is taken only from a signed (RECOVERY_UPDATE_SIGNERS) or pinned (RECOVERY_UPDATE_SHA256) archive",
     ]);
+  });
+  test("an unsigned archive's rear binary is left out, not taken", () => {
+    const e = parseArchive(Buffer.from(tarBytes([...good, { path: "usr/sbin/rear", data: "x", mode: 0o755 }])), "t");
+    expect(checkEntries(e, policy)).toEqual([]);
+    const w = withoutBinary(e);
+    expect(w.dropped).toBe(true);
+    expect(w.entries.map((x) => x.path)).not.toContain("usr/sbin/rear");
+    expect(withoutBinary(w.entries).dropped).toBe(false);
   });
   test("links inside the tree pass; the binary passes when the archive is trusted; RECOVERY_UPDATE_PATHS widens the tree", () => {
     expect(problemsOf([...good, { path: "etc/rear/l", type: "symlink", linkpath: "local.conf" }, { path: "var/lib/rear/h", type: "hardlink", linkpath: "etc/rear/local.conf" }])).toEqual([]);
