@@ -21,6 +21,7 @@ import { addExecSecret, exec } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
 import { privateDir, writePrivateFile } from "./private-files.ts";
 import { requirePrograms } from "../rescue/preflight.ts";
+import { recoverProgramsOf } from "../recover/verify-tools.ts";
 
 const checkSafety: Module = {
   stage: "layout/recreate",
@@ -41,7 +42,7 @@ const checkSafety: Module = {
  * missing mkfs.xfs when its diskrestore.sh gets there, with the disk already half made). The restore's
  * programs are checked by the verify stage, the boot loader's are the restored system's own.
  */
-const checkTools: Module = {
+export const checkTools: Module = {
   stage: "layout/recreate",
   order: 110,
   name: "check_tools",
@@ -56,7 +57,11 @@ const checkTools: Module = {
         need.set(prog, st.summary);
       }
     }
-    requirePrograms(ctx, [...need].map(([p, why]) => [p, `${why.charAt(0).toLowerCase()}${why.slice(1)}`] as const), "The plan");
+    const all: [string, string][] = [...need].map(([p, why]) => [p, `${why.charAt(0).toLowerCase()}${why.slice(1)}`]);
+    // recover: the restore's and finalize's programs too, so that one list names everything this system
+    // lacks (on a live system running a PORTABLE archive: what to install before anything is written)
+    if (ctx.workflow.name === "recover") all.push(...recoverProgramsOf(ctx));
+    requirePrograms(ctx, all, ctx.workflow.name === "recover" ? "The recovery" : "The plan", { portable: ctx.cli.portable });
   },
 };
 

@@ -29,14 +29,22 @@ export function recoverPrograms(o: { backup: string; backupProg: string; compres
   return out;
 }
 
+/** recoverPrograms for this run's configuration. */
+export function recoverProgramsOf(ctx: Pick<Context, "config">, restoreOnly = false): [string, string][] {
+  const c = ctx.config;
+  const all = recoverPrograms({ backup: c.str("BACKUP"), backupProg: c.str("BACKUP_PROG"), compressOptions: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean), uefi: recoveringUefi(ctx) });
+  return restoreOnly ? all.filter(([, why]) => /backup/.test(why)) : all;
+}
+
+/** restoreonly: the restore's programs before anything is written. recover checks them together with the
+ *  layout's in one list (layout/recreate check_tools), still before the first disk is touched. */
 export const checkRecoverPrograms: Module = {
   stage: "verify",
   order: 600,
   name: "check_recover_programs",
   what: "(new) the restore's and finalize's programs are in the rescue system before a disk is written",
-  when: (ctx: Context) => ctx.workflow.name === "recover" && !ctx.args.includes("--dry-run"),
+  when: (ctx: Context) => ctx.workflow.name === "restoreonly",
   run(ctx) {
-    const c = ctx.config;
-    requirePrograms(ctx, recoverPrograms({ backup: c.str("BACKUP"), backupProg: c.str("BACKUP_PROG"), compressOptions: c.arr("BACKUP_PROG_COMPRESS_OPTIONS").filter(Boolean), uefi: recoveringUefi(ctx) }), "The restore and finalize");
+    requirePrograms(ctx, recoverProgramsOf(ctx, true), "The restore", { portable: ctx.cli.portable });
   },
 };

@@ -11,6 +11,7 @@ import { isoBootFiles, secureBootEnabled, type IsoBootFiles, type Need } from ".
 import { readHead } from "../../rescue/elf.ts";
 import { findKernelFile, KernelNotFound } from "../../rescue/kernel.ts";
 import { which } from "../../sys/exec.ts";
+import { packageHint } from "../../sys/packages.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
 export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE"]);
@@ -43,13 +44,17 @@ export function programSearchPath(envPath: string | undefined): string {
  * Stops before anything is written when a program a workflow will run is missing here: one error naming
  * each with what it is for (layout/recreate's plan, recover's restore and finalize).
  */
-export function requirePrograms(ctx: Pick<Context, "env" | "log">, need: readonly (readonly [string, string])[], who: string): void {
+export function requirePrograms(ctx: Pick<Context, "env" | "log">, need: readonly (readonly [string, string])[], who: string, opts: { portable?: boolean; find?: (p: string) => string | undefined } = {}): void {
   const path = programSearchPath(ctx.env.PATH);
-  const missing = need.filter(([p]) => !which(p, path));
+  const find = opts.find ?? ((p: string) => which(p, path));
+  const seen = new Set<string>();
+  const missing = need.filter(([p]) => !seen.has(p) && (seen.add(p), !find(p)));
   if (missing.length) {
     throw new WorkflowError(
-      `${who} needs programs this system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why})`).join("; ")}`,
-      "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
+      `${who} needs programs this system does not have, nothing was changed: ${missing.map(([p, why]) => `${p} (to ${why}${packageHint(p) ? `; ${packageHint(p)}` : ""})`).join("; ")}`,
+      opts.portable
+        ? "install them on this live system (the packages named), then run rear -p recover again"
+        : "add them to the rescue system (REQUIRED_PROGS+=( … ) in local.conf, then rear mkrescue), or run recover from a system that has them",
     );
   }
   ctx.log.log(`${who}: its programs are all here: ${need.map(([p]) => p).join(" ")}`);

@@ -7,6 +7,7 @@ import { bootTargets, chooseEfiLoader, disksBelow, initramfsDecision, planFinali
 import { activeEntries } from "../../../src/layout/model.ts";
 import { recoverPrograms } from "../../../src/stages/recover/verify-tools.ts";
 import { requirePrograms } from "../../../src/stages/rescue/preflight.ts";
+import { packageHint } from "../../../src/sys/packages.ts";
 
 const doc = (text: string) => readDisklayout(text, "t.conf").doc;
 
@@ -171,5 +172,25 @@ describe("requirePrograms", () => {
     );
     requirePrograms(ctx, [["sh", "run scripts"]], "The plan");
     expect(said).toEqual(["The plan: its programs are all here: sh"]);
+  });
+  test("on a live system (-p): each missing program with its package on Debian/Ubuntu, RHEL/Fedora and SUSE, each named once", () => {
+    const ctx = { env: { PATH: "/nonexistent" }, log: { log: () => {} } } as never;
+    let err: Error | undefined;
+    try {
+      requirePrograms(ctx, [["mkfs.xfs", "make the xfs file system on /dev/vda2"], ["sfdisk", "partition /dev/vda"], ["mkfs.xfs", "make another"], ["no-such-prog", "x"]], "The recovery", { portable: true, find: () => undefined });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err!.message).toBe(
+      "The recovery needs programs this system does not have, nothing was changed: mkfs.xfs (to make the xfs file system on /dev/vda2; package xfsprogs); " +
+        "sfdisk (to partition /dev/vda; packages: Debian/Ubuntu fdisk, RHEL/Fedora util-linux, SUSE util-linux); no-such-prog (to x)",
+    );
+    expect((err as unknown as { hint: string }).hint).toBe("install them on this live system (the packages named), then run rear -p recover again");
+  });
+  test("package names", () => {
+    expect(packageHint("/sbin/mkfs.btrfs")).toBe("packages: Debian/Ubuntu btrfs-progs, RHEL/Fedora btrfs-progs, SUSE btrfsprogs");
+    expect(packageHint("lvcreate")).toBe("package lvm2");
+    expect(packageHint("cryptsetup")).toBe("packages: Debian/Ubuntu cryptsetup-bin, RHEL/Fedora cryptsetup, SUSE cryptsetup");
+    expect(packageHint("frobnicate")).toBe("");
   });
 });
