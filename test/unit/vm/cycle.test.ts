@@ -1,6 +1,6 @@
 // Pieces of the scenario cycle: the UEFI boot entry that started a machine, where the power is cut.
 import { describe, expect, test } from "bun:test";
-import { bootCurrentEntry, powerCutAt, unlock } from "../../vm/lib/cycle.ts";
+import { bootCurrentEntry, liveRecoverJob, powerCutAt, unlock } from "../../vm/lib/cycle.ts";
 
 describe("bootCurrentEntry", () => {
   const out = `BootCurrent: 0004
@@ -26,6 +26,18 @@ describe("powerCutAt", () => {
     expect(powerCutAt("restore", "bios").text).toBe("Restoring from");
     expect(powerCutAt("finalize", "bios").text).toBe("Installing GRUB on");
     expect(powerCutAt("finalize", "uefi").text).toBe("Finalizing the recovered system");
+  });
+});
+
+describe("liveRecoverJob", () => {
+  test("no rear on the live system, the programs taken away, the archive from the backup disk, rear -p -n recover", () => {
+    const j = liveRecoverJob({ live: { remove: ["mkfs.xfs"] } }).script;
+    expect(j).toContain("rm -rf /usr/sbin/rear /etc/rear /usr/share/rear /var/lib/rear");
+    expect(j).toContain('rm -f "$d/mkfs.xfs"');
+    expect(j).toContain("find /mnt/backupdisk -name '*-portable.tar.gz'");
+    expect(j).toContain("./usr/sbin/rear -p -n -v recover > $HARNESS_OUT/recover.out 2>&1");
+    expect(j.indexOf("umount /mnt/backupdisk")).toBeLessThan(j.indexOf("rear -p -n -v recover"));
+    expect(liveRecoverJob({}).script).not.toContain('rm -f "$d/');
   });
 });
 

@@ -40,6 +40,13 @@ describe("VM scenarios are data files that validate against the schema", () => {
     expect(raid.extraBoots.map((b) => b.disks)).toEqual([[1], [2]]);
     expect(raid.postInstall).toContain("grub-install");
   });
+  test("a live system (rescueBoot live): programs to take away, a refusal to expect; only with rescueBoot live", () => {
+    const s = parseScenario(JSON.stringify({ ...good, rescueBoot: "live", live: { remove: ["mkfs.xfs"], expectRefusal: "mkfs.xfs" } }));
+    expect(s.live).toEqual({ remove: ["mkfs.xfs"], expectRefusal: "mkfs.xfs" });
+    expect(() => parseScenario(JSON.stringify({ ...good, live: { remove: [] } }))).toThrow(/"live" settings need rescueBoot "live"/);
+    expect(() => parseScenario(JSON.stringify({ ...good, rescueBoot: "live", live: { remove: ["rm -rf /"] } }))).toThrow(/live\.remove\.0/);
+    expect(loadScenario("bios-ext4-swap-portable").tool.localConf).toContain("OUTPUT=PORTABLE");
+  });
   test("mistakes are reported with their path", () => {
     expect(() => parseScenario(JSON.stringify({ ...good, firmware: "coreboot" }))).toThrow(/firmware/);
     expect(() => parseScenario(JSON.stringify({ ...good, targetDisks: [{ sizeMiB: 1024, bus: "ide" }] }))).toThrow(/targetDisks\.0\.bus/);

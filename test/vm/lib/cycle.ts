@@ -191,6 +191,7 @@ if [ -n "$iso" ]; then
 fi
 if mkdir -p /mnt/backupdisk && mount /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
   find /mnt/backupdisk -name 'backup.tar*' ! -name '*.sha256' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
+  find /mnt/backupdisk -name '*-portable.tar.gz' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/rescue-portable-bytes
 ${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
   # entry the default so the unattended recovery starts by itself. Not its hidden label "rear": that one
   # says \`kernel <label>\` and extlinux answers "Loading <label>... failed: No such file or directory".
@@ -203,6 +204,34 @@ fi
 echo "created after the backup: a recovery must not bring it back" > /root/recovery_will_remove_me
 sync
 test "$(cat $HARNESS_OUT/backup-rc)" = 0
+`,
+  };
+}
+
+/**
+ * Job in the live system (rescueBoot "live"): a system rear did not make — the image's ReaR 2.7 is taken
+ * away too, and the programs the scenario names — gets the PORTABLE archive from the backup disk,
+ * unpacks it under /root and runs `rear -p -n recover` from there.
+ */
+export function liveRecoverJob(s: Pick<Scenario, "live">): Job {
+  const remove = s.live?.remove ?? [];
+  return {
+    script: `set -x
+rm -rf /usr/sbin/rear /etc/rear /usr/share/rear /var/lib/rear
+${remove.map((p) => `for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do rm -f "$d/${p}"; done
+`).join("")}mkdir -p /mnt/backupdisk && mount -o ro /dev/disk/by-label/REAR-000 /mnt/backupdisk || exit 1
+a=$(find /mnt/backupdisk -name '*-portable.tar.gz' | head -n 1)
+[ -n "$a" ] || { echo "no *-portable.tar.gz on the backup disk"; exit 1; }
+mkdir -p /root/portable && tar -C /root/portable -xzf "$a" || exit 1
+umount /mnt/backupdisk
+cd /root/portable
+t0=$(date +%s%N)
+./usr/sbin/rear -p -n -v recover > $HARNESS_OUT/recover.out 2>&1
+echo $? > $HARNESS_OUT/recover-rc
+echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/recover-ms
+cp -a /var/log/rear $HARNESS_OUT/rear-logs 2>/dev/null
+sync
+true
 `,
   };
 }
@@ -271,6 +300,51 @@ export async function buildSourceMachine(
   const code = built.job.exitCode;
   if (code === 0) return { disks, ms: built.vm.durationMs };
   return { disks, ms: built.vm.durationMs, failure: `build job ${code === undefined ? "did not finish" : `exited ${code}`} (see ${o.dir}/build.log, build.serial.log)` };
+}
+
+/**
+ * recover from a live system (rescueBoot "live"): the target disks and the backup disk on the harness's
+ * own Debian guest (its kernel, initramfs and root image: a system rear did not make), the job unpacking
+ * the PORTABLE archive and running `rear -p -n recover`. With live.expectRefusal the recovery must stop
+ * before any disk is written: the checks say whether it named the program and left the targets blank.
+ */
+export async function recoverFromLiveSystem(
+  s: Scenario,
+  o: { image: GuestImage; dir: string; accel: "kvm" | "tcg"; say: (m: string) => void; tgt: VmDisk[]; backupDisk: string; ovmfVars: string; result: RunResult },
+): Promise<{ ms: number; log: string } | { failure: string; ms: number } | { refused: Check[] }> {
+  const sumsBefore = s.live?.expectRefusal ? await Promise.all(o.tgt.map((d) => sha256FileAsync(d.file))) : [];
+  o.say(`${s.name}: recovering from a live system (the harness's Debian, no rear) with the portable archive (${Math.round((o.result.figures.rescueImageBytes ?? 0) / 1048576)} MiB)${s.live?.remove.length ? `, without ${s.live.remove.join(", ")}` : ""}`);
+  const r = await runInBuilder({
+    image: o.image, dir: o.dir, name: "recover", job: liveRecoverJob(s), accel: o.accel, timeoutSec: s.timeouts.recover ?? 2400, say: o.say, outSizeMiB: 256,
+    extraDisks: [...o.tgt, { file: o.backupDisk, bus: "virtio", serial: "backup" }],
+    firmware: s.firmware, ...(s.secureBoot ? { secureBoot: true } : {}),
+  });
+  const read = (n: string) => (existsSync(join(r.job.dir, n)) ? readFileSync(join(r.job.dir, n), "utf8") : undefined);
+  const log = read("recover.out") ?? "";
+  writeFileSync(join(o.dir, "recover.out"), log);
+  writeFileSync(join(o.dir, "recover.log"), r.job.log);
+  const ms = Number(read("recover-ms") ?? NaN) || r.vm.durationMs;
+  o.result.figures.recoverMs = ms;
+  Object.assign(o.result.figures, restoreFigures(log));
+  // the NVRAM recover wrote is the machine's (runInBuilder keeps it beside the run as OVMF_VARS.recover.fd)
+  if (s.firmware === "uefi" && existsSync(join(o.dir, "OVMF_VARS.recover.fd"))) copyFileSync(join(o.dir, "OVMF_VARS.recover.fd"), o.ovmfVars);
+  const rc = read("recover-rc")?.trim();
+  const tail = log.trim().split("\n").slice(-3).join(" / ");
+  if (s.live?.expectRefusal) {
+    const want = s.live.expectRefusal;
+    const refused = rc !== undefined && rc !== "0" && log.includes(want) && /nothing was changed/.test(log);
+    const sumsAfter = await Promise.all(o.tgt.map((d) => sha256FileAsync(d.file)));
+    const changed = o.tgt.filter((_, i) => sumsAfter[i] !== sumsBefore[i]).map((d) => d.serial);
+    o.result.phases.recover = { ok: true, ms, note: refused ? `refused as expected: ${tail}` : `expected a refusal naming ${want}` };
+    return {
+      refused: [
+        { name: "preflight-refused", ok: refused, details: refused ? [] : [`rear -p recover exited ${rc ?? "?"} and said: ${tail} (expected a refusal naming ${want} before any write)`] },
+        { name: "targets-untouched", ok: changed.length === 0, details: changed.map((d) => `target disk ${d} was written`) },
+      ],
+    };
+  }
+  if (r.job.exitCode !== 0 || rc !== "0") return { failure: `rear -p recover on the live system exited ${rc ?? "(did not finish)"}: ${tail} (see ${o.dir}/recover.out)`, ms };
+  return { ms, log };
 }
 
 /** Keeps the newest `keep` directories in $REAR_VM_CACHE/`under` (each holds gigabytes of disk images). */
@@ -413,7 +487,11 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   if (bres.exitCode !== 0) {
     return fail("backup", bvm.durationMs, `${bvm.timedOut ? "the source machine did not finish in time" : `backup command exited ${out("backup-rc") ?? "?"}`}: ${(out("backup.out") ?? "").split("\n").slice(-3).join(" / ")}`);
   }
-  if (s.rescueBoot === "usb") {
+  if (s.rescueBoot === "live") {
+    const bytes = Number(out("rescue-portable-bytes") ?? NaN);
+    if (!(bytes > 0)) return fail("backup", bvm.durationMs, "no *-portable.tar.gz on the backup disk (OUTPUT=PORTABLE)");
+    result.figures.rescueImageBytes = bytes;
+  } else if (s.rescueBoot === "usb") {
     const usbBytes = Number(out("rescue-usb-bytes") ?? NaN);
     if (!(usbBytes > 0)) return fail("backup", bvm.durationMs, "no rescue kernel and initrd on the USB disk");
     result.figures.rescueImageBytes = usbBytes;
@@ -432,62 +510,79 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     tgt.push({ file, bus: d.bus, serial: `tgt${i + 1}` });
   }
   rmSync(ovmfVars, { force: true }); // a new machine has empty NVRAM
-  const usb = s.rescueBoot === "usb";
-  const rescueIso = join(dir, "rescue.iso");
-  if (!usb) copyFileSync(iso, rescueIso);
-  say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
-  const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
-  const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
-    runVmOnceMore(say, result, BOOT_MARKER, (
-      {
-        name, ...machineFirmware(s), ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
-        // the USB disk boots first but comes after the targets, so the targets keep the source's names
-        disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
-        ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
-        // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
-        // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's
-        // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume)
-        failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory", "Set the password for LUKS device", "Enter passphrase for"],
-        // the rescue kernel reaches init in under a minute; a guest that does not within 5 minutes hung
-        markers: [{ text: BOOT_MARKER, timeoutSec: 300 }],
-        ...(powerCut ? { powerCut } : {}),
-      }),
-    );
   // the disk holding the backup (and, for USB, the rescue system) is never a target: its bytes must not change
   const backupSumBefore = await sha256FileAsync(backupDisk);
-  if (opts.powerCut) {
-    // the power goes in the middle of the phase; the machine is started again from the rescue image,
-    // which runs recover unattended again: it must continue and end as a recovery without a cut does
-    const at = powerCutAt(opts.powerCut, s.firmware);
-    const cut = await recoverVm("recover-cut", at);
-    const first = readFileSync(join(dir, "recover-cut.serial.log"), "latin1");
-    if (cut.cutAtMs === undefined) return fail("recover", cut.durationMs, `no power cut: '${at.text}' never appeared (${cut.failedOn ? `saw '${cut.failedOn}'` : cut.timedOut ? "timeout" : `qemu exited ${cut.exitCode}`}; see recover-cut.serial.log)`);
-    const finishedPhase = opts.powerCut === "layout" ? /Disk layout created/.test(first) : opts.powerCut === "restore" ? /Restored \d+ MiB in/.test(first) : /Finished 'recover'/.test(first);
-    if (finishedPhase) return fail("recover", cut.durationMs, `the power cut came after the ${opts.powerCut} had finished: move the cut earlier`);
-    const last = first.split("\n").map((l) => l.trim()).filter((l) => /^(Restor|Install|Finaliz|Not |NVRAM|The fallback|\/dev\/)/.test(l)).slice(-1)[0] ?? "";
-    result.powerCut = { phase: opts.powerCut, cutAfterMs: cut.cutAtMs, firstRunOutput: last, resumedWith: [] };
-    say(`${s.name}/${tool}: the power was cut during the ${opts.powerCut} (last line: ${last}); starting the rescue image again`);
-  }
-  const rvm = await recoverVm("recover");
-  result.figures.recoverMs = rvm.durationMs;
-  const recoverLog = readFileSync(join(dir, "recover.serial.log"), "latin1");
-  Object.assign(result.figures, restoreFigures(recoverLog));
-  if (result.powerCut) {
-    result.powerCut.resumedWith = recoverLog.split("\n").map((l) => l.trim()).filter((l) => /resuming after|restoring again|not restoring it again|done before|earlier run/i.test(l)).slice(0, 8);
-    // a layout cut in the middle leaves no record (the layout never finished): recover starts over then
-    if (tool === "ours" && opts.powerCut !== "layout" && !result.powerCut.resumedWith.some((l) => /resuming after/.test(l))) {
-      return fail("recover", rvm.durationMs, "recover run again after the power cut did not say that it resumes (see recover.serial.log)");
+  let recoverMs: number;
+  let recoverLog: string;
+  if (s.rescueBoot === "live") {
+    const live = await recoverFromLiveSystem(s, { image, dir, accel, say, tgt, backupDisk, ovmfVars, result });
+    if ("refused" in live) {
+      result.checks = [...live.refused, { name: "backup-disk-untouched", ok: (await sha256FileAsync(backupDisk)) === backupSumBefore, details: [] }];
+      result.ok = result.checks.every((c) => c.ok);
+      writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
+      return result;
     }
+    if ("failure" in live) return fail("recover", live.ms, live.failure);
+    recoverMs = live.ms;
+    recoverLog = live.log;
+  } else {
+    const usb = s.rescueBoot === "usb";
+    const rescueIso = join(dir, "rescue.iso");
+    if (!usb) copyFileSync(iso, rescueIso);
+    say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
+    const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
+    const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
+      runVmOnceMore(say, result, BOOT_MARKER, (
+        {
+          name, ...machineFirmware(s), ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
+          // the USB disk boots first but comes after the targets, so the targets keep the source's names
+          disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
+          ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
+          // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
+          // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's
+          // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume)
+          failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory", "Set the password for LUKS device", "Enter passphrase for"],
+          // the rescue kernel reaches init in under a minute; a guest that does not within 5 minutes hung
+          markers: [{ text: BOOT_MARKER, timeoutSec: 300 }],
+          ...(powerCut ? { powerCut } : {}),
+        }),
+      );
+    if (opts.powerCut) {
+      // the power goes in the middle of the phase; the machine is started again from the rescue image,
+      // which runs recover unattended again: it must continue and end as a recovery without a cut does
+      const at = powerCutAt(opts.powerCut, s.firmware);
+      const cut = await recoverVm("recover-cut", at);
+      const first = readFileSync(join(dir, "recover-cut.serial.log"), "latin1");
+      if (cut.cutAtMs === undefined) return fail("recover", cut.durationMs, `no power cut: '${at.text}' never appeared (${cut.failedOn ? `saw '${cut.failedOn}'` : cut.timedOut ? "timeout" : `qemu exited ${cut.exitCode}`}; see recover-cut.serial.log)`);
+      const finishedPhase = opts.powerCut === "layout" ? /Disk layout created/.test(first) : opts.powerCut === "restore" ? /Restored \d+ MiB in/.test(first) : /Finished 'recover'/.test(first);
+      if (finishedPhase) return fail("recover", cut.durationMs, `the power cut came after the ${opts.powerCut} had finished: move the cut earlier`);
+      const last = first.split("\n").map((l) => l.trim()).filter((l) => /^(Restor|Install|Finaliz|Not |NVRAM|The fallback|\/dev\/)/.test(l)).slice(-1)[0] ?? "";
+      result.powerCut = { phase: opts.powerCut, cutAfterMs: cut.cutAtMs, firstRunOutput: last, resumedWith: [] };
+      say(`${s.name}/${tool}: the power was cut during the ${opts.powerCut} (last line: ${last}); starting the rescue image again`);
+    }
+    const rvm = await recoverVm("recover");
+    result.figures.recoverMs = rvm.durationMs;
+    const recoverLog0 = readFileSync(join(dir, "recover.serial.log"), "latin1");
+    Object.assign(result.figures, restoreFigures(recoverLog0));
+    if (result.powerCut) {
+      result.powerCut.resumedWith = recoverLog0.split("\n").map((l) => l.trim()).filter((l) => /resuming after|restoring again|not restoring it again|done before|earlier run/i.test(l)).slice(0, 8);
+      // a layout cut in the middle leaves no record (the layout never finished): recover starts over then
+      if (tool === "ours" && opts.powerCut !== "layout" && !result.powerCut.resumedWith.some((l) => /resuming after/.test(l))) {
+        return fail("recover", rvm.durationMs, "recover run again after the power cut did not say that it resumes (see recover.serial.log)");
+      }
+    }
+    // Success is the rescue system rebooting by itself after the recovery (the kernel says so); QEMU also
+    // exits 0 when it is killed from outside, which must not pass for a recovery.
+    // (our rescue system's reboot asks the kernel by magic SysRq, after syncing and unmounting: "sysrq: Resetting")
+    const rebooted = /reboot: (Restarting system|Power down)|sysrq: (Resetting|Power Off)/.test(recoverLog0.slice(-20000));
+    if (rvm.exitCode === 0 && !rebooted) return fail("recover", rvm.durationMs, "qemu ended without the rescue system rebooting (killed from outside?)");
+    if (rvm.exitCode !== 0) {
+      return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
+    }
+    recoverMs = rvm.durationMs;
+    recoverLog = recoverLog0;
   }
-  // Success is the rescue system rebooting by itself after the recovery (the kernel says so); QEMU also
-  // exits 0 when it is killed from outside, which must not pass for a recovery.
-  // (our rescue system's reboot asks the kernel by magic SysRq, after syncing and unmounting: "sysrq: Resetting")
-  const rebooted = /reboot: (Restarting system|Power down)|sysrq: (Resetting|Power Off)/.test(recoverLog.slice(-20000));
-  if (rvm.exitCode === 0 && !rebooted) return fail("recover", rvm.durationMs, "qemu ended without the rescue system rebooting (killed from outside?)");
-  if (rvm.exitCode !== 0) {
-    return fail("recover", rvm.durationMs, rvm.failedOn ? `the recovery stopped: saw '${rvm.failedOn}' on the console (see ${dir}/recover.serial.log)` : rvm.timedOut ? `no reboot within ${s.timeouts.recover ?? 2400} s (see recover.serial.log)` : `qemu exited ${rvm.exitCode}`);
-  }
-  result.phases.recover = { ok: true, ms: rvm.durationMs };
+  result.phases.recover = { ok: true, ms: recoverMs };
   const backupSumAfter = await sha256FileAsync(backupDisk);
   const backupCheck: Check = { name: "backup-disk-untouched", ok: backupSumAfter === backupSumBefore, details: backupSumAfter === backupSumBefore ? [] : [`the backup disk's sha256 changed during recover: ${backupSumBefore} → ${backupSumAfter}`] };
 
@@ -509,7 +604,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   );
   const vres = await readResults(vch, join(dir, "verify", "out"));
   const loginMs = vvm.markerTimesMs["HARNESS: job start"];
-  if (loginMs !== undefined) result.figures.rescueBootToLoginMs = rvm.durationMs + loginMs;
+  if (loginMs !== undefined) result.figures.rescueBootToLoginMs = recoverMs + loginMs;
   if (vres.exitCode !== 0) return fail("verify", vvm.durationMs, vvm.timedOut ? "the recovered machine did not boot to the harness job (see verify.serial.log)" : `verify job exited ${vres.exitCode}`);
   result.phases.verify = { ok: true, ms: vvm.durationMs };
 

@@ -44,7 +44,14 @@ export const scenarioSchema = z.strictObject({
   }),
   /** the blank disks recover writes to; same count, bigger, smaller, or on another bus (renamed) */
   targetDisks: z.array(diskSchema).min(1).max(8),
-  rescueBoot: z.enum(["iso", "kernel-initrd", "usb"]),
+  /** how the target machine is started for recover: the rescue ISO, its kernel and initrd, the USB disk, or
+   *  "live": a live system rear did not make (the harness's Debian image with its own kernel and initramfs,
+   *  no rear installed) where the OUTPUT=PORTABLE archive from the backup disk is unpacked and
+   *  `rear -p -n recover` runs */
+  rescueBoot: z.enum(["iso", "kernel-initrd", "usb", "live"]),
+  /** rescueBoot "live": programs taken away from the live system first; with expectRefusal, recover must
+   *  stop before any disk is written, naming that program (the preflight) */
+  live: z.strictObject({ remove: z.array(z.string().regex(/^[a-z0-9._+-]+$/)).default([]), expectRefusal: z.string().min(1).optional() }).optional(),
   /** manifest paths (globs) and check names ("check:NAME") that may differ between source and recovered
    *  machine; each with the reason a recovery must make that change */
   allowedDifferences: z.array(z.strictObject({ path: z.string().min(1), why: z.string().min(1) })).default([]),
@@ -94,6 +101,7 @@ export function parseNamedJson<T extends { name: string }>(schema: z.ZodType<T>,
 export function parseScenario(text: string, file = "scenario"): Scenario {
   const s = parseNamedJson(scenarioSchema, text, file, "scenario");
   if (s.secureBoot && s.firmware !== "uefi") throw new Error(`${file}: secureBoot needs firmware "uefi"`);
+  if (s.live && s.rescueBoot !== "live") throw new Error(`${file}: "live" settings need rescueBoot "live"`);
   return s;
 }
 
