@@ -1,6 +1,7 @@
 // Pieces of the scenario cycle: the UEFI boot entry that started a machine, where the power is cut.
 import { describe, expect, test } from "bun:test";
 import { bootCurrentEntry, liveRecoverJob, powerCutAt, unlock } from "../../vm/lib/cycle.ts";
+import { fleetIsoJob, fleetLocalConf } from "../../vm/lib/fleet.ts";
 
 describe("bootCurrentEntry", () => {
   const out = `BootCurrent: 0004
@@ -38,6 +39,20 @@ describe("liveRecoverJob", () => {
     expect(j).toContain("./usr/sbin/rear -p -n -v recover > $HARNESS_OUT/recover.out 2>&1");
     expect(j.indexOf("umount /mnt/backupdisk")).toBeLessThan(j.indexOf("rear -p -n -v recover"));
     expect(liveRecoverJob({}).script).not.toContain('rm -f "$d/');
+  });
+});
+
+describe("the fleet's generic rescue ISO", () => {
+  test("its kernel options name the update URL with {uuid}; the private CA; the harness address replayed", () => {
+    const conf = fleetLocalConf();
+    expect(conf).toContain('KERNEL_CMDLINE+=" console=ttyS0,115200 recovery_update_url=https://10.0.2.100/{uuid}.tar.gz"');
+    expect(conf).toContain("RECOVERY_UPDATE_CA=/etc/rear/update-ca.pem");
+    expect(conf).toContain("ISO_RECOVER_MODE=unattended");
+    const j = fleetIsoJob("-----BEGIN CERTIFICATE-----\n");
+    expect(j.files!["update-ca.pem"]).toContain("BEGIN CERTIFICATE");
+    expect(j.script).toContain("ip addr add 10.0.2.15/24");
+    expect(j.script).toContain("hostname fleet-iso");
+    expect(j.script).toContain("rear -v mkrescue");
   });
 });
 

@@ -19,6 +19,12 @@ describe("QEMU command line", () => {
     expect(s).toContain("-boot d");
     expect(s).not.toContain("pflash");
   });
+  test("the harness NIC: restrict=on, the fixed MAC, guestfwd to the host's loopback only; the SMBIOS UUID", () => {
+    const s = qemuArgs({ ...base, firmware: "bios", disks: [], nic: true, guestfwd: [{ ip: "10.0.2.100", port: 443, hostPort: 40123 }], uuid: "11111111-2222-3333-4444-555555555555" }).join(" ");
+    expect(s).toContain("-nic user,restrict=on,model=virtio-net-pci,mac=52:54:00:12:34:56,guestfwd=tcp:10.0.2.100:443-tcp:127.0.0.1:40123");
+    expect(s).toContain("-uuid 11111111-2222-3333-4444-555555555555");
+    expect(qemuArgs({ ...base, firmware: "bios", disks: [], nic: true }).join(" ")).not.toContain("guestfwd");
+  });
   test("UEFI uses OVMF with the machine's own VARS file", () => {
     const s = qemuArgs({ ...base, firmware: "uefi", ovmfVars: "/w/vars.fd", disks: [] }).join(" ");
     expect(s).toContain("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd");

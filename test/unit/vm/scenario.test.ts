@@ -41,11 +41,22 @@ describe("VM scenarios are data files that validate against the schema", () => {
     expect(raid.postInstall).toContain("grub-install");
   });
   test("a live system (rescueBoot live): programs to take away, a refusal to expect; only with rescueBoot live", () => {
-    const s = parseScenario(JSON.stringify({ ...good, rescueBoot: "live", live: { remove: ["mkfs.xfs"], expectRefusal: "mkfs.xfs" } }));
+    const portable = { ...good, tool: { ...good.tool, localConf: "OUTPUT=PORTABLE\n" } };
+    const s = parseScenario(JSON.stringify({ ...portable, rescueBoot: "live", live: { remove: ["mkfs.xfs"], expectRefusal: "mkfs.xfs" } }));
     expect(s.live).toEqual({ remove: ["mkfs.xfs"], expectRefusal: "mkfs.xfs" });
     expect(() => parseScenario(JSON.stringify({ ...good, live: { remove: [] } }))).toThrow(/"live" settings need rescueBoot "live"/);
-    expect(() => parseScenario(JSON.stringify({ ...good, rescueBoot: "live", live: { remove: ["rm -rf /"] } }))).toThrow(/live\.remove\.0/);
+    expect(() => parseScenario(JSON.stringify({ ...portable, rescueBoot: "live", live: { remove: ["rm -rf /"] } }))).toThrow(/live\.remove\.0/);
+    expect(() => parseScenario(JSON.stringify({ ...good, rescueBoot: "live" }))).toThrow(/need OUTPUT=PORTABLE/);
     expect(loadScenario("bios-ext4-swap-portable").tool.localConf).toContain("OUTPUT=PORTABLE");
+  });
+  test("fleetUpdate: another machine's ISO, this machine's PORTABLE archive by UUID", () => {
+    const portable = { ...good, tool: { ...good.tool, localConf: "OUTPUT=PORTABLE\nBACKUP=NETFS\n" } };
+    const s = parseScenario(JSON.stringify({ ...portable, fleetUpdate: { uuid: "5e1f0c2a-7b3d-4e8f-9a61-2c4d6e8f0a1b" } }));
+    expect(s.fleetUpdate?.uuid).toBe("5e1f0c2a-7b3d-4e8f-9a61-2c4d6e8f0a1b");
+    expect(() => parseScenario(JSON.stringify({ ...good, fleetUpdate: { uuid: "5e1f0c2a-7b3d-4e8f-9a61-2c4d6e8f0a1b" } }))).toThrow(/need OUTPUT=PORTABLE/);
+    expect(() => parseScenario(JSON.stringify({ ...portable, fleetUpdate: { uuid: "not-a-uuid" } }))).toThrow(/fleetUpdate\.uuid/);
+    expect(() => parseScenario(JSON.stringify({ ...portable, rescueBoot: "usb", fleetUpdate: { uuid: "5e1f0c2a-7b3d-4e8f-9a61-2c4d6e8f0a1b" } }))).toThrow(/rescueBoot "iso"/);
+    expect(loadScenario("bios-lvm-fleet-update").postInstall).toContain("fleet-web7");
   });
   test("mistakes are reported with their path", () => {
     expect(() => parseScenario(JSON.stringify({ ...good, firmware: "coreboot" }))).toThrow(/firmware/);

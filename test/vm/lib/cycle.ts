@@ -13,6 +13,7 @@ import { COMPARE_CHECKS, compareTruth, parseTruth, REAR27_REWRITES, type Check }
 import { mkbackupFigures, restoreFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, OURS_BIN, VM_DIR, buildImage, type GuestImage } from "./image.ts";
+import { makeFleetIso, startUpdateServer, UPDATE_SERVER_IP, type UpdateServer } from "./fleet.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Machine } from "./layouts.ts";
 import { machineFirmware, type Scenario } from "./scenario.ts";
@@ -192,7 +193,9 @@ fi
 if mkdir -p /mnt/backupdisk && mount /dev/disk/by-label/REAR-000 /mnt/backupdisk 2>/dev/null; then
   find /mnt/backupdisk -name 'backup.tar*' ! -name '*.sha256' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/backup-archive-bytes
   find /mnt/backupdisk -name '*-portable.tar.gz' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/rescue-portable-bytes
-${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
+${s.fleetUpdate ? `  # the archive the host serves to the other machine's rescue system (RECOVERY_UPDATE_URL)
+  cp "$(find /mnt/backupdisk -name '*-portable.tar.gz' | head -n 1)" $HARNESS_OUT/portable.tar.gz
+` : ""}${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
   # entry the default so the unattended recovery starts by itself. Not its hidden label "rear": that one
   # says \`kernel <label>\` and extlinux answers "Loading <label>... failed: No such file or directory".
   cfg=$(find /mnt/backupdisk -name extlinux.conf | head -n 1)
@@ -487,7 +490,9 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   if (bres.exitCode !== 0) {
     return fail("backup", bvm.durationMs, `${bvm.timedOut ? "the source machine did not finish in time" : `backup command exited ${out("backup-rc") ?? "?"}`}: ${(out("backup.out") ?? "").split("\n").slice(-3).join(" / ")}`);
   }
-  if (s.rescueBoot === "live") {
+  if (s.fleetUpdate) {
+    if (!existsSync(join(bres.dir, "portable.tar.gz"))) return fail("backup", bvm.durationMs, "no *-portable.tar.gz on the backup disk (OUTPUT=PORTABLE) for the update server");
+  } else if (s.rescueBoot === "live") {
     const bytes = Number(out("rescue-portable-bytes") ?? NaN);
     if (!(bytes > 0)) return fail("backup", bvm.durationMs, "no *-portable.tar.gz on the backup disk (OUTPUT=PORTABLE)");
     result.figures.rescueImageBytes = bytes;
@@ -514,6 +519,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const backupSumBefore = await sha256FileAsync(backupDisk);
   let recoverMs: number;
   let recoverLog: string;
+  const fleetChecks: Check[] = [];
   if (s.rescueBoot === "live") {
     const live = await recoverFromLiveSystem(s, { image, dir, accel, say, tgt, backupDisk, ovmfVars, result });
     if ("refused" in live) {
@@ -528,7 +534,21 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   } else {
     const usb = s.rescueBoot === "usb";
     const rescueIso = join(dir, "rescue.iso");
-    if (!usb) copyFileSync(iso, rescueIso);
+    // fleetUpdate: the rescue image is another machine's; this machine's archive comes from the update server
+    let fleet: { server: UpdateServer; uuid: string } | undefined;
+    if (s.fleetUpdate) {
+      const archive = readFileSync(join(bres.dir, "portable.tar.gz"));
+      const server = await startUpdateServer(dir, new Map([[`/${s.fleetUpdate.uuid}.tar.gz`, archive]]));
+      const made = await makeFleetIso({ image, dir, accel, say, caPem: server.caPem, firmware: s.firmware });
+      if ("failure" in made) {
+        server.stop();
+        return fail("recover", made.ms, made.failure);
+      }
+      copyFileSync(made.iso, rescueIso);
+      result.figures.rescueImageBytes = statSync(rescueIso).size;
+      fleet = { server, uuid: s.fleetUpdate.uuid };
+      say(`${s.name}/${tool}: the update server on 127.0.0.1:${server.port} serves /${fleet.uuid}.tar.gz (${Math.round(archive.length / 1048576)} MiB) as https://${UPDATE_SERVER_IP}/ through guestfwd`);
+    } else if (!usb) copyFileSync(iso, rescueIso);
     say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
     const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
     const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
@@ -545,6 +565,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
           // the rescue kernel reaches init in under a minute; a guest that does not within 5 minutes hung
           markers: [{ text: BOOT_MARKER, timeoutSec: 300 }],
           ...(powerCut ? { powerCut } : {}),
+          ...(fleet ? { nic: true, guestfwd: [{ ip: UPDATE_SERVER_IP, port: 443, hostPort: fleet.server.port }], uuid: fleet.uuid } : {}),
         }),
       );
     if (opts.powerCut) {
@@ -561,8 +582,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
       say(`${s.name}/${tool}: the power was cut during the ${opts.powerCut} (last line: ${last}); starting the rescue image again`);
     }
     const rvm = await recoverVm("recover");
+    fleet?.server.stop();
     result.figures.recoverMs = rvm.durationMs;
     const recoverLog0 = readFileSync(join(dir, "recover.serial.log"), "latin1");
+    if (fleet) {
+      // the rescue system asked for this machine's archive by its UUID, took it, and read the configuration again
+      const want = `GET /${fleet.uuid}.tar.gz 200`;
+      const got = fleet.server.requests.includes(want) && /Updated the rescue system from https:\/\/\S+\/[0-9a-f-]{36}\.tar\.gz/.test(recoverLog0) && /Read the configuration again after the update/.test(recoverLog0);
+      fleetChecks.push({ name: "fleet-update-by-uuid", ok: got, details: got ? [] : [`requests: ${fleet.server.requests.join(", ") || "none"}; the console ${/Updated the rescue system/.test(recoverLog0) ? "says the update was taken" : "does not say 'Updated the rescue system'"}`] });
+    }
     Object.assign(result.figures, restoreFigures(recoverLog0));
     if (result.powerCut) {
       result.powerCut.resumedWith = recoverLog0.split("\n").map((l) => l.trim()).filter((l) => /resuming after|restoring again|not restoring it again|done before|earlier run/i.test(l)).slice(0, 8);
@@ -671,6 +699,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   result.checks = [
     ...compareTruth(readTruth(join(bres.dir, "truth-before")), readTruth(join(vres.dir, "truth-after")), [...s.allowedDifferences.map((a) => a.path), ...(tool === "rear27" ? REAR27_REWRITES : [])]),
     ...bootChecks,
+    ...fleetChecks,
     backupCheck,
   ];
   if (secretsOf(s).length) {

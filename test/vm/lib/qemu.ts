@@ -44,6 +44,11 @@ export interface VmSpec {
   secureBoot?: boolean;
   /** a virtio NIC on QEMU's user network with restrict=on: the guest reaches nothing outside (DHCP from QEMU only) */
   nic?: boolean;
+  /** with nic: connections of the guest to ip:port go to a port on the host's loopback (QEMU's guestfwd;
+   *  nothing else leaves the guest) */
+  guestfwd?: { ip: string; port: number; hostPort: number }[];
+  /** the machine's SMBIOS UUID (/sys/class/dmi/id/product_uuid in the guest) */
+  uuid?: string;
   /** a power cut: QEMU is killed (SIGKILL, nothing flushed by the guest after that) `afterSec` after `text` appeared */
   powerCut?: { text: string; afterSec: number };
   /** typed into the serial console: each `send` once its `waitFor` text has appeared (after the previous one) */
@@ -52,6 +57,8 @@ export interface VmSpec {
 
 /** The MAC of the harness NIC, fixed so that a rescue system finds "its" interface again. */
 export const HARNESS_MAC = "52:54:00:12:34:56";
+/** The guest's address on the harness NIC (QEMU's user network: 10.0.2.0/24, gateway 10.0.2.2). */
+export const GUEST_ADDRESS = "10.0.2.15";
 
 export interface VmResult {
   exitCode: number | null;
@@ -81,7 +88,9 @@ export function qemuArgs(s: VmSpec): string[] {
   // an interactive console is a socket QEMU serves (and logs to the same file)
   if (s.interact?.length) a.push("-chardev", `socket,id=ser0,path=${s.serialLog}.sock,server=on,wait=off,logfile=${s.serialLog}`, "-serial", "chardev:ser0");
   else a.push("-serial", `file:${s.serialLog}`);
-  a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}` : "none");
+  const fwd = (s.guestfwd ?? []).map((f) => `,guestfwd=tcp:${f.ip}:${f.port}-tcp:127.0.0.1:${f.hostPort}`).join("");
+  a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}${fwd}` : "none");
+  if (s.uuid) a.push("-uuid", s.uuid);
   if (s.firmware === "uefi") {
     if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);
     // the Secure Boot build keeps its variables in SMM-protected flash

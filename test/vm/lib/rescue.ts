@@ -16,7 +16,7 @@ import { runInBuilder } from "./builder.ts";
 import type { Job } from "./channel.ts";
 import { pruneRuns } from "./cycle.ts";
 import { buildImage, CACHE, VM_DIR } from "./image.ts";
-import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
+import { chooseAccel, createDisk, GUEST_ADDRESS, runVm, type VmDisk } from "./qemu.ts";
 
 const DIST = join(VM_DIR, "../../dist/rear");
 
@@ -40,8 +40,7 @@ export interface RescueResult {
   workDir: string;
 }
 
-/** The guest's address on the harness NIC (QEMU's user network: 10.0.2.0/24, gateway 10.0.2.2). */
-export const GUEST_ADDRESS = "10.0.2.15";
+export { GUEST_ADDRESS };
 
 /** The key of the small encrypted backup that goes into the ISO (BACKUP_URL=iso://): the rescue system must not hold it. */
 const BACKUP_KEY = "harness-backup-key-7f3a";

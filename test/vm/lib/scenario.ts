@@ -58,6 +58,11 @@ export const scenarioSchema = z.strictObject({
   /** after the comparison, further boots of the recovered machine with only some of its target disks
    *  (1-based), each of which must reach the harness job: a mirror boots from either half */
   extraBoots: z.array(z.strictObject({ disks: z.array(z.number().int().min(1)).min(1), why: z.string().min(1) })).default([]),
+  /** one rescue image for many machines (RECOVERY_UPDATE_URL): the rescue ISO is not this machine's but made
+   *  on another one (a builder guest with its own disks and hostname, a NIC); this machine's OUTPUT=PORTABLE
+   *  archive (its localConf must make one) is served over HTTPS by the host, reached through QEMU's
+   *  guestfwd, and selected by {uuid} (the recover machine's SMBIOS UUID) */
+  fleetUpdate: z.strictObject({ uuid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/) }).optional(),
   /** the passphrase the source and the recovered machine ask for at boot (an encrypted root): the
    *  harness types it when "Please unlock disk" appears on the console */
   bootPassphrase: z.string().min(1).optional(),
@@ -102,6 +107,8 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   const s = parseNamedJson(scenarioSchema, text, file, "scenario");
   if (s.secureBoot && s.firmware !== "uefi") throw new Error(`${file}: secureBoot needs firmware "uefi"`);
   if (s.live && s.rescueBoot !== "live") throw new Error(`${file}: "live" settings need rescueBoot "live"`);
+  if ((s.rescueBoot === "live" || s.fleetUpdate) && !/^OUTPUT=PORTABLE$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "live" and fleetUpdate need OUTPUT=PORTABLE in tool.localConf`);
+  if (s.fleetUpdate && s.rescueBoot !== "iso") throw new Error(`${file}: fleetUpdate recovers from the other machine's ISO: rescueBoot "iso"`);
   return s;
 }
 
