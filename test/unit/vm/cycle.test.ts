@@ -1,6 +1,6 @@
 // Pieces of the scenario cycle: the UEFI boot entry that started a machine, where the power is cut.
 import { describe, expect, test } from "bun:test";
-import { bootCurrentEntry, liveRecoverJob, powerCutAt, unlock } from "../../vm/lib/cycle.ts";
+import { bootCurrentEntry, liveRecoverJob, powerCutAt, sourceKey, unlock } from "../../vm/lib/cycle.ts";
 import { fleetIsoJob, fleetLocalConf } from "../../vm/lib/fleet.ts";
 
 describe("bootCurrentEntry", () => {
@@ -39,6 +39,19 @@ describe("liveRecoverJob", () => {
     expect(j).toContain("./usr/sbin/rear -p -n -v recover > $HARNESS_OUT/recover.out 2>&1");
     expect(j.indexOf("umount /mnt/backupdisk")).toBeLessThan(j.indexOf("rear -p -n -v recover"));
     expect(liveRecoverJob({}).script).not.toContain('rm -f "$d/');
+  });
+});
+
+describe("sourceKey: a built source machine is reused only when nothing that makes it changed", () => {
+  test("same recipe, disks and image: same key; any of them changed: another", () => {
+    const m = { firmware: "bios" as const, sourceDisks: [{ sizeMiB: 6144, bus: "virtio" as const }], layout: "mkfs.ext4 $DISK1" };
+    const k = sourceKey(m, "img1");
+    expect(sourceKey({ ...m }, "img1")).toBe(k);
+    expect(sourceKey(m, "img2")).not.toBe(k);
+    expect(sourceKey({ ...m, layout: "mkfs.xfs $DISK1" }, "img1")).not.toBe(k);
+    expect(sourceKey({ ...m, sourceDisks: [{ sizeMiB: 8192, bus: "virtio" }] }, "img1")).not.toBe(k);
+    expect(sourceKey({ ...m, postInstall: "echo x" }, "img1")).not.toBe(k);
+    expect(sourceKey({ ...m, firmware: "uefi" }, "img1")).not.toBe(k);
   });
 });
 

@@ -4,7 +4,7 @@
 //   image with the backup disk attached, recover unattended → boot from the recovered disks only,
 //   collect truth → compare → a JSON result with pass/fail per check and timings.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, utimesSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { runInBuilder } from "./builder.ts";
@@ -282,18 +282,44 @@ true
 }
 
 /**
+ * The key of a built source machine: the guest image, the build job (the layout recipe, the harness's
+ * build steps, the post-install) and the disks. Equal keys build equal machines (but for fresh UUIDs).
+ */
+export function sourceKey(m: Machine, imageKey: string): string {
+  const job = buildJob(m);
+  return createHash("sha256").update(JSON.stringify({ imageKey, script: job.script, files: job.files, disks: m.sourceDisks })).digest("hex").slice(0, 16);
+}
+
+const SOURCES = () => join(CACHE, "sources");
+
+/**
  * Makes the source disks (source1.img, … in `dir`) and builds the machine on them in a builder guest,
- * where they are virtio disks; `disks` have the machine's own buses, for booting it.
+ * where they are virtio disks; `disks` have the machine's own buses, for booting it. A machine built
+ * before with the same key is copied from $REAR_VM_CACHE/sources instead (minutes under TCG: the system
+ * copied, an initramfs for LUKS or MD): the build is the harness's preparation, not what a run tests.
  */
 export async function buildSourceMachine(
   m: Machine,
   o: { image: GuestImage; dir: string; accel: "kvm" | "tcg"; timeoutSec: number; say: (m: string) => void },
-): Promise<{ disks: VmDisk[]; ms: number; failure?: string }> {
+): Promise<{ disks: VmDisk[]; ms: number; failure?: string; cached?: string }> {
   const disks: VmDisk[] = [];
+  const key = sourceKey(m, o.image.key);
+  const cached = join(SOURCES(), key);
+  const files = m.sourceDisks.map((_, i) => join(o.dir, `source${i + 1}.img`));
+  if (existsSync(join(cached, "done")) && process.env.REAR_VM_NO_SOURCE_CACHE !== "1") {
+    const t0 = Date.now();
+    for (const [i, d] of m.sourceDisks.entries()) {
+      await sh(["cp", "--sparse=always", join(cached, `source${i + 1}.img`), files[i]!]);
+      disks.push({ file: files[i]!, bus: d.bus, serial: `src${i + 1}` });
+    }
+    const now = new Date();
+    utimesSync(cached, now, now); // the newest used stay when the cache is pruned
+    o.say(`the source machine built before (${key}) is copied from ${cached}`);
+    return { disks, ms: Date.now() - t0, cached: key };
+  }
   for (const [i, d] of m.sourceDisks.entries()) {
-    const file = join(o.dir, `source${i + 1}.img`);
-    await createDisk(file, d.sizeMiB);
-    disks.push({ file, bus: d.bus, serial: `src${i + 1}` });
+    await createDisk(files[i]!, d.sizeMiB);
+    disks.push({ file: files[i]!, bus: d.bus, serial: `src${i + 1}` });
   }
   const built = await runInBuilder({
     image: o.image, dir: o.dir, name: "build", accel: o.accel, timeoutSec: o.timeoutSec, say: o.say, job: buildJob(m),
@@ -301,7 +327,14 @@ export async function buildSourceMachine(
   });
   writeFileSync(join(o.dir, "build.log"), built.job.log);
   const code = built.job.exitCode;
-  if (code === 0) return { disks, ms: built.vm.durationMs };
+  if (code === 0) {
+    // kept for the next run with the same key (a few of the newest: each is gigabytes of sparse disk)
+    pruneRuns(7, "sources");
+    mkdirSync(cached, { recursive: true });
+    for (const [i] of m.sourceDisks.entries()) await sh(["cp", "--sparse=always", files[i]!, join(cached, `source${i + 1}.img`)]);
+    writeFileSync(join(cached, "done"), `${new Date().toISOString()}\n`);
+    return { disks, ms: built.vm.durationMs };
+  }
   return { disks, ms: built.vm.durationMs, failure: `build job ${code === undefined ? "did not finish" : `exited ${code}`} (see ${o.dir}/build.log, build.serial.log)` };
 }
 
@@ -456,7 +489,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const built = await buildSourceMachine(s, { image, dir, accel, timeoutSec: s.timeouts.build ?? 900, say });
   if (built.failure) return fail("build", built.ms, built.failure);
   const src = built.disks;
-  result.phases.build = { ok: true, ms: built.ms };
+  result.phases.build = { ok: true, ms: built.ms, ...(built.cached ? { note: `copied from the source cache (${built.cached})` } : {}) };
 
   // 2. backup on the booted source
   const backupDisk = join(dir, "backup.img");
