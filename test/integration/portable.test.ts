@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { must, run } from "./sys.ts";
+import { readUpdateArchive, updatePaths, withoutBinary } from "../../src/update/archive.ts";
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 const LIVE_HOST = "rear-it-portable";
@@ -66,6 +67,13 @@ describe("OUTPUT=PORTABLE", () => {
     expect(readFileSync(join(x, "var/lib/rear/recovery/hostname"), "utf8").trim()).toBe(must(["hostname", "-s"]).trim());
   });
 
+  test("the archive is a valid RECOVERY_UPDATE_URL archive: nothing refused; its binary left out unless signed or pinned", () => {
+    const entries = readUpdateArchive(readFileSync(archive), archive, { allowed: updatePaths([]), trusted: false });
+    const w = withoutBinary(entries);
+    expect(w.dropped).toBe(true);
+    expect(w.entries.map((e) => e.path.replace(/\/$/, ""))).toContain("etc/rear/local.conf");
+    expect(readUpdateArchive(readFileSync(archive), archive, { allowed: updatePaths([]), trusted: true }).some((e) => e.path === "usr/sbin/rear")).toBe(true);
+  });
   test("extracted elsewhere, rear -p finds its tree, logs under the original name in /var/log/rear, and plans read-only", () => {
     const x = join(base, "live");
     mkdirSync(x);
