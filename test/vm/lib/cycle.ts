@@ -233,6 +233,8 @@ t0=$(date +%s%N)
 echo $? > $HARNESS_OUT/recover-rc
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/recover-ms
 cp -a /var/log/rear $HARNESS_OUT/rear-logs 2>/dev/null
+# what a reboot of the live system does: the recovered file systems unmounted cleanly
+umount -R /mnt/local 2>/dev/null; swapoff -a 2>/dev/null; vgchange -an >/dev/null 2>&1
 sync
 true
 `,
