@@ -29,6 +29,8 @@ import { previewFinalize } from "../../finalize/plan.ts";
 import { grubInstallDevices, recoveringUefi, savedBootloader } from "../recover/facts.ts";
 import { maskPasswords } from "../../config/secret-values.ts";
 import { writePrivateFile } from "./private-files.ts";
+import { programsNeeded } from "./programs.ts";
+import { requirePrograms } from "../rescue/preflight.ts";
 
 /** What the layout modules hand each other in ctx.state.recreate. */
 export interface RecreateState {
@@ -339,6 +341,13 @@ const makePlan: Module = {
       ctx.log.logUserOutput(describePlan(plan));
       const problems = checkPlanSafety(plan, s.targets!, s.protected!, { targetRoot: plan.targetRoot, resuming: false });
       if (problems.length) ctx.log.logUserOutput(`A real run would refuse to start:\n  ${problems.join("\n  ")}`);
+      // on a live system (-p): what to install before the real run
+      try {
+        requirePrograms(ctx, programsNeeded(ctx, plan), ctx.workflow.name === "recover" ? "The recovery" : "The plan", { portable: ctx.cli.portable });
+      } catch (e) {
+        if (!(e instanceof WorkflowError)) throw e;
+        ctx.log.logUserOutput(`A real run would stop here: ${e.message.replace(", nothing was changed", "")}`);
+      }
       if (ctx.workflow.name === "recover") {
         const c = ctx.config;
         ctx.log.logUserOutput(`Then the restore: BACKUP=${c.str("BACKUP")}${c.str("BACKUP_URL") ? ` from ${maskPasswords(c.str("BACKUP_URL"))}` : ""} into ${plan.targetRoot}${c.str("BACKUP") === "NETFS" ? " (every archive's SHA-256 was checked above by the verify stage)" : ""}.`);

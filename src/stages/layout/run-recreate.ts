@@ -21,7 +21,7 @@ import { addExecSecret, exec } from "../../sys/exec.ts";
 import { describePlan, recreatePaths, recreateState } from "./prepare-recreate.ts";
 import { privateDir, writePrivateFile } from "./private-files.ts";
 import { requirePrograms } from "../rescue/preflight.ts";
-import { recoverProgramsOf } from "../recover/verify-tools.ts";
+import { programsNeeded } from "./programs.ts";
 
 const checkSafety: Module = {
   stage: "layout/recreate",
@@ -49,19 +49,7 @@ export const checkTools: Module = {
   what: "(new) every program of the plan is present before anything is written",
   run(ctx) {
     const plan = recreateState(ctx).plan!;
-    const need = new Map<string, string>();
-    for (const st of plan.steps) {
-      for (const argv of [st.argv, ...(st.fallback ? [st.fallback] : [])]) {
-        const prog = argv[0];
-        if (!prog || prog === "bash" || prog === "sh" || need.has(prog)) continue;
-        need.set(prog, st.summary);
-      }
-    }
-    const all: [string, string][] = [...need].map(([p, why]) => [p, `${why.charAt(0).toLowerCase()}${why.slice(1)}`]);
-    // recover: the restore's and finalize's programs too, so that one list names everything this system
-    // lacks (on a live system running a PORTABLE archive: what to install before anything is written)
-    if (ctx.workflow.name === "recover") all.push(...recoverProgramsOf(ctx));
-    requirePrograms(ctx, all, ctx.workflow.name === "recover" ? "The recovery" : "The plan", { portable: ctx.cli.portable });
+    requirePrograms(ctx, programsNeeded(ctx, plan), ctx.workflow.name === "recover" ? "The recovery" : "The plan", { portable: ctx.cli.portable });
   },
 };
 
