@@ -356,6 +356,13 @@ export async function run(deps: RunDeps): Promise<number> {
           const child = Bun.spawnSync([deps.execPath, ...deps.argv], { env: { ...deps.env, REAR_RECOVERY_UPDATED: "1" } as Record<string, string>, stdio: ["inherit", "inherit", "inherit"] });
           return child.exitCode ?? ExitCode.FAILED;
         }
+        // the archive names the machine it recovers (a rescue image shared by many machines has the name of
+        // the one it was made on): HOSTNAME and with it NETFS_PREFIX are that machine's from now on
+        const updatedHost = out.writes.some((w) => w.path === `var/lib/rear/${SAVED_HOSTNAME}` && w.change !== "unchanged") ? readSavedHostname(`${paths.varDir}/${SAVED_HOSTNAME}`) : "";
+        if (updatedHost && updatedHost !== host) {
+          seed.HOSTNAME = updatedHost;
+          log.logPrint(`Recovering ${updatedHost} (the name in the update; this rescue system was made on ${host})`);
+        }
         loaded = loadConfig();
         config = new Config(loaded);
         guardSecrets();

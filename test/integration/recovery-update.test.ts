@@ -308,7 +308,10 @@ describe("through the binary", () => {
     files.set("e2e.tgz", archive("e2e", (d) => {
       mkdirSync(join(d, "etc/rear"), { recursive: true });
       mkdirSync(join(d, "var/lib/rear/layout"), { recursive: true });
-      writeFileSync(join(d, "etc/rear/local.conf"), `OUTPUT=ISO\nRECOVERY_UPDATE_CA=${join(base, "pki/ca.pem")}\nBACKUP=NETFS\nBACKUP_URL=file:///var/tmp/rear-it-updated-backups\nNETFS_PREFIX=web7\n`);
+      writeFileSync(join(d, "etc/rear/local.conf"), `OUTPUT=ISO\nRECOVERY_UPDATE_CA=${join(base, "pki/ca.pem")}\nBACKUP=NETFS\nBACKUP_URL=file:///var/tmp/rear-it-updated-backups\n`);
+      // the machine the archive recovers: HOSTNAME, and with it NETFS_PREFIX, are its from now on
+      mkdirSync(join(d, "var/lib/rear/recovery"), { recursive: true });
+      writeFileSync(join(d, "var/lib/rear/recovery/hostname"), "web7\n");
       writeFileSync(join(d, "var/lib/rear/layout/disklayout.conf"), "disk /dev/rear-it-missing-disk 8589934592 gpt\npart /dev/rear-it-missing-disk 8587837440 1048576 rear-noname none /dev/rear-it-missing-disk1\nfs /dev/rear-it-missing-disk1 / ext4 uuid=0b1e2c1a-0000-4000-8000-000000000001 label=root blocksize=4096 reserved_blocks=5% max_mounts=-1 check_interval=0d bytes_per_inode=16384 default_mount_options=user_xattr,acl options=rw,relatime\n");
     }));
     const p = Bun.spawn([join(tree, "usr/sbin/rear"), "-p", "recover", "--dry-run"], {
@@ -322,7 +325,8 @@ describe("through the binary", () => {
     expect(all).toContain(`Updating the rescue system from ${url("e2e.tgz")} (the environment)`);
     expect(all).toContain("Read the configuration again after the update");
     expect(readFileSync(join(tree, "var/lib/rear/layout/disklayout.conf"), "utf8")).toContain("/dev/rear-it-missing-disk");
-    // the updated configuration applies to this very recover: its BACKUP_URL is where verify looks
+    expect(all).toContain(`Recovering web7 (the name in the update; this rescue system was made on ${LOG_HOST})`);
+    // the updated configuration applies to this very recover: its BACKUP_URL is where verify looks, under the archive's hostname
     expect(all).toContain("ERROR: The backup archive /var/tmp/rear-it-updated-backups/web7/backup.tar.gz does not exist");
     const log = readFileSync(`/var/log/rear/rear-${LOG_HOST}.log`, "utf8");
     expect(log).toContain(`update: changed   ${join(tree, "etc/rear/local.conf")}`);

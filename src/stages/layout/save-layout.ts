@@ -211,6 +211,9 @@ export async function saveLayoutFiles(ctx: Context, s: SavedLayout): Promise<voi
     files.add(`${v}/layout/disktodo.conf`, [...new Set(todo)].join(""));
     files.add(`${v}/recovery/mountpoint_device`, active.map((e) => (e.kw === "fs" ? `${e.mountpoint} ${e.device}\n` : "")).join(""));
     files.add(`${v}/recovery/bootloader`, `${s.bootloader}\n`);
+    // the machine's name: a PORTABLE archive or a recovery update recovers it under this name (NETFS_PREFIX,
+    // the log), wherever it runs
+    files.add(`${v}/recovery/hostname`, `${ctx.config.str("HOSTNAME") || "localhost"}\n`);
     // the drivers of the disks: recover rebuilds the initramfs when the target's disks need others
     files.add(`${v}/recovery/storage_drivers`, storageDrivers(active.flatMap((e) => (e.kw === "disk" ? [e.device] : []))).map((m) => `${m}\n`).join(""));
     files.add(`${v}/recovery/diskbyid_mappings`, Object.entries(byId).map(([id, dev]) => `${id} ${dev}\n`).join(""));
