@@ -275,6 +275,19 @@ export function applyWrites(plan: readonly PlannedWrite[]): void {
   for (const s of staged) renameSync(s.tmp, s.dest);
 }
 
+/** Directories that describe one machine as a whole: when an archive brings a layout (disklayout.conf),
+ *  files of these it does not have belong to another machine (the one the rescue image was made on). */
+export const MACHINE_DIRS = ["etc/rear/mappings", "var/lib/rear/layout", "var/lib/rear/recovery"] as const;
+
+/** Relative paths (below each MACHINE_DIRS entry) that exist here but not in an archive that brings a layout. */
+export function staleMachineFiles(entries: readonly UpdateEntry[], existing: (dir: string) => string[]): string[] {
+  const paths = new Set(entries.map((e) => cleanPath(e.path)).filter((p): p is string => !!p));
+  if (!paths.has("var/lib/rear/layout/disklayout.conf")) return [];
+  const out: string[] = [];
+  for (const d of MACHINE_DIRS) for (const rel of existing(d)) if (!paths.has(`${d}/${rel}`)) out.push(`${d}/${rel}`);
+  return out.sort();
+}
+
 /** The entries without the rear binary (an archive neither signed nor pinned: a PORTABLE archive served
  *  over https updates the configuration and layout, never the program). */
 export function withoutBinary(entries: readonly UpdateEntry[]): { entries: UpdateEntry[]; dropped: boolean } {

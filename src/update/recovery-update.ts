@@ -5,10 +5,11 @@
 // edge: it reads the machine's identity, downloads, verifies and writes; the decisions are in archive.ts,
 // download.ts, placeholders.ts and signature.ts.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { dirname } from "node:path";
 import { maskPasswords } from "../config/secret-values.ts";
 import { UserError, ExitCode } from "../engine/errors.ts";
-import { applyWrites, BINARY_PATH, currentOnDisk, destinations, planWrites, readUpdateArchive, UpdateArchiveError, updatePaths, withoutBinary, type PlannedWrite } from "./archive.ts";
+import { applyWrites, BINARY_PATH, currentOnDisk, destinations, planWrites, readUpdateArchive, staleMachineFiles, UpdateArchiveError, updatePaths, withoutBinary, type PlannedWrite } from "./archive.ts";
 import { downloadFirst, type DownloadOptions } from "./download.ts";
 import { expandUrl, type MachineFacts } from "./placeholders.ts";
 import { pinProblem, verifySignature } from "./signature.ts";
@@ -67,6 +68,17 @@ export function machineFacts(hostname: string, sys = "/sys"): MachineFacts {
   if (uuid) facts.uuid = uuid.toLowerCase();
   if (serial) facts.serial = serial;
   return facts;
+}
+
+/** Files and links below a directory, relative to it (none when it does not exist). */
+function filesBelow(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true }) as string[];
+  } catch {
+    return [];
+  }
+  return names.filter((n) => !lstatSync(`${dir}/${n}`).isDirectory());
 }
 
 /** The kernel option of the rescue system (recovery_update_url=…), or "". */
@@ -135,7 +147,21 @@ export async function runRecoveryUpdate(
       entries = w.entries;
     }
     writes = planWrites(entries, destinations(t), currentOnDisk, updatePaths(s.paths));
+    // another machine's layout companions (disk mappings, LVM metadata, xfs geometry) must not mix with
+    // this one's: what the archive does not have is moved aside, not deleted
+    const destOf = destinations(t);
+    const stale = staleMachineFiles(entries, (d) => filesBelow(destOf(d)));
     applyWrites(writes);
+    if (stale.length) {
+      const aside = `${t.varDir}/before-update/${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      for (const p of stale) {
+        const to = `${aside}/${p}`;
+        mkdirSync(dirname(to), { recursive: true });
+        renameSync(destOf(p), to);
+        log.log(`update: moved aside ${destOf(p)} → ${to} (not in the update, which brings its own layout)`);
+      }
+      log.print(`Moved ${stale.length} file(s) of the rescue image's own machine aside to ${aside} (the update brings this machine's layout)`);
+    }
   } catch (e) {
     if (e instanceof UpdateArchiveError) {
       for (const p of e.problems) log.log(`refused: ${p}`);

@@ -171,8 +171,12 @@ afterAll(() => {
 const url = (p: string, s = https) => `${s.url.origin}/${p}`;
 
 describe("recovery update over HTTPS", () => {
-  test("the machine's archive is written where rear reads it; the log lists every file", async () => {
+  test("the machine's archive is written where rear reads it; the log lists every file; the other machine's layout files are moved aside", async () => {
     const t = targets("good");
+    mkdirSync(join(t.configDir, "mappings"), { recursive: true });
+    writeFileSync(join(t.configDir, "mappings/disk_mappings"), "/dev/sda /dev/sdb\n");
+    mkdirSync(join(t.varDir, "layout/lvm"), { recursive: true });
+    writeFileSync(join(t.varDir, "layout/lvm/vgA.cfg"), "the rescue image's machine\n");
     const lines: string[] = [];
     const out = await runRecoveryUpdate(settings(url("{hostname}.tgz")), t, facts, { print: (l) => lines.push(l), log: (l) => lines.push(l) });
     expect(readFileSync(join(t.configDir, "local.conf"), "utf8")).toContain("BACKUP_URL=nfs://10.0.0.9/backups");
@@ -182,6 +186,12 @@ describe("recovery update over HTTPS", () => {
     expect(lines.join("\n")).toContain(`update: changed   ${join(t.configDir, "local.conf")}`);
     expect(lines.join("\n")).toContain(`update: new       ${join(t.varDir, "layout/disklayout.conf")}`);
     expect(readdirSync(t.configDir).filter((n) => n.includes(".rear-update-"))).toEqual([]);
+    expect(existsSync(join(t.configDir, "mappings/disk_mappings"))).toBe(false);
+    expect(existsSync(join(t.varDir, "layout/lvm/vgA.cfg"))).toBe(false);
+    const aside = readdirSync(join(t.varDir, "before-update"));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(t.varDir, "before-update", aside[0]!, "var/lib/rear/layout/lvm/vgA.cfg"), "utf8")).toBe("the rescue image's machine\n");
+    expect(lines.join("\n")).toContain("Moved 2 file(s) of the rescue image's own machine aside");
   });
   test("{uuid} and {mac} (each card in turn) name the machine's archive", async () => {
     expect((await runRecoveryUpdate(settings(url("{uuid}.tgz")), targets("uuid"), facts, quiet)).url).toBe(url("11111111-2222-3333-4444-555555555555.tgz"));

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
 import * as zlib from "node:zlib";
-import { checkEntries, decompressArchive, destinations, parseArchive, planWrites, readUpdateArchive, UpdateArchiveError, updatePaths, withoutBinary, type UpdatePolicy } from "../../../src/update/archive.ts";
+import { checkEntries, decompressArchive, destinations, parseArchive, planWrites, readUpdateArchive, staleMachineFiles, UpdateArchiveError, updatePaths, withoutBinary, type UpdatePolicy } from "../../../src/update/archive.ts";
 import { downloadFirst, urlProblem, type FetchResult } from "../../../src/update/download.ts";
 import { expandUrl, macWord, unknownPlaceholders } from "../../../src/update/placeholders.ts";
 import { kernelOption } from "../../../src/update/recovery-update.ts";
@@ -74,6 +74,13 @@ describe("update archive", () => {
     expect(w.dropped).toBe(true);
     expect(w.entries.map((x) => x.path)).not.toContain("usr/sbin/rear");
     expect(withoutBinary(w.entries).dropped).toBe(false);
+  });
+  test("an archive with a layout: the other machine's mappings, LVM metadata and recovery files are stale; without one, nothing is", () => {
+    const e = parseArchive(Buffer.from(tarBytes(good)), "t");
+    const here: Record<string, string[]> = { "etc/rear/mappings": ["disk_mappings"], "var/lib/rear/layout": ["disklayout.conf", "lvm/vgA.cfg"], "var/lib/rear/recovery": [] };
+    expect(staleMachineFiles(e, (d) => here[d] ?? [])).toEqual(["etc/rear/mappings/disk_mappings", "var/lib/rear/layout/lvm/vgA.cfg"]);
+    const noLayout = parseArchive(Buffer.from(tarBytes([{ path: "etc/rear/local.conf", data: "x" }])), "t");
+    expect(staleMachineFiles(noLayout, (d) => here[d] ?? [])).toEqual([]);
   });
   test("links inside the tree pass; the binary passes when the archive is trusted; RECOVERY_UPDATE_PATHS widens the tree", () => {
     expect(problemsOf([...good, { path: "etc/rear/l", type: "symlink", linkpath: "local.conf" }, { path: "var/lib/rear/h", type: "hardlink", linkpath: "etc/rear/local.conf" }])).toEqual([]);
