@@ -5,6 +5,7 @@
 
 import { z } from "zod";
 import type { Value } from "./shell-eval.ts";
+import { PLACEHOLDERS, unknownPlaceholders } from "../update/placeholders.ts";
 
 export type SettingType = "string" | "array" | "bool" | "int" | "enum" | "words";
 export interface Setting {
@@ -182,13 +183,30 @@ export function didYouMean(value: string, choices: readonly string[]): string | 
   return bestD <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
 }
 
+/** Checks of single settings beyond their type: a mistake found where it was written (mkrescue, dump), not
+ *  in the rescue system in the middle of a disaster. */
+const VALUE_CHECKS: Record<string, (v: string) => string | undefined> = {
+  RECOVERY_UPDATE_URL: (v) => {
+    if (v === "") return undefined;
+    if (!/^https?:\/\/[^/\s]+/i.test(v)) return `RECOVERY_UPDATE_URL='${v}' is not an https:// URL (http:// only with RECOVERY_UPDATE_SHA256 or RECOVERY_UPDATE_SIGNERS)`;
+    const unknown = unknownPlaceholders(v);
+    return unknown.length ? `RECOVERY_UPDATE_URL='${v}': unknown placeholder {${unknown[0]}} (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(" ")})` : undefined;
+  },
+  RECOVERY_UPDATE_SHA256: (v) => {
+    const bad = v.split(/[\s,]+/).filter(Boolean).find((w) => !/^[0-9a-fA-F]{64}$/.test(w));
+    return bad ? `RECOVERY_UPDATE_SHA256: '${bad}' is not a sha256 (64 hex digits)` : undefined;
+  },
+};
+
 function schemaFor(name: string, s: Setting): z.ZodType {
   const str = z.string({ error: `${name} must be a single value, not an array` });
   switch (s.type) {
     case "array":
       return z.array(z.string(), { error: `${name} is an array: assign it as ${name}=( … ) or ${name}+=( … )` });
-    case "string":
-      return str;
+    case "string": {
+      const check = VALUE_CHECKS[name];
+      return check ? str.refine((v) => check(v) === undefined, { error: (iss) => check(String(iss.input)) ?? `${name} is not valid` }) : str;
+    }
     case "words":
       return z.union([z.string(), z.array(z.string())]);
     case "bool":
