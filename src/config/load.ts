@@ -249,6 +249,9 @@ export class ConfigLoader {
     if (problems.length > 0) {
       const p = problems[0]!;
       const o = origins.get(p.name);
+      // a default of default.conf that takes the environment's value (RECOVERY_UPDATE_URL="${RECOVERY_UPDATE_URL:-}"):
+      // the mistake is in the environment, not in a file
+      if (o?.file.includes("conf/default.conf") && this.opt.env[p.name]) throw new ConfigError(`${p.message} (from the environment)`);
       throw new ConfigError(p.message, o?.file, o?.line);
     }
     const at = (n: string) => {
