@@ -28,6 +28,9 @@ export interface RescueNeeds {
   outputScheme: string;
   /** BACKUP=RSYNC over ssh (rsync://host/path, host:/path; not the daemon's ::): the restore needs ssh */
   backupOverSsh?: boolean;
+  /** file system types of the local medium BACKUP_URL/OUTPUT_URL name (usb://, file://), as blkid saw it at
+   *  mkrescue; "unknown" when a usb:// disk was not attached then */
+  mediumFsTypes?: ReadonlySet<string>;
   /** sshd is wanted (a root password for ssh, or authorized keys) and present */
   ssh: boolean;
   /** from the configuration: PROGS, REQUIRED_PROGS, LIBS, COPY_AS_IS, MODULES_LOAD */
@@ -154,6 +157,12 @@ export const FEATURES: readonly Feature[] = [
     modules: () => ["vfat", "fat", "nls_cp437", "nls_iso8859_1"],
   },
   {
+    // a machine whose own disks are all btrfs must still mount its ext4 REAR-000 backup disk
+    name: "backup-medium",
+    check: (n) => (n.mediumFsTypes?.size ? `BACKUP_URL or OUTPUT_URL is on a local ${[...n.mediumFsTypes].join(", ")} medium` : undefined),
+    modules: (n) => mediumModules(n.mediumFsTypes ?? new Set()),
+  },
+  {
     name: "swap",
     check: (n) => (n.swap ? "the layout has swap" : undefined),
     required: () => ["mkswap"],
@@ -252,6 +261,19 @@ function add(m: Map<string, string[]>, keys: readonly string[], feature: string)
 }
 
 /** The features the rescue system needs, with everything they bring (check → install). */
+/** Kernel modules that mount a medium of these file system types ("unknown": what `rear format` and USB
+ *  sticks use — ext2/3/4 and FAT). */
+export function mediumModules(types: ReadonlySet<string>): string[] {
+  const out = new Set<string>();
+  for (const t of types) {
+    if (t === "unknown") ["ext4", "vfat", "fat", "nls_cp437", "nls_iso8859_1"].forEach((m) => out.add(m));
+    else if (EXT.includes(t)) out.add("ext4");
+    else if (t === "vfat" || t === "msdos") ["vfat", "fat", "nls_cp437", "nls_iso8859_1"].forEach((m) => out.add(m));
+    else if (/^[a-z0-9_]+$/.test(t)) out.add(t);
+  }
+  return [...out];
+}
+
 export function chooseFeatures(n: RescueNeeds, features: readonly Feature[] = FEATURES): FeatureChoice {
   const c: FeatureChoice = { features: [], required: new Map(), optional: new Map(), files: new Map(), modules: new Map() };
   for (const f of features) {

@@ -27,11 +27,20 @@ export function rsyncOverSsh(url: string): boolean {
   }
 }
 
+/** The local medium a BACKUP_URL/OUTPUT_URL names: a device (usb://DEVICE) or a directory (file://PATH). */
+export function localMedium(url: string): { device: string } | { path: string } | undefined {
+  const s = urlScheme(url);
+  const rest = url.slice(url.indexOf("://") + 3);
+  if (s === "usb" && rest.startsWith("/")) return { device: rest.replace(/\/+$/, "") };
+  if (s === "file" && rest.startsWith("/")) return { path: rest };
+  return undefined;
+}
+
 export function needsFromLayout(
   doc: LayoutDoc,
   host: { firmware?: string; bootloader?: string },
   c: NeedsConfig,
-  o: { ssh: boolean },
+  o: { ssh: boolean; mediumFsTypes?: ReadonlySet<string> },
 ): RescueNeeds {
   const e = activeEntries(doc);
   const fsTypes = new Set(e.flatMap((x) => (x.kw === "fs" ? [x.fstype] : [])));
@@ -54,6 +63,7 @@ export function needsFromLayout(
     backupScheme: urlScheme(c.str("BACKUP_URL")),
     outputScheme: urlScheme(c.str("OUTPUT_URL")),
     backupOverSsh: c.str("BACKUP") === "RSYNC" && rsyncOverSsh(c.str("BACKUP_URL")),
+    ...(o.mediumFsTypes?.size ? { mediumFsTypes: o.mediumFsTypes } : {}),
     ssh: o.ssh,
     progs: c.arr("PROGS").filter(Boolean),
     requiredProgs: c.arr("REQUIRED_PROGS").filter(Boolean),

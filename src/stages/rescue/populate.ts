@@ -11,7 +11,7 @@ import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
-import { needsFromLayout } from "../../rescue/needs.ts";
+import { localMedium, needsFromLayout } from "../../rescue/needs.ts";
 import { linesWithSecrets, RESCUE_STRIPPED_SECRETS, stripSecretAssignments } from "../../rescue/secrets.ts";
 import { networkFilesForRescue, type NetworkFiles } from "../../rescue/network/index.ts";
 import { unpackSkel } from "../../rescue/skel.ts";
@@ -46,6 +46,28 @@ export function sshWanted(ctx: Context): boolean {
   return c.str("SSH_ROOT_PASSWORD") !== "" || existsSync("/root/.ssh/authorized_keys");
 }
 
+/** The file system types of the local backup/output medium (usb://, file://): the rescue kernel must mount it. */
+async function mediumFsTypes(ctx: Context): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const url of [ctx.config.str("BACKUP_URL"), ctx.config.str("OUTPUT_URL")]) {
+    const m = localMedium(url);
+    if (!m) continue;
+    if ("device" in m) {
+      const r = await exec(["blkid", "-o", "value", "-s", "TYPE", m.device]);
+      const t = r.code === 0 ? r.stdout.trim() : "";
+      out.add(t || "unknown");
+      ctx.log.log(`The backup medium ${m.device} has ${t || "no file system known now (ext4 and FAT are included)"}`);
+    } else {
+      let p = m.path;
+      while (p !== "/" && !existsSync(p)) p = p.replace(/\/[^/]*\/?$/, "") || "/";
+      const r = await exec(["findmnt", "-n", "-o", "FSTYPE", "-T", p]);
+      const t = r.stdout.trim().split("\n")[0] ?? "";
+      if (r.code === 0 && t && !/^(nfs4?|cifs|fuse\..*|tmpfs|overlay)$/.test(t)) out.add(t);
+    }
+  }
+  return out;
+}
+
 export const chooseRescueFeatures: Module = {
   stage: "rescue",
   order: 5,
@@ -60,7 +82,7 @@ export const chooseRescueFeatures: Module = {
     const network = await networkFilesForRescue(ctx.config, ctx.paths.configDir, { note: (m) => ctx.log.log(m) });
     for (const w of network.warnings) ctx.log.warn(w);
     for (const n of network.notes) ctx.log.log(`rescue network: ${n}`);
-    const needs = needsFromLayout(layout.doc, layout.json.host, ctx.config, { ssh: sshWanted(ctx) });
+    const needs = needsFromLayout(layout.doc, layout.json.host, ctx.config, { ssh: sshWanted(ctx), mediumFsTypes: await mediumFsTypes(ctx) });
     const choice = chooseFeatures(needs);
     choice.features.push({ name: "network", why: "the network of this machine at rescue boot (ip, DHCP client)" });
     for (const p of network.programs) if (!choice.required.has(p)) choice.required.set(p, ["network"]);

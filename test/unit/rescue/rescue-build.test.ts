@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
 import { grubConfig, grubEarlyConfig, isoDateStamp, isolinuxConfig, menuTimeout, serialFromCmdline, xorrisoArgs, type MenuInput } from "../../../src/output/iso-config.ts";
 import { cifsPassword, mountArgv, parseUrl, UrlError } from "../../../src/output/url.ts";
-import { chooseFeatures } from "../../../src/rescue/features.ts";
+import { chooseFeatures, mediumModules } from "../../../src/rescue/features.ts";
 import { bzImageVersion, kernelCandidates } from "../../../src/rescue/kernel.ts";
-import { needsFromLayout, urlScheme } from "../../../src/rescue/needs.ts";
+import { localMedium, needsFromLayout, urlScheme } from "../../../src/rescue/needs.ts";
 import { makeExcluder, RescueTree } from "../../../src/rescue/tree.ts";
 import { rescueCmdline } from "../../../src/stages/output/write-output.ts";
 import { shellAssign } from "../../../src/stages/rescue/populate.ts";
@@ -79,6 +79,23 @@ describe("features chosen by the layout", () => {
     const names = c.features.map((f) => f.name);
     expect(names).toEqual(["base", "partitioning", "ext", "grub-bios"]);
     expect(c.modules.get("ext4")).toEqual(["ext"]);
+  });
+
+  test("a btrfs-only machine backed up to an ext4 REAR-000 disk: the rescue kernel gets ext4 to mount it (uefi-btrfs-subvols)", () => {
+    const d = readDisklayout("disk /dev/sda 1000000000 gpt\npart /dev/sda 999000000 1048576 rear-noname none /dev/sda1\nfs /dev/sda1 / btrfs uuid=x label= options=rw\n", "x").doc;
+    const conf = cfg({ BACKUP: "NETFS", BACKUP_URL: "usb:///dev/disk/by-label/REAR-000" });
+    const c = chooseFeatures(needsFromLayout(d, { firmware: "bios", bootloader: "GRUB2" }, conf, { ssh: false, mediumFsTypes: new Set(["ext4"]) }));
+    expect(c.features.find((f) => f.name === "backup-medium")?.why).toBe("BACKUP_URL or OUTPUT_URL is on a local ext4 medium");
+    expect(c.modules.get("ext4")).toEqual(["backup-medium"]);
+    expect(c.features.map((f) => f.name)).not.toContain("ext");
+    // a usb:// disk not attached at mkrescue: what rear format and USB sticks use
+    expect(mediumModules(new Set(["unknown"]))).toEqual(["ext4", "vfat", "fat", "nls_cp437", "nls_iso8859_1"]);
+    expect(mediumModules(new Set(["ext3", "xfs"]))).toEqual(["ext4", "xfs"]);
+    expect(chooseFeatures(needsFromLayout(d, { firmware: "bios", bootloader: "GRUB2" }, conf, { ssh: false })).features.map((f) => f.name)).not.toContain("backup-medium");
+    expect(localMedium("usb:///dev/disk/by-label/REAR-000")).toEqual({ device: "/dev/disk/by-label/REAR-000" });
+    expect(localMedium("file:///srv/backup")).toEqual({ path: "/srv/backup" });
+    expect(localMedium("nfs://srv/export")).toBeUndefined();
+    expect(localMedium("")).toBeUndefined();
   });
 
   test("BACKUP=RSYNC needs rsync, and ssh too when it goes over ssh (every URL form but the daemon's '::')", () => {
