@@ -145,8 +145,9 @@ export const FEATURES: readonly Feature[] = [
   {
     name: "btrfs",
     check: (n) => (n.fsTypes.has("btrfs") ? "the layout has btrfs file systems" : undefined),
-    required: () => ["mkfs.btrfs", "btrfs"],
-    optional: () => ["btrfstune", "fsck.btrfs", "btrfsck"],
+    // chattr: a no-COW subvolume (+C) is made so again (the plan's step; uefi-btrfs-subvols' rescue lacked it)
+    required: () => ["mkfs.btrfs", "btrfs", "chattr"],
+    optional: () => ["btrfstune", "fsck.btrfs", "btrfsck", "lsattr"],
     modules: () => ["btrfs"],
   },
   {

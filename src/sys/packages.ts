@@ -12,7 +12,7 @@ const same = (p: string): Packages => ({ debian: p, rhel: p, suse: p });
 
 const TABLE: [readonly string[], Packages][] = [
   [["mkfs.xfs", "xfs_admin", "xfs_repair", "xfs_growfs", "xfs_db"], same("xfsprogs")],
-  [["mkfs.ext2", "mkfs.ext3", "mkfs.ext4", "mke2fs", "tune2fs", "e2label", "e2fsck", "resize2fs", "dumpe2fs"], same("e2fsprogs")],
+  [["mkfs.ext2", "mkfs.ext3", "mkfs.ext4", "mke2fs", "tune2fs", "e2label", "e2fsck", "resize2fs", "dumpe2fs", "chattr", "lsattr"], same("e2fsprogs")],
   [["mkfs.btrfs", "btrfs", "btrfstune"], { debian: "btrfs-progs", rhel: "btrfs-progs", suse: "btrfsprogs" }],
   [["mkfs.vfat", "mkfs.fat", "fatlabel", "dosfslabel", "fsck.vfat"], same("dosfstools")],
   [["sfdisk", "fdisk"], { debian: "fdisk", rhel: "util-linux", suse: "util-linux" }],
