@@ -160,3 +160,17 @@ export function isoVolumeMiB(isoMaxSize: string, kernelBytes: number, initrdByte
 export function volumeIsoLabel(volid: string, volumeSuffix: string): string {
   return `${volid}_${volumeSuffix}`;
 }
+
+/**
+ * What the backup takes from the layout: the mountpoints of its file systems and of its mounted btrfs
+ * subvolumes (ReaR's 400_create_include_exclude_files.sh adds btrfsmountedsubvol lines too). A subvolume
+ * has a device number of its own, so tar --one-file-system does not descend into it from its parent:
+ * without it /home or /var/lib/machines on a subvolume would be left out. In layout order, once each.
+ */
+export function layoutMountpoints(entries: readonly { kw: string; mountpoint?: string }[]): string[] {
+  const out: string[] = [];
+  for (const e of entries) {
+    if ((e.kw === "fs" || e.kw === "btrfsmountedsubvol") && e.mountpoint && !out.includes(e.mountpoint)) out.push(e.mountpoint);
+  }
+  return out;
+}

@@ -23,7 +23,7 @@ import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archi
 import { archiveHeadProblem, archiveKind } from "../../backup/archive-check.ts";
 import { Encryptor, isRearAead } from "../../backup/crypt.ts";
 import { anchoredExcludes, includeProblems } from "../../backup/include-check.ts";
-import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
+import { archiveName, backupType, layoutMountpoints, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
 import { targetProblem } from "../../backup/target-error.ts";
 import { tarCreateArgv, tarCreateOutcome, tarFeatures } from "../../backup/tar.ts";
 import type { Context } from "../../engine/context.ts";
@@ -139,7 +139,7 @@ export const makeNetfsBackup: Module = {
     if (!tar) throw new WorkflowError(`BACKUP_PROG=${prog}: no such program${prog.includes("/") ? "" : " in PATH"}`, "install GNU tar, or set BACKUP_PROG to its path");
     const layout = ctx.state.layout as SavedLayout | undefined;
     if (!layout) throw new Error("backup needs the layout of layout/save");
-    const mountpoints = activeEntries(layout.doc).flatMap((e) => (e.kw === "fs" ? [e.mountpoint] : []));
+    const mountpoints = layoutMountpoints(activeEntries(layout.doc) as { kw: string; mountpoint?: string }[]);
     if (u.scheme === "file") checkFileTarget(u.path, urlText);
 
     // iso://: into the work area, whose tree output/800 moves into the ISO (ReaR's $TMP_DIR/isofs<path>)

@@ -12,7 +12,7 @@ import { encodeBytes } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { includeExcludeLists } from "../../backup/netfs-plan.ts";
+import { includeExcludeLists, layoutMountpoints } from "../../backup/netfs-plan.ts";
 import {
   backupLogName, isRsyncVersion, joinRsh, parseRsyncStats, parseRsyncUrl, remoteShell, rsyncBackupArgv, rsyncCaps, rsyncDisplay, rsyncExitMeaning, rsyncOptions,
   rsyncOutcome, rsyncRemote, RsyncUrlError, sshArgv, takeRshOption, type RsyncCaps, type RsyncUrl,
@@ -197,7 +197,7 @@ export const makeRsyncBackup: Module = {
     const s = rsyncSession(ctx);
     const layout = ctx.state.layout as SavedLayout | undefined;
     if (!layout) throw new Error("backup needs the layout of layout/save");
-    const mountpoints = activeEntries(layout.doc).flatMap((e) => (e.kw === "fs" ? [e.mountpoint] : []));
+    const mountpoints = layoutMountpoints(activeEntries(layout.doc) as { kw: string; mountpoint?: string }[]);
     const lists = includeExcludeLists({
       mountpoints, excludeMountpoints: c.arr("EXCLUDE_MOUNTPOINTS").filter(Boolean), include: c.arr("BACKUP_PROG_INCLUDE").filter(Boolean),
       exclude: c.arr("BACKUP_PROG_EXCLUDE").filter(Boolean), onlyInclude: c.isTrue("BACKUP_ONLY_INCLUDE"), onlyExclude: c.isTrue("BACKUP_ONLY_EXCLUDE"),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, restoreChain, stampDate, volumeIsoLabel } from "../../../src/backup/netfs-plan.ts";
+import { archiveName, backupType, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, restoreChain, stampDate, volumeIsoLabel, layoutMountpoints } from "../../../src/backup/netfs-plan.ts";
 
 const base = {
   mountpoints: ["/", "/boot/efi", "/home", "/.snapshots", "/scratch"],
@@ -104,5 +104,22 @@ describe("ISO_MAX_SIZE (a backup over several ISOs)", () => {
   });
   test("the further ISOs' labels", () => {
     expect(volumeIsoLabel("REAR-ISO", "01")).toBe("REAR-ISO_01");
+  });
+});
+
+describe("layoutMountpoints", () => {
+  test("file systems and mounted btrfs subvolumes, in layout order, once each (a subvolume has its own device number: tar --one-file-system does not enter it)", () => {
+    const entries = [
+      { kw: "fs", mountpoint: "/" },
+      { kw: "btrfsdefaultsubvol", mountpoint: "/" },
+      { kw: "btrfsmountedsubvol", mountpoint: "/home" },
+      { kw: "btrfsmountedsubvol", mountpoint: "/var/lib/machines" },
+      { kw: "btrfsmountedsubvol", mountpoint: "/.snapshots" },
+      { kw: "fs", mountpoint: "/boot/efi" },
+      { kw: "swap" },
+    ];
+    expect(layoutMountpoints(entries)).toEqual(["/", "/home", "/var/lib/machines", "/.snapshots", "/boot/efi"]);
+    const l = includeExcludeLists({ ...base, excludeMountpoints: [], include: [], mountpoints: layoutMountpoints(entries) });
+    expect(l.include).toEqual(["/", "/home", "/var/lib/machines", "/boot/efi"]);
   });
 });
