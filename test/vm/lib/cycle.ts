@@ -591,7 +591,9 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
         {
           name, ...machineFirmware(s), ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
           // the USB disk boots first but comes after the targets, so the targets keep the source's names
-          disks: [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
+          disks: s.backupDisk.first
+            ? [{ file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }, ...tgt]
+            : [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
           ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
           // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
           // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's

@@ -41,6 +41,9 @@ export const scenarioSchema = z.strictObject({
     sizeMiB: z.number().int().min(256),
     /** "rear-format": `rear format` makes it REAR-000 (usb://); "ext4": one ext4 file system labelled REAR-000 */
     prepare: z.enum(["rear-format", "ext4"]),
+    /** during recover the backup disk comes before the target disks (it is /dev/vda there): a mapping by
+     *  name alone would take it for the source's first disk */
+    first: z.boolean().optional(),
   }),
   /** the blank disks recover writes to; same count, bigger, smaller, or on another bus (renamed) */
   targetDisks: z.array(diskSchema).min(1).max(8),
