@@ -302,18 +302,34 @@ describe("signed and pinned updates", () => {
   });
 });
 
+/** A tree like an unpacked PORTABLE archive: our binary, local.conf, the saved hostname (-p logs under it). */
+function portableTree(name: string, localConf: string): string {
+  if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
+  const tree = join(base, name);
+  mkdirSync(join(tree, "usr/sbin"), { recursive: true });
+  mkdirSync(join(tree, "etc/rear"), { recursive: true });
+  copyFileSync(DIST, join(tree, "usr/sbin/rear"));
+  must(["chmod", "755", join(tree, "usr/sbin/rear")]);
+  writeFileSync(join(tree, "etc/rear/local.conf"), localConf);
+  mkdirSync(join(tree, "var/lib/rear/recovery"), { recursive: true });
+  writeFileSync(join(tree, "var/lib/rear/recovery/hostname"), `${LOG_HOST}\n`);
+  return tree;
+}
+
+/** `rear -p recover --dry-run` from the tree with RECOVERY_UPDATE_URL in the environment (async: the servers answer meanwhile). */
+async function dryRecover(tree: string, updateUrl: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  const p = Bun.spawn([join(tree, "usr/sbin/rear"), "-p", "recover", "--dry-run"], {
+    env: { ...process.env, RECOVERY_UPDATE_URL: updateUrl } as Record<string, string>,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  return { stdout, stderr, code: await p.exited };
+}
+
 describe("through the binary", () => {
   test("rear -p recover --dry-run takes the update, reads the configuration again: the updated BACKUP_URL applies", async () => {
-    if (!existsSync(DIST)) throw new Error("dist/rear is missing: run `bun run build` first (`npm test` does)");
-    const tree = join(base, "portable");
-    mkdirSync(join(tree, "usr/sbin"), { recursive: true });
-    mkdirSync(join(tree, "etc/rear"), { recursive: true });
-    copyFileSync(DIST, join(tree, "usr/sbin/rear"));
-    must(["chmod", "755", join(tree, "usr/sbin/rear")]);
-    writeFileSync(join(tree, "etc/rear/local.conf"), `OUTPUT=ISO\nRECOVERY_UPDATE_CA=${join(base, "pki/ca.pem")}\n`);
-    // -p logs in /var/log/rear under the original machine's name, which a PORTABLE archive saves here
-    mkdirSync(join(tree, "var/lib/rear/recovery"), { recursive: true });
-    writeFileSync(join(tree, "var/lib/rear/recovery/hostname"), `${LOG_HOST}\n`);
+    const tree = portableTree("portable", `OUTPUT=ISO\nRECOVERY_UPDATE_CA=${join(base, "pki/ca.pem")}\n`);
     // the update brings a layout of a disk this machine does not have, and a configuration that names it
     files.set("e2e.tgz", archive("e2e", (d) => {
       mkdirSync(join(d, "etc/rear"), { recursive: true });
@@ -324,13 +340,7 @@ describe("through the binary", () => {
       writeFileSync(join(d, "var/lib/rear/recovery/hostname"), "web7\n");
       writeFileSync(join(d, "var/lib/rear/layout/disklayout.conf"), "disk /dev/rear-it-missing-disk 8589934592 gpt\npart /dev/rear-it-missing-disk 8587837440 1048576 rear-noname none /dev/rear-it-missing-disk1\nfs /dev/rear-it-missing-disk1 / ext4 uuid=0b1e2c1a-0000-4000-8000-000000000001 label=root blocksize=4096 reserved_blocks=5% max_mounts=-1 check_interval=0d bytes_per_inode=16384 default_mount_options=user_xattr,acl options=rw,relatime\n");
     }));
-    const p = Bun.spawn([join(tree, "usr/sbin/rear"), "-p", "recover", "--dry-run"], {
-      env: { ...process.env, RECOVERY_UPDATE_URL: url("e2e.tgz") } as Record<string, string>,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-    await p.exited;
+    const { stdout, stderr } = await dryRecover(tree, url("e2e.tgz"));
     const all = stdout + stderr;
     expect(all).toContain(`Updating the rescue system from ${url("e2e.tgz")} (the environment)`);
     expect(all).toContain("Read the configuration again after the update");
@@ -342,22 +352,8 @@ describe("through the binary", () => {
     expect(log).toContain(`update: changed   ${join(tree, "etc/rear/local.conf")}`);
   }, 60_000);
   test("a signed update with a new rear binary: it replaces the running one, which runs the recover again", async () => {
-    const tree = join(base, "selfupdate");
-    mkdirSync(join(tree, "usr/sbin"), { recursive: true });
-    mkdirSync(join(tree, "etc/rear"), { recursive: true });
-    copyFileSync(DIST, join(tree, "usr/sbin/rear"));
-    must(["chmod", "755", join(tree, "usr/sbin/rear")]);
-    writeFileSync(join(tree, "etc/rear/local.conf"), `OUTPUT=ISO\nRECOVERY_UPDATE_SIGNERS=${join(base, "pki/allowed_signers")}\n`);
-    mkdirSync(join(tree, "var/lib/rear/recovery"), { recursive: true });
-    writeFileSync(join(tree, "var/lib/rear/recovery/hostname"), `${LOG_HOST}\n`);
-    const http = serve();
-    const p = Bun.spawn([join(tree, "usr/sbin/rear"), "-p", "recover", "--dry-run"], {
-      env: { ...process.env, RECOVERY_UPDATE_URL: url("signed.tgz", http) } as Record<string, string>,
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-    const code = await p.exited;
+    const tree = portableTree("selfupdate", `OUTPUT=ISO\nRECOVERY_UPDATE_SIGNERS=${join(base, "pki/allowed_signers")}\n`);
+    const { stdout, stderr, code } = await dryRecover(tree, url("signed.tgz", serve()));
     expect(stdout + stderr).toContain("The update is signed by admin@fleet");
     expect(stdout + stderr).toContain(`The update replaced ${join(tree, "usr/sbin/rear")}: running it again for this recover`);
     // the new "rear" (a script in the signed archive) ran with the same words and knows it is the second run
