@@ -62,8 +62,17 @@ function inflateHead(kind: "gzip" | "zstd", head: Uint8Array, whole: boolean): B
   return whole ? z.zstdDecompressSync(head) : z.zstdDecompressSync(head, { finishFlush: z.constants.ZSTD_e_flush });
 }
 
+/**
+ * How many of the first bytes tar wrote to keep for the check. A zstd decoder emits nothing before a
+ * whole compressed block has arrived, and a block of data that compresses poorly (the first file a
+ * binary or a database) is up to 128 KiB compressed: 64 KiB were too few for such an archive (a good backup was
+ * refused, seen in the bios-two-disks-swapped VM run). Twice the largest block leaves room for the
+ * frame header; gzip's deflate blocks are smaller.
+ */
+export const ARCHIVE_HEAD_BYTES = 256 * 1024;
+
 export interface HeadCheck {
-  /** the first bytes tar wrote (64 KiB are plenty), and how many it wrote in all */
+  /** the first ARCHIVE_HEAD_BYTES bytes tar wrote, and how many it wrote in all */
   head: Uint8Array;
   total: number;
   kind: ArchiveKind;

@@ -20,7 +20,7 @@ import { encodeBytes, fsPath } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
-import { archiveHeadProblem, archiveKind } from "../../backup/archive-check.ts";
+import { ARCHIVE_HEAD_BYTES, archiveHeadProblem, archiveKind } from "../../backup/archive-check.ts";
 import { Encryptor, isRearAead } from "../../backup/crypt.ts";
 import { anchoredExcludes, includeProblems } from "../../backup/include-check.ts";
 import { archiveName, backupType, layoutMountpoints, datedArchiveName, fullBackupDue, includeExcludeLists, isoVolumeMiB, parseDatedArchive, stampDate, type DatedArchive } from "../../backup/netfs-plan.ts";
@@ -229,7 +229,7 @@ export const makeNetfsBackup: Module = {
         const r = await execStream(argv, {
           what: "making the backup archive",
           output: (chunk) => {
-            if (head.length < 65536) head = Buffer.concat([head, chunk.subarray(0, 65536 - head.length)]);
+            if (head.length < ARCHIVE_HEAD_BYTES) head = Buffer.concat([head, chunk.subarray(0, ARCHIVE_HEAD_BYTES - head.length)]);
             total += chunk.length;
             for (const b of enc ? enc.push(chunk) : [chunk]) writer.write(b);
             progress.update(writer.bytes);

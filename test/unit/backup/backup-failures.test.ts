@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import * as zlib from "node:zlib";
-import { archiveHeadProblem, archiveKind, tarBlockProblem } from "../../../src/backup/archive-check.ts";
+import { ARCHIVE_HEAD_BYTES, archiveHeadProblem, archiveKind, tarBlockProblem } from "../../../src/backup/archive-check.ts";
 import { ArchiveWriter } from "../../../src/backup/archive-io.ts";
 import { anchoredExcludes, contentsExcludedBy, excludedBy, excludeRegExp, includeProblems } from "../../../src/backup/include-check.ts";
 import { isRsyncVersion } from "../../../src/backup/rsync-plan.ts";
@@ -86,6 +86,14 @@ describe("is it an archive of the expected kind?", () => {
     expect(archiveHeadProblem({ head: gz.subarray(0, 200), total: gz.length, kind: "gzip" })).toBeUndefined();
     const zs = zstd(one);
     expect(archiveHeadProblem({ head: zs, total: zs.length, kind: "zstd" })).toBeUndefined();
+  });
+  test("zstd whose first file compresses poorly: the first block is whole within the head kept", () => {
+    // 6-bit random bytes: a compressed (not raw) block of ~96 KiB that decodes only once all of it is there
+    const random = Buffer.from(Array.from({ length: 600 * 1024 }, () => Math.floor(Math.random() * 64)));
+    const zs = zstd(Buffer.concat([tarHeader("./random"), random, tarHeader("./next"), Buffer.alloc(10240)]));
+    expect(zs.length).toBeGreaterThan(ARCHIVE_HEAD_BYTES);
+    expect(archiveHeadProblem({ head: zs.subarray(0, 65536), total: zs.length, kind: "zstd" })).toBe("is not a tar archive inside its zstd compression");
+    expect(archiveHeadProblem({ head: zs.subarray(0, ARCHIVE_HEAD_BYTES), total: zs.length, kind: "zstd" })).toBeUndefined();
   });
   test("0 bytes, the wrong magic, an archive of nothing, something that is not tar inside gzip", () => {
     expect(archiveHeadProblem({ head: new Uint8Array(0), total: 0, kind: "gzip" })).toBe("is empty (0 bytes)");
