@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "a9b658b2d29b70b9a5c701b3f54ba7b0a049f097677aac4d5d2c85164048d915";
-export const assetsCount = 43;
+export const assetsDigest = "faaaf46eb4d2d4318782c7b00b5ac7ce00d127b266df14d1065e4c00ee2f7ae2";
+export const assetsCount = 45;

@@ -34,6 +34,7 @@ import { showlayout } from "./commands/showlayout.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
+import { resultJson } from "./result-json.ts";
 import { renderHelp, renderWorkflowHelp } from "./help.ts";
 import { parseWorkflowWords } from "./workflow-args.ts";
 
@@ -56,7 +57,23 @@ export interface RunDeps {
   kernelCmdline?(): string;
   /** the machine's identity for RECOVERY_UPDATE_URL placeholders */
   machineFacts?(hostname: string): MachineFacts;
+  /** set by run() itself for `--json`: what the run produced, reported before it returns */
+  jsonReport?(r: RunReport): void;
 }
+
+/** What a run produced, for `mkrescue --json` / `mkbackup --json` (result-json.ts). */
+export interface RunReport {
+  host?: string;
+  files: string[];
+  /** the backup archive(s) mkbackup wrote, as their URL names them (with the sha256 computed while writing) */
+  backup?: { path: string; bytes: number; sha256: string }[];
+  copiedTo?: string;
+  log?: string;
+  error?: { message: string; hint?: string };
+}
+
+/** The workflows whose result `--json` prints (WORKFLOW_ARGS lists the flag for them). */
+const RESULT_JSON_WORKFLOWS = new Set(["mkrescue", "mkbackup"]);
 
 function readSavedHostname(file: string): string {
   try {
@@ -152,6 +169,13 @@ export async function run(deps: RunDeps): Promise<number> {
     }
     throw e;
   }
+  // --json: the messages go to standard error and one JSON object to standard output, whatever happens
+  if (RESULT_JSON_WORKFLOWS.has(workflow.name) && cli.args.includes("--json") && !deps.jsonReport) {
+    let report: RunReport = { files: [] };
+    const code = await run({ ...deps, streams: { stdout: streams.stderr, stderr: streams.stderr }, jsonReport: (r) => (report = r) });
+    streams.stdout.write(`${JSON.stringify(await resultJson(workflow.name, code, report))}\n`);
+    return code;
+  }
   const recoveryMode = deps.isRescueSystem() || cli.portable;
   const kernelVersion = cli.kernelVersion ?? release();
 
@@ -201,9 +225,21 @@ export async function run(deps: RunDeps): Promise<number> {
   let ctx: Context | undefined;
   let runtimeLog: string | undefined;
   let mainLog: string | undefined;
+  let failure: RunReport["error"];
 
   const finish = async (code: number): Promise<number> => {
     await exitTasks.runAll((label, e) => log.error(`Exit task '${label}' failed: ${(e as Error).message}`));
+    if (deps.jsonReport) {
+      const rescue = ctx?.state.rescue as { resultFiles?: string[] } | undefined;
+      deps.jsonReport({
+        files: [...(rescue?.resultFiles ?? [])],
+        ...(ctx ? { host: ctx.config.str("HOSTNAME") } : {}),
+        ...(typeof ctx?.state.resultsCopiedTo === "string" ? { copiedTo: ctx.state.resultsCopiedTo } : {}),
+        ...(Array.isArray(ctx?.state.backupFiles) ? { backup: ctx.state.backupFiles as RunReport["backup"] } : {}),
+        ...(runtimeLog ? { log: ctx?.config.str("LOGFILE") && code === 0 ? ctx.config.str("LOGFILE") : runtimeLog } : {}),
+        ...(failure ? { error: failure } : {}),
+      });
+    }
     if (ctx) {
       log.log(`Exiting rear ${workflow.name} (PID ${process.pid}) with exit code ${code}`);
       const finalLog = ctx.config.str("LOGFILE");
@@ -431,6 +467,7 @@ export async function run(deps: RunDeps): Promise<number> {
     return await finish(code);
   } catch (e) {
     if (e instanceof UserError) {
+      failure = { message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
       if (log.path) {
         log.error(`ERROR: ${e.message}`);
         if (e.hint) log.userOutput(e.hint);
@@ -440,6 +477,7 @@ export async function run(deps: RunDeps): Promise<number> {
     }
     const err = e as Error;
     const what = e instanceof CommandError ? err.message : e instanceof BugError ? err.message : `unexpected error: ${err.message}`;
+    failure = { message: what };
     if (log.path) {
       log.error(`ERROR: ${what}`);
       log.log(err.stack ?? "");

@@ -23,6 +23,9 @@ export interface ParsedWords {
   positional: string[];
 }
 
+/** For programs that run rear (a backup agent): they need not parse messages. */
+const RESULT_JSON = "print the result as one JSON object on standard output (messages go to standard error): the exit code, each file written with its size and sha256, the error";
+
 export const WORKFLOW_ARGS: Record<string, ArgSpec> = {
   layoutonly: {
     flags: {
@@ -37,6 +40,8 @@ export const WORKFLOW_ARGS: Record<string, ArgSpec> = {
     },
   },
   checklayout: { flags: { "--json": "print the differences as JSON" } },
+  mkrescue: { flags: { "--json": RESULT_JSON } },
+  mkbackup: { flags: { "--json": RESULT_JSON } },
   dump: { flags: { "--json": "print the whole configuration as one JSON object" } },
   showlayout: {
     flags: { "--json": "print the parsed layout as JSON" },

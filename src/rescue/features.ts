@@ -36,6 +36,8 @@ export interface RescueNeeds {
   /** from the configuration: PROGS, REQUIRED_PROGS, LIBS, COPY_AS_IS, MODULES_LOAD */
   progs: readonly string[];
   requiredProgs: readonly string[];
+  /** BACKUP=COVE: REQUIRED_PROGS_COVE */
+  coveProgs?: readonly string[];
 }
 
 export interface Feature {
@@ -216,6 +218,13 @@ export const FEATURES: readonly Feature[] = [
     check: (n) => (n.backup === "RSYNC" ? (n.backupOverSsh ? "BACKUP=RSYNC over ssh" : "BACKUP=RSYNC") : undefined),
     required: (n) => ["rsync", ...(n.backupOverSsh ? ["ssh"] : [])],
     optional: () => ["ssh"],
+  },
+  {
+    // the Backup Manager's installer is a makeself archive: a shell script that unpacks its tar payload
+    name: "backup-cove",
+    check: (n) => (n.backup === "COVE" ? "BACKUP=COVE: the Backup Manager's installer runs in the rescue system" : undefined),
+    required: (n) => ["sh", "tar", "gzip", "dd", "head", "tail", "cksum", "mktemp", "sed", "cp", ...(n.coveProgs ?? [])],
+    optional: () => ["md5sum", "sha256sum", "xz", "bzip2", "zstd", "df", "awk", "id", "uname", "setsid", "nohup"],
   },
   {
     name: "backup-borg",

@@ -67,5 +67,6 @@ export function needsFromLayout(
     ssh: o.ssh,
     progs: c.arr("PROGS").filter(Boolean),
     requiredProgs: c.arr("REQUIRED_PROGS").filter(Boolean),
+    ...(c.str("BACKUP") === "COVE" ? { coveProgs: c.arr("REQUIRED_PROGS_COVE").filter(Boolean) } : {}),
   };
 }

@@ -3,6 +3,7 @@
 
 import type { Module } from "../engine/module.ts";
 import { postBackupScript, preBackupScript } from "./backup/backup-scripts.ts";
+import { checkCove, prepareCoveRestore, restoreWithCove } from "./backup/cove.ts";
 import { checkExternalBackup, makeExternalBackup, restoreExternalBackup } from "./backup/external.ts";
 import { createMissingDirectories, saveDirectories } from "./backup/directories.ts";
 import { checkBackupMethod, checkRestoreMethod } from "./backup/method-check.ts";
@@ -39,5 +40,5 @@ export const MODULES: readonly Module[] = [
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
   writeRescueMedium, writePortableArchive, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
-  preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
+  checkCove, prepareCoveRestore, restoreWithCove, preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
 ].map((m) => (m.stage === "restore" ? unlessRestored(m) : m)).concat(RESUME_MODULES, FINALIZE_ONLY_MODULES, [checkRecoverPrograms]);

@@ -20,13 +20,14 @@ const INTERNAL = new Set(["NETFS", "RSYNC", "BORG", "DUPLICITY", "DUPLY", "RBME"
 function whoBacksUp(method: string): string {
   if (method === "REQUESTRESTORE") return "you restore one yourself at recover (REQUESTRESTORE)";
   if (method === "NFS4SERVER") return "at recover the rescue system exports /mnt/local by NFS for a restore pushed from elsewhere";
+  if (method === "COVE") return "the Cove Backup Manager does (it runs rear mkrescue and backs up the ISO with the files)";
   if (method === "OPALPBA") return "it is the method of mkopalpba (a pre-boot image), not of backups";
   // ReaR 2.7's mkbackup runs `dsmc incremental` of the include list for TSM (backup/TSM/default/500_make_TSM_backup.sh)
   if (method === "TSM") return "your backup software does (ReaR 2.7's mkbackup runs 'dsmc incremental' here; this version does not yet: let your TSM schedule or 'dsmc incremental' make it)";
   return "your backup software does";
 }
 const BACKS_UP = new Set(["NETFS", "RSYNC", "EXTERNAL"]);
-const RESTORES = new Set(["NETFS", "RSYNC", "EXTERNAL", "REQUESTRESTORE"]);
+const RESTORES = new Set(["NETFS", "RSYNC", "EXTERNAL", "REQUESTRESTORE", "COVE"]);
 
 export interface BackupSupport {
   ok: boolean;
@@ -48,7 +49,7 @@ export function backupSupport(method: string, workflow: string): BackupSupport {
   }
   if (workflow === "recover" || workflow === "restoreonly") {
     if (RESTORES.has(method)) return { ok: true, why: `BACKUP=${method}` };
-    return { ok: false, why: `restoring BACKUP=${method} backups (this version restores NETFS, RSYNC and EXTERNAL ones, and waits for REQUESTRESTORE)` };
+    return { ok: false, why: `restoring BACKUP=${method} backups (this version restores NETFS, RSYNC, EXTERNAL and COVE ones, and waits for REQUESTRESTORE)` };
   }
   return { ok: true, why: "" };
 }

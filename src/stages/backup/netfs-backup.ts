@@ -18,6 +18,7 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { encodeBytes, fsPath } from "../../sys/bytes.ts";
 import { hostname } from "node:os";
+import { maskPasswords } from "../../config/secret-values.ts";
 import { dirname, join } from "node:path";
 import { archiveFiles, ArchiveWriter, TargetFullError } from "../../backup/archive-io.ts";
 import { ARCHIVE_HEAD_BYTES, archiveHeadProblem, archiveKind } from "../../backup/archive-check.ts";
@@ -263,6 +264,9 @@ export const makeNetfsBackup: Module = {
           ctx.log.warn(`Could not write ${join(dir, "backup.log")}: ${(e as Error).message} (tar's messages are in ${ctx.log.path ?? "rear's log"})`);
         }
         const bytes = stored.reduce((n, f) => n + f.bytes, 0);
+        // for `mkbackup --json`: where the archive is, as the URL names it (the target is unmounted afterwards)
+        const where = `${maskPasswords(urlText).replace(/\/$/, "")}/${c.str("NETFS_PREFIX") || c.str("HOSTNAME") || hostname()}`;
+        ctx.state.backupFiles = stored.map((f) => ({ path: `${where}/${f.name}`, bytes: f.bytes, sha256: f.sha256 }));
         // iso:// over several ISOs: output/800 moves the volumes after the first into ISOs of their own
         if (u.scheme === "iso" && stored.length > 1) ctx.state.isoExtraVolumes = stored.slice(1).map((f) => join(u.path, f.name));
         ctx.log.logPrint(`Archived ${Math.round(bytes / 1048576)} MiB in ${secs.toFixed(1)} s [avg ${Math.round(bytes / 1024 / Math.max(secs, 0.001))} KiB/sec]; SHA-256 of ${stored.length === 1 ? "it" : `its ${stored.length} volumes`} in ${name}.sha256`);

@@ -11,6 +11,7 @@ import type { Module } from "../../engine/module.ts";
 import { volumeIsoLabel } from "../../backup/netfs-plan.ts";
 import { buildDataIso, buildIso } from "../../output/iso.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
+import { maskPasswords } from "../../config/secret-values.ts";
 import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
 import { PRODUCT, VERSION, versionLine } from "../../version.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
@@ -63,7 +64,9 @@ export const writeRescueMedium: Module = {
     const isoDir = c.str("ISO_DIR") || `${ctx.paths.varDir}/output`;
     mkdirSync(isoDir, { recursive: true, mode: 0o700 });
     const out = join(isoDir, `${c.str("ISO_PREFIX") || `rear-${host}`}.iso`);
-    const cmdline = rescueCmdline(c.str("KERNEL_CMDLINE"), c.arr("COPY_KERNEL_PARAMETERS"), hostCmdline());
+    // BACKUP=COVE: KERNEL_CMDLINE_COVE (cove_rescue_media) marks a Cove rescue medium (ReaR PR #3464)
+    const kernelCmdline = [c.str("KERNEL_CMDLINE"), c.str("BACKUP") === "COVE" ? c.str("KERNEL_CMDLINE_COVE") : ""].filter(Boolean).join(" ");
+    const cmdline = rescueCmdline(kernelCmdline, c.arr("COPY_KERNEL_PARAMETERS"), hostCmdline());
     const serial = serialFromCmdline(cmdline);
     ctx.log.print(`Making the ISO image ${out}`);
     // ISO_MAX_SIZE: the backup's volumes after the first go to ISOs of their own (ReaR's <ISO_PREFIX>_NN.iso, labelled <ISO_VOLID>_NN)
@@ -169,6 +172,7 @@ export const copyResultFiles: Module = {
         renameSync(tmpDest, dest);
       }
       ctx.log.logPrint(`Copied ${files.map((f) => basename(f)).join(", ")} to ${urlText.replace(/\/$/, "")}/${basename(dir)}`);
+      ctx.state.resultsCopiedTo = `${maskPasswords(urlText).replace(/\/$/, "")}/${basename(dir)}`;
     } finally {
       ctx.exitTasks.remove(undo);
       await m.unmount();

@@ -25,6 +25,10 @@ export function recoverPrograms(o: { backup: string; backupProg: string; compres
       if (prog) out.push([prog, `decompress the backup (${opt})`]);
     }
   }
+  if (o.backup === "COVE") {
+    // the Backup Manager's installer is a makeself archive (a shell script with a tar payload)
+    for (const p of ["sh", "tar", "gzip", "cp", "umount"]) out.push([p, "install the Backup Manager that restores the backup"]);
+  }
   if (o.uefi) out.push(["efibootmgr", "write the UEFI boot entry"]);
   return out;
 }

@@ -18,6 +18,7 @@ import { unpackSkel } from "../../rescue/skel.ts";
 import { makeExcluder, RescueTree } from "../../rescue/tree.ts";
 import { exec, which } from "../../sys/exec.ts";
 import { PRODUCT, VERSION } from "../../version.ts";
+import { coveRescueContent } from "../backup/cove.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 import type { SavedLayout } from "../layout/save-layout.ts";
 import { rescueState } from "./preflight.ts";
@@ -168,6 +169,8 @@ export const populateRescueTree: Module = {
       if (!existsSync(f)) throw new WorkflowError(`${v}=${f}: no such file`, "the rescue system needs it to verify the update: give an existing file, or unset it");
       tree.add(f);
     }
+    // BACKUP=COVE: the installer's CA, the Backup Manager itself with COVE_INCLUDE_AGENT (rescue/COVE/default/600_store_cove_vars)
+    const coveConf = coveRescueContent(ctx, (p, o) => tree.add(p, o));
     // the configuration becomes the rescue system's /etc/rear, wherever it came from (-c); our binary
     // becomes /usr/sbin/rear (copied whole: never stripped)
     tree.addDirAs(ctx.paths.configDir, "/etc/rear", makeExcluder(["*.iso", "*~"]));
@@ -201,7 +204,8 @@ export const populateRescueTree: Module = {
     write(tree, "/etc/scripts/setup.conf", `${setup.join("\n")}\n`);
     // what mkrescue learned that recover needs (ReaR's rescue.conf; 320_include_uefi_env writes USING_UEFI_BOOTLOADER)
     const uefi = rc.choice.features.some((f) => f.name === "grub-efi");
-    write(tree, "/etc/rear/rescue.conf", `# written by rear mkrescue ${new Date().toISOString()}\n${uefi ? "USING_UEFI_BOOTLOADER=1\n" : ""}`);
+    const rescueConf = [`# written by rear mkrescue ${new Date().toISOString()}`, ...(uefi ? ["USING_UEFI_BOOTLOADER=1"] : []), ...coveConf];
+    write(tree, "/etc/rear/rescue.conf", `${rescueConf.join("\n")}\n`);
     if (rc.choice.features.some((f) => f.name === "sshd")) configureSshd(ctx, tree);
     ctx.log.log(`Copied ${tree.stats.files} files (${Math.round(tree.stats.bytes / 1048576)} MiB) and ${tree.stats.links} links into the rescue system in ${Math.round(performance.now() - t0)} ms`);
     for (const f of tree.failed) ctx.log.warn(`Could not copy ${f.path}: ${f.reason}`);

@@ -82,12 +82,13 @@ describe("backup methods this version serves", () => {
     expect(backupSupport("RSYNC", "restoreonly")).toEqual({ ok: true, why: "BACKUP=RSYNC" });
     expect(backupSupport("BORG", "mkbackuponly")).toEqual({ ok: false, why: "making BACKUP=BORG backups (this version makes NETFS, RSYNC and EXTERNAL ones)" });
     expect(backupSupport("TSM", "mkbackup").say).toBe("BACKUP=TSM: rear makes no backup; your backup software does (ReaR 2.7's mkbackup runs 'dsmc incremental' here; this version does not yet: let your TSM schedule or 'dsmc incremental' make it) (mkbackup makes the rescue system only)");
-    expect(backupSupport("COVE", "mkbackuponly").say).toBe("BACKUP=COVE: rear makes no backup; your backup software does (mkbackuponly has nothing to do)");
+    expect(backupSupport("COVE", "mkbackuponly").say).toBe("BACKUP=COVE: rear makes no backup; the Cove Backup Manager does (it runs rear mkrescue and backs up the ISO with the files) (mkbackuponly has nothing to do)");
+    expect(backupSupport("COVE", "recover").ok).toBe(true);
     expect(backupSupport("REQUESTRESTORE", "mkbackuponly").say).toMatch(/^BACKUP=REQUESTRESTORE: rear makes no backup; you restore one yourself/);
     expect(backupSupport("NETFS", "mkbackuponly").say).toBeUndefined();
     // REQUESTRESTORE: the files come by other means; rear waits for them (src/stages/backup/request-restore.ts)
     expect(backupSupport("REQUESTRESTORE", "restoreonly").ok).toBe(true);
-    expect(backupSupport("BORG", "recover")).toEqual({ ok: false, why: "restoring BACKUP=BORG backups (this version restores NETFS, RSYNC and EXTERNAL ones, and waits for REQUESTRESTORE)" });
+    expect(backupSupport("BORG", "recover")).toEqual({ ok: false, why: "restoring BACKUP=BORG backups (this version restores NETFS, RSYNC, EXTERNAL and COVE ones, and waits for REQUESTRESTORE)" });
     expect(backupSupport("RSYNC", "mkrescue").ok).toBe(true);
   });
 });

@@ -24,6 +24,8 @@ export function fleetLocalConf(): string {
     "OUTPUT=ISO",
     "BACKUP=NETFS",
     "BACKUP_URL=usb:///dev/disk/by-label/REAR-000",
+    // the builder has no REAR-000 disk: OUTPUT_URL would default to BACKUP_URL and the copy fail (as in ReaR)
+    "OUTPUT_URL=null",
     "BOOTLOADER=GRUB2",
     "ISO_DEFAULT=automatic",
     "ISO_RECOVER_MODE=unattended",
