@@ -46,7 +46,9 @@ function installDir(ctx: Context): string {
 
 export const checkCove: Module = {
   stage: "prep",
-  order: 390,
+  // before the rescue preflight (prep/100, which looks for the kernel): ReaR's 390_check_cove runs before
+  // its 400_guess_kernel too, and a missing Backup Manager is what a Cove user must hear first
+  order: 90,
   name: "check_cove",
   what: "prep/COVE/default/390_check_cove.sh, 400_prep_cove.sh (ReaR PR #3464)",
   when: (ctx) => cove(ctx) && BUILDS_RESCUE.has(ctx.workflow.name),
@@ -391,5 +393,8 @@ async function restore(ctx: Context, st: CoveRestore, target: string): Promise<v
     }
     if (secs > timeout) throw new WorkflowError(`The Cove restore did not finish within ${timeout} s (COVE_RESTORE_TIMEOUT)`, `${target} is partly restored; raise COVE_RESTORE_TIMEOUT for a restore this large, then run rear recover again`);
   }
-  ctx.log.logPrint(`The Cove restore finished in ${Math.round((Date.now() - started) / 1000)} s (${Math.max(0, Math.round((usedBytes(target) - base) / 1048576))} MiB written to ${target})`);
+  const written = Math.max(0, usedBytes(target) - base);
+  ctx.log.logPrint(`The Cove restore finished in ${Math.round((Date.now() - started) / 1000)} s (${Math.round(written / 1048576)} MiB written to ${target})`);
+  // the Backup Manager said Idle again; a restore that wrote nothing onto fresh file systems restored nothing
+  if (written < 1048576) ctx.log.warn(`The Backup Manager wrote less than 1 MiB into ${target}: check what it restored (its logs are in ${st.real}/var/log on the target)`);
 }

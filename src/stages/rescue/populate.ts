@@ -37,6 +37,9 @@ export function rescueContent(ctx: Context): RescueContent {
   return s;
 }
 
+/** Where the rescue system's rear (/usr/sbin/rear, /etc/rear) keeps its state. */
+const RESCUE_VAR_DIR = "/var/lib/rear";
+
 /** LVM's commands are links to the one lvm binary (ReaR's 005_create_symlinks.sh). */
 const LVM_COMMANDS = ["pvcreate", "pvremove", "pvs", "pvscan", "pvdisplay", "vgcreate", "vgchange", "vgremove", "vgs", "vgscan", "vgdisplay", "vgcfgrestore", "vgcfgbackup", "vgextend", "vgmknodes", "lvcreate", "lvchange", "lvremove", "lvs", "lvscan", "lvdisplay", "lvextend", "lvresize", "lvconvert"];
 
@@ -157,10 +160,23 @@ export const populateRescueTree: Module = {
     const featureExclude = makeExcluder(FEATURE_FILES_EXCLUDE);
     for (const f of rc.choice.files.keys()) tree.add(f, { recursive: true, exclude: featureExclude });
     // COPY_AS_IS minus COPY_AS_IS_EXCLUDE (tar -X semantics: a pattern matches the path or any tail of it)
-    const exclude = makeExcluder(c.arr("COPY_AS_IS_EXCLUDE"));
+    // (and never the lock of this very run)
+    const varDir = ctx.paths.varDir.replace(/\/+$/, "");
+    const excludeAsIs = makeExcluder(c.arr("COPY_AS_IS_EXCLUDE"));
+    const exclude = (p: string) => p === `${varDir}/rear.lock` || excludeAsIs(p);
     for (const p of c.arr("COPY_AS_IS").filter(Boolean)) {
       const paths = /[*?[]/.test(p) ? [...new Bun.Glob(p.replace(/^\//, "")).scanSync({ cwd: "/", onlyFiles: false, followSymlinks: false })].map((x) => `/${x}`) : [p];
-      for (const q of paths) tree.add(q, { recursive: true, exclude });
+      for (const q of paths) {
+        // a bundled rear (VAR_DIR /opt/MXB/rear/var/lib/rear): the rescue system's rear is /usr/sbin/rear with
+        // its state in /var/lib/rear, where recover looks for the layout
+        if (varDir !== RESCUE_VAR_DIR && (q === varDir || q.startsWith(`${varDir}/`)) && existsSync(q)) {
+          const dest = `${RESCUE_VAR_DIR}${q.slice(varDir.length)}`;
+          if (lstatSync(q).isDirectory()) tree.addDirAs(q, dest, exclude);
+          else if (!exclude(q)) tree.addAs(q, dest, lstatSync(q).mode & 0o7777);
+          continue;
+        }
+        tree.add(q, { recursive: true, exclude });
+      }
     }
     // the files a recovery update is verified with, at the paths the configuration names
     for (const v of ["RECOVERY_UPDATE_CA", "RECOVERY_UPDATE_SIGNERS"]) {
