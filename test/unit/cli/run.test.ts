@@ -189,3 +189,27 @@ describe("log file and work area", () => {
     expect(text).not.toContain("pw123");
   });
 });
+
+describe("mkrescue --json (a backup agent runs rear)", () => {
+  test("messages go to stderr, one JSON object to stdout; a Cove Backup Manager that is not there is the error", async () => {
+    conf.write("local.conf", "BACKUP=COVE\nOUTPUT=ISO\nCOVE_INSTALL_DIR=/nonexistent/MXB\n");
+    const r = await rear(["-v", "mkrescue", "--json"]);
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ workflow: "mkrescue", exitCode: 2, ok: false, outcome: "failed", files: [] });
+    expect(j.error.message).toBe("The Backup Manager is either not installed or corrupted: bin/BackupFP, bin/ClientTool, bin/ProcessController are missing or not executable in /nonexistent/MXB (COVE_INSTALL_DIR); no rescue image was made");
+    expect(r.stderr).toContain("Running rear mkrescue");
+    expect(r.stderr).toContain("ERROR: The Backup Manager is either not installed or corrupted");
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+  });
+  test("BACKUP=COVE without COVE_INSTALL_DIR: a configuration error, exit 1", async () => {
+    conf.write("local.conf", "BACKUP=COVE\nOUTPUT=ISO\n");
+    const r = await rear(["mkrescue", "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, outcome: "usage", error: { message: "BACKUP=COVE needs COVE_INSTALL_DIR, the Backup Manager's install directory" } });
+  });
+  test("--json is not a flag of other workflows", async () => {
+    const r = await rear(["savelayout", "--json"]);
+    expect(r.code).toBe(1);
+  });
+});
