@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { VERSION } from "../src/version.ts";
 
 const root = join(import.meta.dir, "..");
-const dist = join(root, "dist");
-const bin = join(dist, "rear");
-if (!existsSync(bin)) throw new Error("dist/rear is missing: run `npm run build` first (npm run dist does)");
+// REAR_DIST_BIN / REAR_DIST_OUT: another binary (the VM harness's frozen one) and another output directory
+const dist = process.env.REAR_DIST_OUT || join(root, "dist");
+const bin = process.env.REAR_DIST_BIN || join(root, "dist", "rear");
+if (!existsSync(bin)) throw new Error(`${bin} is missing: run \`npm run build\` first (npm run dist does)`);
+mkdirSync(dist, { recursive: true });
 const stage = join(dist, "stage");
 rmSync(stage, { recursive: true, force: true });
 const put = (from: string, to: string, mode: number) => {

@@ -51,8 +51,9 @@ export interface InstallerOptions {
   /** rear's dist archive and the vendor's site.conf, installed into <installDir>/rear */
   rearTarball?: string;
   siteConf?: string;
-  /** a LocalSpeedVault directory: sessions are also kept (and found) there */
-  lsv?: string;
+  /** a LocalSpeedVault: sessions are also kept there, and found there only (no network needed); `device`
+   *  is mounted on `dir` when it is not (read-only for a restore) */
+  lsv?: { dir: string; device: string };
 }
 
 /** Builds the installer with Debian's makeself; returns its path. */
@@ -66,7 +67,7 @@ export function buildInstaller(o: InstallerOptions): string {
   copyFileSync(o.caFile, join(stage, "ca.pem"));
   writeFileSync(join(stage, "install-dir"), o.installDir);
   writeFileSync(join(stage, "server"), o.server);
-  if (o.lsv) writeFileSync(join(stage, "lsv"), o.lsv);
+  if (o.lsv) writeFileSync(join(stage, "lsv"), `lsv=${o.lsv.dir}\nlsv_device=${o.lsv.device}\n`);
   if (o.rearTarball) {
     copyFileSync(o.rearTarball, join(stage, "rear.tar.gz"));
     writeFileSync(join(stage, "site.conf"), o.siteConf ?? "");

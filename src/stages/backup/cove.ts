@@ -8,7 +8,7 @@
 // and stopped (the PR called an undefined get_pc_pid), and COVE_INCLUDE_AGENT=yes carries the installed
 // Backup Manager in the rescue image for an offline recovery (the ReaR maintainer's question).
 
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statfsSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statfsSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { coveKernelOptions, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../backup/cove.ts";
 import { userInputFor } from "../../engine/ask.ts";
@@ -299,6 +299,9 @@ export const restoreWithCove: Module = {
       // the rescue image's Backup Manager (with its configuration) becomes the recovered system's
       const r = await exec(["cp", "-a", `${st.real}/.`, `${onTarget}/`], { what: "copying the Backup Manager onto the target disks" });
       if (r.code !== 0) throw new WorkflowError(`Cannot copy the Backup Manager to ${onTarget}: ${r.stderr.trim()}`, "check the free space of the target file system");
+      // its bundled rear stayed out of the image (the rescue system has one): the rescue system's rear and
+      // configuration go back into <install dir>/rear, so the recovered machine can make its next image
+      if (ctx.recoveryMode && !ctx.cli.portable && existsSync("/etc/rear-release")) restoreBundledRear(ctx, `${onTarget}/rear`);
     }
     mkdirSync(st.real, { recursive: true });
     // the Backup Manager installs into and runs from its own directory: that directory is the target's
@@ -345,6 +348,19 @@ export const restoreWithCove: Module = {
     }
   },
 };
+
+/** <install dir>/rear on the target from the rescue system's /usr/sbin/rear and /etc/rear (without rescue.conf). */
+function restoreBundledRear(ctx: Context, dest: string): void {
+  mkdirSync(`${dest}/usr/sbin`, { recursive: true });
+  copyFileSync(process.execPath, `${dest}/usr/sbin/rear`);
+  chmodSync(`${dest}/usr/sbin/rear`, 0o755);
+  mkdirSync(`${dest}/etc/rear`, { recursive: true });
+  for (const f of readdirSync(ctx.paths.configDir)) {
+    if (f === "rescue.conf") continue;
+    cpSync(join(ctx.paths.configDir, f), join(dest, "etc/rear", f), { recursive: true });
+  }
+  ctx.log.log(`Put rear and its configuration back into ${dest} (the bundled rear was left out of the rescue image)`);
+}
 
 async function restore(ctx: Context, st: CoveRestore, target: string): Promise<void> {
   const c = ctx.config;

@@ -18,7 +18,7 @@ cp ./ca.pem "$INSTALL/etc/ca.pem"
 reg=$(printf '%s' "$token" | "$INSTALL/lib/ld-linux-x86-64.so.2" --library-path "$INSTALL/lib" "$INSTALL/lib/curl" -fsS --cacert "$INSTALL/etc/ca.pem" --data-binary @- "$SERVER/register") \
   || { echo "The installation token was not accepted by $SERVER" >&2; exit 4; }
 umask 077
-{ echo "server=$SERVER"; echo "$reg"; [ ! -f ./lsv ] || echo "lsv=$(cat ./lsv)"; } > "$INSTALL/etc/config.ini"
+{ echo "server=$SERVER"; echo "$reg"; [ ! -f ./lsv ] || cat ./lsv; } > "$INSTALL/etc/config.ini"
 umask 022
 # rear comes with the Backup Manager (its dist archive and the vendor's site.conf)
 if [ -f ./rear.tar.gz ]; then

@@ -14,6 +14,7 @@ import { mkbackupFigures, restoreFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, OURS_BIN, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { makeFleetIso, startUpdateServer, UPDATE_SERVER_IP, type UpdateServer } from "./fleet.ts";
+import { COVE_SERVER_IP, coveBackupJob, mkrescueJsonProblem, readIfAny, sessionBytes, startCove } from "./cove.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Machine } from "./layouts.ts";
 import { machineFirmware, type Scenario } from "./scenario.ts";
@@ -242,8 +243,8 @@ true
 }
 
 /** The scenario's secrets: what the secret scan looks for. */
-export function secretsOf(s: Pick<Scenario, "secrets" | "bootPassphrase">): string[] {
-  return [...new Set([...s.secrets, ...(s.bootPassphrase ? [s.bootPassphrase] : [])])];
+export function secretsOf(s: Pick<Scenario, "secrets" | "bootPassphrase"> & { cove?: Scenario["cove"] }): string[] {
+  return [...new Set([...s.secrets, ...(s.bootPassphrase ? [s.bootPassphrase] : []), ...(s.cove ? [s.cove.token] : [])])];
 }
 
 /**
@@ -478,7 +479,10 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     scenario: s.name, tool, firmware: s.firmware, accel, startedAt: new Date().toISOString(), ok: false,
     phases: { build: undefined, backup: undefined, recover: undefined, verify: undefined }, figures: {}, checks: [], workDir: dir,
   };
+  // BACKUP=COVE's stand-in server, stopped whatever happens
+  let stopCove: (() => void) | undefined;
   const fail = (phase: keyof RunResult["phases"], ms: number, note: string): RunResult => {
+    stopCove?.();
     result.phases[phase] = { ok: false, ms, note };
     say(`${s.name}/${tool}: ${phase} FAILED: ${note}`);
     writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2));
@@ -498,11 +502,16 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   await createDisk(backupDisk, s.backupDisk.sizeMiB);
   if (s.backupDisk.prepare === "ext4") await sh(["mkfs.ext4", "-q", "-F", "-L", "REAR-000", backupDisk]);
   const ovmfVars = join(dir, "OVMF_VARS.fd");
-  const ch = await prepareChannel(join(dir, "backup"), backupJob(s, tool), 2048);
+  // BACKUP=COVE: the stand-in's server (installer, registration, sessions) for the source and the rescue system
+  const cove = s.cove ? await startCove(dir, { token: s.cove.token, includeAgent: s.cove.includeAgent }) : undefined;
+  if (cove) stopCove = () => cove.server.stop();
+  const coveNet = cove ? { nic: true, guestfwd: [{ ip: COVE_SERVER_IP, port: 443, hostPort: cove.server.port }] } : {};
+  const job = cove ? coveBackupJob(cove, s.tool.localConf, readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8"), secretScan("secret-files.txt"), secretsOf(s)) : backupJob(s, tool);
+  const ch = await prepareChannel(join(dir, "backup"), job, 2048);
   say(`${s.name}/${tool}: booting the source machine and running: ${s.tool.backupCommand}`);
   const bvm = await runVmOnceMore(say, result, BOOT_MARKER, {
       name: "backup", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
-      disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c",
+      disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c", ...coveNet,
       markers: [
         { text: BOOT_MARKER, timeoutSec: 300 },
         { text: "HARNESS: job start", timeoutSec: 300 },
@@ -522,6 +531,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   if (existsSync(iso)) result.figures.rescueImageBytes = statSync(iso).size;
   const archive = Number(out("backup-archive-bytes") ?? NaN);
   if (!Number.isNaN(archive)) result.figures.backupArchiveBytes = archive;
+  if (cove) result.figures.backupArchiveBytes = sessionBytes(cove);
   if (bres.exitCode !== 0) {
     return fail("backup", bvm.durationMs, `${bvm.timedOut ? "the source machine did not finish in time" : `backup command exited ${out("backup-rc") ?? "?"}`}: ${(out("backup.out") ?? "").split("\n").slice(-3).join(" / ")}`);
   }
@@ -586,6 +596,10 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     } else if (!usb) copyFileSync(iso, rescueIso);
     say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
     const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
+    // BACKUP=COVE: the token on the rescue kernel's line (never in the image); the network to the stand-in
+    // unless the Backup Manager is in the image (then the recover machine has none at all)
+    if (boot && s.cove) boot.append += ` cove_token=${s.cove.token}`;
+    const coveRequestsBefore = cove?.server.requests.length ?? 0;
     const recoverVm = (name: string, powerCut?: { text: string; afterSec: number }) =>
       runVmOnceMore(say, result, BOOT_MARKER, (
         {
@@ -603,6 +617,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
           markers: [{ text: BOOT_MARKER, timeoutSec: 300 }],
           ...(powerCut ? { powerCut } : {}),
           ...(fleet ? { nic: true, guestfwd: [{ ip: UPDATE_SERVER_IP, port: 443, hostPort: fleet.server.port }], uuid: fleet.uuid } : {}),
+          ...(cove && !s.cove?.includeAgent ? coveNet : {}),
         }),
       );
     if (opts.powerCut) {
@@ -622,6 +637,20 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     fleet?.server.stop();
     result.figures.recoverMs = rvm.durationMs;
     const recoverLog0 = readFileSync(join(dir, "recover.serial.log"), "latin1");
+    if (cove) {
+      cove.server.stop();
+      const asked = cove.server.requests.slice(coveRequestsBefore);
+      const mkJson = mkrescueJsonProblem(readIfAny(join(bres.dir, "system-state.json")), sha256File(iso));
+      fleetChecks.push({ name: "cove-mkrescue-json", ok: !mkJson, details: mkJson ? [mkJson] : [] });
+      if (s.cove?.includeAgent) {
+        const ok = asked.length === 0 && /Started the Backup Manager of the rescue image/.test(recoverLog0) && /The Cove restore finished/.test(recoverLog0);
+        fleetChecks.push({ name: "cove-offline-from-image", ok, details: ok ? [] : [`requests during recover: ${asked.join(", ") || "none"}; the console ${/Started the Backup Manager of the rescue image/.test(recoverLog0) ? "says" : "does not say"} it started the image's Backup Manager`] });
+      } else {
+        const want = ["GET /installer/mxb-linux-x86_64.run", "POST /register ok"];
+        const ok = want.every((w) => asked.includes(w)) && asked.some((a) => /^GET \/storage\/[^/]+\/\d+\.tar\.gz$/.test(a)) && /The Cove restore finished/.test(recoverLog0);
+        fleetChecks.push({ name: "cove-installed-and-restored", ok, details: ok ? [] : [`requests during recover: ${asked.join(", ") || "none"}`] });
+      }
+    }
     if (fleet) {
       // the rescue system asked for this machine's archive by its UUID, took it, and read the configuration again
       const want = `GET /${fleet.uuid}.tar.gz 200`;

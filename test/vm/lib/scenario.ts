@@ -66,6 +66,11 @@ export const scenarioSchema = z.strictObject({
    *  archive (its localConf must make one) is served over HTTPS by the host, reached through QEMU's
    *  guestfwd, and selected by {uuid} (the recover machine's SMBIOS UUID) */
   fleetUpdate: z.strictObject({ uuid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/) }).optional(),
+  /** BACKUP=COVE (test/vm/lib/cove.ts): the Backup Manager stand-in installed on the source machine makes the
+   *  rescue ISO (rear from /opt/MXB/rear, tool.localConf its local.conf beside the vendor's site.conf) and the
+   *  backup; recover boots the rescue kernel with cove_token=TOKEN. includeAgent: COVE_INCLUDE_AGENT=yes, the
+   *  session also in a LocalSpeedVault on the backup disk, recover without any network */
+  cove: z.strictObject({ token: z.string().min(8), includeAgent: z.boolean().default(false) }).optional(),
   /** the passphrase the source and the recovered machine ask for at boot (an encrypted root): the
    *  harness types it when "Please unlock disk" appears on the console */
   bootPassphrase: z.string().min(1).optional(),
@@ -111,6 +116,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   if (s.secureBoot && s.firmware !== "uefi") throw new Error(`${file}: secureBoot needs firmware "uefi"`);
   if (s.live && s.rescueBoot !== "live") throw new Error(`${file}: "live" settings need rescueBoot "live"`);
   if ((s.rescueBoot === "live" || s.fleetUpdate) && !/^OUTPUT=PORTABLE$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "live" and fleetUpdate need OUTPUT=PORTABLE in tool.localConf`);
+  if (s.cove && s.rescueBoot !== "kernel-initrd") throw new Error(`${file}: cove puts the token on the rescue kernel's line: rescueBoot "kernel-initrd"`);
   if (s.fleetUpdate && s.rescueBoot !== "iso") throw new Error(`${file}: fleetUpdate recovers from the other machine's ISO: rescueBoot "iso"`);
   return s;
 }

@@ -11,21 +11,34 @@ http() {
     -H "Authorization: Bearer $(conf key)" "$@"
 }
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# a LocalSpeedVault on a local disk: mounted for each use when it is not (ro: to read, rw: to store) and
+# unmounted afterwards (a disk left mounted would become part of the machine's layout)
+lsv_ready() {
+  lsv=$(conf lsv) dev=$(conf lsv_device) LSV_MOUNTED=""
+  [ -n "$lsv" ] || return 0
+  if [ -n "$dev" ] && ! grep -q " $lsv " /proc/mounts; then mkdir -p "$lsv" && mount -o "$1" "$dev" "$lsv" && LSV_MOUNTED=1 || return 1; fi
+}
+lsv_done() { [ -z "$LSV_MOUNTED" ] || umount "$(conf lsv)"; LSV_MOUNTED=""; }
 # the sessions of this device, oldest first (a storage node over https, or a LocalSpeedVault directory)
 sessions() {
+  lsv_ready ro || return 1
   lsv=$(conf lsv)
   if [ -n "$lsv" ]; then
     ls "$lsv/$(conf device)" 2>/dev/null | sed -n 's/\.tar\.gz$//p' | sort -n
+    lsv_done
   else
     http "$(conf server)/storage/$(conf device)/sessions" | sort -n
   fi
 }
 fetch_session() { # TIME FILE
+  lsv_ready ro || return 1
   lsv=$(conf lsv)
-  if [ -n "$lsv" ]; then cp "$lsv/$(conf device)/$1.tar.gz" "$2"; else http -o "$2" "$(conf server)/storage/$(conf device)/$1.tar.gz"; fi
+  if [ -n "$lsv" ]; then cp "$lsv/$(conf device)/$1.tar.gz" "$2"; rc=$?; lsv_done; return $rc; fi
+  http -o "$2" "$(conf server)/storage/$(conf device)/$1.tar.gz"
 }
 store_session() { # TIME FILE
+  lsv_ready rw || return 1
   lsv=$(conf lsv)
-  if [ -n "$lsv" ]; then mkdir -p "$lsv/$(conf device)" && cp "$2" "$lsv/$(conf device)/$1.tar.gz"; fi
+  if [ -n "$lsv" ]; then mkdir -p "$lsv/$(conf device)" && cp "$2" "$lsv/$(conf device)/$1.tar.gz"; rc=$?; lsv_done; [ $rc -eq 0 ] || return $rc; fi
   if [ -n "$(conf server)" ]; then http -T "$2" "$(conf server)/storage/$(conf device)/$1.tar.gz" >/dev/null; fi
 }
