@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "faaaf46eb4d2d4318782c7b00b5ac7ce00d127b266df14d1065e4c00ee2f7ae2";
+export const assetsDigest = "f4defd838fac066aaf3d1c1267a0020c2560a22191179e318eb8b5c49d686ba3";
 export const assetsCount = 45;

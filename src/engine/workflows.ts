@@ -88,7 +88,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
     placement: "both", implemented: true, noRoot: true, noWorkArea: true,
   },
   { name: "dump", description: "dump configuration and system information", placement: "both", implemented: true },
-  { name: "format", description: "format and label medium for use with ReaR", placement: "normal", implemented: false, stages: () => ["format"] },
+  { name: "format", description: "format and label medium for use with ReaR", placement: "normal", implemented: true, stages: () => ["format"] },
   { name: "udev", description: "udev handler (run when a REAR-000 USB disk is plugged in)", advanced: true, placement: "normal", implemented: false },
   { name: "validate", description: "submit validation information", placement: "normal", implemented: false, forceVerbose: true },
   { name: "shell", description: "start a bash within rear; development tool", advanced: true, placement: "both", implemented: true, forceVerbose: true },

@@ -12,6 +12,7 @@ import { restoreNetfsBackup, verifyNetfsBackup } from "./backup/netfs-restore.ts
 import { requestRestore } from "./backup/request-restore.ts";
 import { checkRsync, copyResultFilesRsync, makeRsyncBackup } from "./backup/rsync-backup.ts";
 import { restoreRsyncBackup, verifyRsyncBackup } from "./backup/rsync-restore.ts";
+import { checkUsbLayout, formatUsbDisk } from "./format/usb-format.ts";
 import { checkStaleNfsMounts } from "./init/100-check-stale-nfs-mounts.ts";
 import { checkMissingPrograms } from "./init/950-check-missing-programs.ts";
 import { dumpVariables } from "./init/998-dump-variables.ts";
@@ -40,5 +41,5 @@ export const MODULES: readonly Module[] = [
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
   writeRescueMedium, writePortableArchive, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
-  checkCove, prepareCoveRestore, restoreWithCove, preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
+  checkCove, prepareCoveRestore, restoreWithCove, checkUsbLayout, formatUsbDisk, preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
 ].map((m) => (m.stage === "restore" ? unlessRestored(m) : m)).concat(RESUME_MODULES, FINALIZE_ONLY_MODULES, [checkRecoverPrograms]);
