@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "f4defd838fac066aaf3d1c1267a0020c2560a22191179e318eb8b5c49d686ba3";
+export const assetsDigest = "4957b5705a8ea880cab9fcadcfb81e47126c5b00ae7fb2c412ee654741b1defc";
 export const assetsCount = 45;

@@ -33,6 +33,7 @@ import { capturelayoutCommand } from "./commands/capturelayout.ts";
 import { showlayout } from "./commands/showlayout.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { shellCommand } from "./commands/shell.ts";
+import { udevCommand } from "./commands/udev.ts";
 import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
 import { resultJson } from "./result-json.ts";
 import { renderHelp, renderWorkflowHelp } from "./help.ts";
@@ -112,7 +113,7 @@ export function updateSettings(config: Config, env: Record<string, string | unde
   };
 }
 
-const COMMANDS: Record<string, WorkflowCommand> = { dump: dumpCommand, shell: shellCommand, capturelayout: capturelayoutCommand };
+const COMMANDS: Record<string, WorkflowCommand> = { dump: dumpCommand, shell: shellCommand, capturelayout: capturelayoutCommand, udev: udevCommand };
 
 /** ReaR prepends the standard directories to PATH and appends udev's (usr/sbin/rear). */
 export function augmentPath(path: string | undefined): string {

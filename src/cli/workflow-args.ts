@@ -48,6 +48,10 @@ export const WORKFLOW_ARGS: Record<string, ArgSpec> = {
     options: { "--format": { value: "FORMAT", description: "tree (the default) or disklayout (the file written back)", choices: ["tree", "disklayout"] } },
     positional: [{ name: "FILE", description: "a layout file (default: the saved disklayout.conf)", optional: true }],
   },
+  udev: {
+    flags: { "--install-rule": "write 62-rear-usb.rules so that plugging in a REAR-000 disk runs rear udev" },
+    options: { "--rules-dir": { value: "DIR", description: "where --install-rule writes the rule (default /etc/udev/rules.d)" } },
+  },
   capturelayout: { positional: [{ name: "DIR", description: "an empty or new directory for the probe outputs", optional: true }] },
   help: { positional: [{ name: "WORKFLOW", description: "show the usage of this workflow", optional: true }] },
   format: {

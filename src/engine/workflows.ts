@@ -89,7 +89,7 @@ export const WORKFLOWS: readonly WorkflowDef[] = [
   },
   { name: "dump", description: "dump configuration and system information", placement: "both", implemented: true },
   { name: "format", description: "format and label medium for use with ReaR", placement: "normal", implemented: true, stages: () => ["format"] },
-  { name: "udev", description: "udev handler (run when a REAR-000 USB disk is plugged in)", advanced: true, placement: "normal", implemented: false },
+  { name: "udev", description: "udev handler (run when a REAR-000 USB disk is plugged in)", advanced: true, placement: "normal", implemented: true, noWorkArea: true },
   { name: "validate", description: "submit validation information", placement: "normal", implemented: false, forceVerbose: true },
   { name: "shell", description: "start a bash within rear; development tool", advanced: true, placement: "both", implemented: true, forceVerbose: true },
   { name: "help", description: "show the usage and the list of commands", advanced: true, placement: "both", implemented: true, noRoot: true, noWorkArea: true },

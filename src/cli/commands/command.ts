@@ -17,6 +17,8 @@ export function parseWorkflowArgs(cmd: WorkflowCommand, words: string[]): Record
   const known = new Set<string>(["_"]);
   for (const [k, d] of Object.entries(cmd.args)) {
     known.add(k);
+    // citty also gives a dashed option under its camelCase name (--install-rule: installRule)
+    known.add(k.replace(/-([a-z])/g, (_, ch: string) => ch.toUpperCase()));
     const alias = (d as { alias?: string | string[] }).alias;
     for (const a of Array.isArray(alias) ? alias : alias ? [alias] : []) known.add(a);
   }

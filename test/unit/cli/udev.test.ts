@@ -1,0 +1,24 @@
+// `rear udev`'s rule and how it starts the detached run (src/cli/commands/udev.ts).
+
+import { describe, expect, test } from "bun:test";
+import { detachArgv, udevRule, UDEV_WORKFLOWS } from "../../../src/cli/commands/udev.ts";
+
+describe("rear udev", () => {
+  test("ReaR's rule, for this binary and label", () => {
+    expect(udevRule("/opt/MXB/rear/usr/sbin/rear", "REAR-000")).toContain('ACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}=="REAR-000", RUN+="/opt/MXB/rear/usr/sbin/rear udev"\n');
+  });
+  test("systemd: a transient unit named for the label (a second event while it runs starts nothing); else setsid -f", () => {
+    const env = { DEVNAME: "/dev/sdb1", REAR_UDEV_DETACHED: "1" };
+    expect(detachArgv({ systemd: true, rear: "/usr/sbin/rear", options: [], label: "REAR-000", env })).toEqual([
+      "systemd-run", "--no-block", "--collect", "--unit=rear-udev-REAR-000", "--description=rear udev: a REAR disk was plugged in",
+      "--setenv=DEVNAME=/dev/sdb1", "--setenv=REAR_UDEV_DETACHED=1", "/usr/sbin/rear", "udev",
+    ]);
+    expect(detachArgv({ systemd: false, rear: "/usr/sbin/rear", options: ["-c", "/etc/rear-usb"], label: "MY DISK", env })).toEqual([
+      "setsid", "-f", "env", "DEVNAME=/dev/sdb1", "REAR_UDEV_DETACHED=1", "/usr/sbin/rear", "-c", "/etc/rear-usb", "udev",
+    ]);
+    expect(detachArgv({ systemd: true, rear: "r", options: [], label: "MY DISK", env: {} })[3]).toBe("--unit=rear-udev-MY_DISK");
+  });
+  test("what a plugged-in disk may start", () => {
+    expect(UDEV_WORKFLOWS).toEqual(["mkrescue", "mkbackup", "mkbackuponly"]);
+  });
+});
