@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "4957b5705a8ea880cab9fcadcfb81e47126c5b00ae7fb2c412ee654741b1defc";
+export const assetsDigest = "0641fcd99d13ec0f2d84f8f0d1196bb893b7ea57b22b9ea3ec80914a71573176";
 export const assetsCount = 45;

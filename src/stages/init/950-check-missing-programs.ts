@@ -7,7 +7,8 @@ import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { which } from "../../sys/exec.ts";
 
-export const BUILDS_RESCUE = new Set(["mkrescue", "mkbackup", "mkopalpba", "mkboot", "udev"]);
+// (not udev: it only starts UDEV_WORKFLOW, which checks for itself)
+export const BUILDS_RESCUE = new Set(["mkrescue", "mkbackup", "mkopalpba", "mkboot"]);
 
 export function missingPrograms(required: readonly string[], find: (p: string) => string | undefined): string[] {
   return [...new Set(required)].filter((p) => p !== "" && !find(p));

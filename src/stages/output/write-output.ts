@@ -28,7 +28,14 @@ export function rescueCmdline(kernelCmdline: string, copyParams: readonly string
   return words.join(" ");
 }
 
-function hostCmdline(): string {
+/** The rescue kernel's line for a medium: KERNEL_CMDLINE (with BACKUP=COVE's KERNEL_CMDLINE_COVE,
+ *  cove_rescue_media, ReaR PR #3464) and the host's COPY_KERNEL_PARAMETERS. */
+export function rescueKernelLine(c: Context["config"]): string {
+  const kernelCmdline = [c.str("KERNEL_CMDLINE"), c.str("BACKUP") === "COVE" ? c.str("KERNEL_CMDLINE_COVE") : ""].filter(Boolean).join(" ");
+  return rescueCmdline(kernelCmdline, c.arr("COPY_KERNEL_PARAMETERS"), hostCmdline());
+}
+
+export function hostCmdline(): string {
   try {
     return readFileSync("/proc/cmdline", "utf8");
   } catch {
@@ -41,7 +48,7 @@ export const writeRescueMedium: Module = {
   order: 800,
   name: "write_rescue_medium",
   what: "output/ISO/Linux-i386/250–820 (ISO) or output/RAMDISK/default/900 (kernel + initrd)",
-  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && ctx.config.str("OUTPUT") !== "PORTABLE",
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && ctx.config.str("OUTPUT") !== "PORTABLE" && ctx.config.str("OUTPUT") !== "USB",
   async run(ctx) {
     const c = ctx.config;
     const st = rescueState(ctx);
@@ -64,9 +71,7 @@ export const writeRescueMedium: Module = {
     const isoDir = c.str("ISO_DIR") || `${ctx.paths.varDir}/output`;
     mkdirSync(isoDir, { recursive: true, mode: 0o700 });
     const out = join(isoDir, `${c.str("ISO_PREFIX") || `rear-${host}`}.iso`);
-    // BACKUP=COVE: KERNEL_CMDLINE_COVE (cove_rescue_media) marks a Cove rescue medium (ReaR PR #3464)
-    const kernelCmdline = [c.str("KERNEL_CMDLINE"), c.str("BACKUP") === "COVE" ? c.str("KERNEL_CMDLINE_COVE") : ""].filter(Boolean).join(" ");
-    const cmdline = rescueCmdline(kernelCmdline, c.arr("COPY_KERNEL_PARAMETERS"), hostCmdline());
+    const cmdline = rescueKernelLine(c);
     const serial = serialFromCmdline(cmdline);
     ctx.log.print(`Making the ISO image ${out}`);
     // ISO_MAX_SIZE: the backup's volumes after the first go to ISOs of their own (ReaR's <ISO_PREFIX>_NN.iso, labelled <ISO_VOLID>_NN)

@@ -4,17 +4,18 @@
 
 import { existsSync } from "node:fs";
 import { release } from "node:os";
-import { NotImplementedError, WorkflowError } from "../../engine/errors.ts";
+import { ConfigError, NotImplementedError, WorkflowError } from "../../engine/errors.ts";
 import type { Context } from "../../engine/context.ts";
 import type { Module } from "../../engine/module.ts";
 import { isoBootFiles, secureBootEnabled, type IsoBootFiles, type Need } from "../../output/iso.ts";
+import { usbBootFiles, type UsbBootFiles } from "../../output/usb.ts";
 import { readHead } from "../../rescue/elf.ts";
 import { findKernelFile, KernelNotFound } from "../../rescue/kernel.ts";
 import { which } from "../../sys/exec.ts";
 import { packageHint } from "../../sys/packages.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
-export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE"]);
+export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE", "USB"]);
 
 /** What the rescue build carries from one stage to the next. */
 export interface RescueState {
@@ -22,6 +23,8 @@ export interface RescueState {
   kernelFile: string;
   output: string;
   iso?: IsoBootFiles;
+  /** OUTPUT=USB: the boot loaders' files and the data partition it writes to */
+  usb?: { files: UsbBootFiles; device: string };
   /** PATH for finding the host's programs */
   searchPath: string;
   initrd?: { file: string; name: string; compression: string; bytesIn: number; bytesOut: number; ms: number };
@@ -73,7 +76,7 @@ export const rescuePreflight: Module = {
   run(ctx) {
     const c = ctx.config;
     const output = c.str("OUTPUT") || "ISO";
-    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, RAMDISK and PORTABLE)`);
+    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, USB, RAMDISK and PORTABLE)`);
     const kv = c.str("KERNEL_VERSION") || ctx.cli.kernelVersion || release();
     const searchPath = programSearchPath(ctx.env.PATH);
     if (output === "PORTABLE") {
@@ -103,6 +106,18 @@ export const rescuePreflight: Module = {
       });
       needs.push(...iso.needs);
     }
+    let usb: RescueState["usb"];
+    if (output === "USB") {
+      const uefiMachine = c.isTrue("USING_UEFI_BOOTLOADER") || (!c.isFalse("USING_UEFI_BOOTLOADER") && existsEfi());
+      const files = usbBootFiles({ path: searchPath, uefiMachine });
+      needs.push(...files.needs);
+      const device = usbDevice(c.str("USB_DEVICE"), c.str("OUTPUT_URL"), c.str("BACKUP_URL"));
+      if (!device) {
+        throw new ConfigError("OUTPUT=USB needs the USB disk: BACKUP_URL or OUTPUT_URL usb:///dev/disk/by-label/REAR-000, or USB_DEVICE", undefined, undefined, `set one of them in ${ctx.paths.configDir}/local.conf (rear format makes the disk)`);
+      }
+      needs.push({ what: device, why: "the USB disk's data partition the rescue system is written to", required: true, ...(existsSync(device) ? { found: device } : {}), hint: "plug in the disk (rear format DEVICE makes one labelled REAR-000)" });
+      usb = { files, device };
+    }
     for (const l of formatNeeds(needs)) ctx.log.log(`preflight: ${l}`);
     const missing = needs.filter((n) => n.required && !n.found);
     if (missing.length) {
@@ -112,9 +127,19 @@ export const rescuePreflight: Module = {
       );
     }
     for (const n of needs.filter((x) => !x.required && !x.found)) ctx.log.logPrint(`The rescue ISO will not boot by ${/UEFI|EFI|vfat|mcopy|shim|gcdx/.test(n.why + n.what) ? "UEFI" : "BIOS"}: ${n.what} is missing (${n.hint})`);
-    ctx.state.rescue = { kv, kernelFile, output, ...(iso ? { iso } : {}), searchPath, resultFiles: [] } satisfies RescueState;
+    ctx.state.rescue = { kv, kernelFile, output, ...(iso ? { iso } : {}), ...(usb ? { usb } : {}), searchPath, resultFiles: [] } satisfies RescueState;
   },
 };
+
+/** The USB disk's data partition: USB_DEVICE, else the path of a usb:// OUTPUT_URL or BACKUP_URL (ReaR's 060_set_usb_device). */
+export function usbDevice(usbDeviceSetting: string, outputUrl: string, backupUrl: string): string | undefined {
+  if (usbDeviceSetting) return usbDeviceSetting;
+  for (const u of [outputUrl, backupUrl]) {
+    const m = /^usb:\/\/(\/.+)$/.exec(u);
+    if (m) return m[1];
+  }
+  return undefined;
+}
 
 function existsEfi(): boolean {
   try {

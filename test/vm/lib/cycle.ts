@@ -176,7 +176,7 @@ ${install}mkdir -p /etc/rear
 cp local.conf /etc/rear/local.conf
 rear --version > $HARNESS_OUT/tool-version 2>&1
 ${s.backupDisk.prepare === "rear-format" ? `# OUTPUT=USB: the tool itself makes the backup disk its REAR-000 medium
-rear -v format -- --yes "$(readlink -f /dev/disk/by-id/virtio-backup)" > $HARNESS_OUT/format.out 2>&1 || { echo "rear format failed"; cat $HARNESS_OUT/format.out; exit 1; }
+${tool === "ours" ? "# a virtio disk is not removable: ours wants the typed confirmation too\nexport USER_INPUT_USB_DEVICE_CONFIRM_FORMAT=Yes\n" : ""}rear -v format -- --yes "$(readlink -f /dev/disk/by-id/virtio-backup)" > $HARNESS_OUT/format.out 2>&1 || { echo "rear format failed"; cat $HARNESS_OUT/format.out; exit 1; }
 udevadm settle
 ` : ""}
 bash ./collect-truth.sh $HARNESS_OUT/truth-before
@@ -196,13 +196,14 @@ if mkdir -p /mnt/backupdisk && mount /dev/disk/by-label/REAR-000 /mnt/backupdisk
   find /mnt/backupdisk -name '*-portable.tar.gz' -printf '%s\\n' | head -n 1 > $HARNESS_OUT/rescue-portable-bytes
 ${s.fleetUpdate ? `  # the archive the host serves to the other machine's rescue system (RECOVERY_UPDATE_URL)
   cp "$(find /mnt/backupdisk -name '*-portable.tar.gz' | head -n 1)" $HARNESS_OUT/portable.tar.gz
-` : ""}${s.rescueBoot === "usb" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
+` : ""}${s.rescueBoot === "usb" ? `${tool !== "ours" ? `  # ReaR's USB menu boots the local disk after 30 s; as its upstream tests do, make the newest rescue
   # entry the default so the unattended recovery starts by itself. Not its hidden label "rear": that one
   # says \`kernel <label>\` and extlinux answers "Loading <label>... failed: No such file or directory".
+  # (ours is left as it wrote it: USB_RECOVER_MODE=unattended makes that entry the default)
   cfg=$(find /mnt/backupdisk -name extlinux.conf | head -n 1)
   entry=$(ls -d /mnt/backupdisk/rear/*/*/syslinux.cfg 2>/dev/null | sort | tail -n 1 | xargs -r grep -m1 '^label ' | cut -d' ' -f2)
   [ -n "$cfg" ] && [ -n "$entry" ] && sed -i -e "s/^ontimeout boothd1$/ontimeout $entry/" -e 's/^timeout 300$/timeout 50/' "$cfg" && grep -n 'ontimeout\\|^timeout' "$cfg"
-  find /mnt/backupdisk/rear -type f \\( -name 'kernel' -o -name 'initrd*' \\) -printf '%s\\n' | awk '{s+=$1} END {print s+0}' > $HARNESS_OUT/rescue-usb-bytes
+` : ""}  find /mnt/backupdisk/rear -type f \\( -name 'kernel' -o -name 'initrd*' \\) -printf '%s\\n' | awk '{s+=$1} END {print s+0}' > $HARNESS_OUT/rescue-usb-bytes
 ` : ""}  umount /mnt/backupdisk
 fi
 echo "created after the backup: a recovery must not bring it back" > /root/recovery_will_remove_me
