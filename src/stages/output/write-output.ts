@@ -10,6 +10,7 @@ import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { volumeIsoLabel } from "../../backup/netfs-plan.ts";
 import { buildDataIso, buildIso } from "../../output/iso.ts";
+import { buildRawDisk } from "../../output/rawdisk.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
 import { maskPasswords } from "../../config/secret-values.ts";
 import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
@@ -66,6 +67,25 @@ export const writeRescueMedium: Module = {
       st.initrd.file = i;
       st.resultFiles.push(k, i);
       ctx.log.logPrint(`Wrote the rescue kernel and initramfs: ${basename(k)}, ${basename(i)} (${Math.round(st.initrd.bytesOut / 1048576)} MiB)`);
+      return;
+    }
+    if (st.output === "RAWDISK") {
+      const outDir = `${ctx.paths.varDir}/output`;
+      mkdirSync(outDir, { recursive: true, mode: 0o700 });
+      const cmdline = rescueKernelLine(c);
+      const serial = serialFromCmdline(cmdline);
+      const r = await buildRawDisk({
+        files: st.rawdisk!, workDir: ctx.workArea!.tmpDir, kernel: st.kernelFile, initrd: st.initrd.file, initrdName: st.initrd.name,
+        menu: {
+          host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"),
+          timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
+          ...(serial ? { serial } : {}),
+        },
+        fatLabel: c.str("RAWDISK_FAT_VOLUME_LABEL") || "RESCUE SYS", partName: c.str("RAWDISK_GPT_PARTITION_NAME") || "Rescue System",
+        out: join(outDir, `${c.str("RAWDISK_IMAGE_NAME") || `rear-${host}`}.raw`), compress: c.str("RAWDISK_IMAGE_COMPRESSION_COMMAND").split(/\s+/).filter(Boolean),
+      });
+      st.resultFiles.push(r.file);
+      ctx.log.logPrint(`Wrote the disk image ${r.file} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
       return;
     }
     const isoDir = c.str("ISO_DIR") || `${ctx.paths.varDir}/output`;

@@ -9,13 +9,14 @@ import type { Context } from "../../engine/context.ts";
 import type { Module } from "../../engine/module.ts";
 import { isoBootFiles, secureBootEnabled, type IsoBootFiles, type Need } from "../../output/iso.ts";
 import { usbBootFiles, type UsbBootFiles } from "../../output/usb.ts";
+import { rawdiskBootFiles, type RawDiskBootFiles } from "../../output/rawdisk.ts";
 import { readHead } from "../../rescue/elf.ts";
 import { findKernelFile, KernelNotFound } from "../../rescue/kernel.ts";
 import { which } from "../../sys/exec.ts";
 import { packageHint } from "../../sys/packages.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
-export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE", "USB"]);
+export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE", "USB", "RAWDISK"]);
 
 /** What the rescue build carries from one stage to the next. */
 export interface RescueState {
@@ -25,6 +26,8 @@ export interface RescueState {
   iso?: IsoBootFiles;
   /** OUTPUT=USB: the boot loaders' files and the data partition it writes to */
   usb?: { files: UsbBootFiles; device: string };
+  /** OUTPUT=RAWDISK: the boot loaders' files */
+  rawdisk?: RawDiskBootFiles;
   /** PATH for finding the host's programs */
   searchPath: string;
   initrd?: { file: string; name: string; compression: string; bytesIn: number; bytesOut: number; ms: number };
@@ -76,7 +79,7 @@ export const rescuePreflight: Module = {
   run(ctx) {
     const c = ctx.config;
     const output = c.str("OUTPUT") || "ISO";
-    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, USB, RAMDISK and PORTABLE)`);
+    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, USB, RAWDISK, RAMDISK and PORTABLE)`);
     const kv = c.str("KERNEL_VERSION") || ctx.cli.kernelVersion || release();
     const searchPath = programSearchPath(ctx.env.PATH);
     if (output === "PORTABLE") {
@@ -106,6 +109,17 @@ export const rescuePreflight: Module = {
       });
       needs.push(...iso.needs);
     }
+    let rawdisk: RawDiskBootFiles | undefined;
+    if (output === "RAWDISK") {
+      rawdisk = rawdiskBootFiles({
+        path: searchPath, bios: !c.isTrue("RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY"), uefi: !c.isTrue("RAWDISK_BOOT_EXCLUDE_GRUB2_EFI"),
+        secureBootLoader: c.str("SECURE_BOOT_BOOTLOADER"), secureBoot: existsEfi() && secureBootEnabled(),
+      });
+      needs.push(...rawdisk.needs);
+      if (c.isTrue("RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY") && c.isTrue("RAWDISK_BOOT_EXCLUDE_GRUB2_EFI")) {
+        throw new ConfigError("OUTPUT=RAWDISK with RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY and RAWDISK_BOOT_EXCLUDE_GRUB2_EFI: the image would boot neither by BIOS nor by UEFI", undefined, undefined, `unset one of them in ${ctx.paths.configDir}/local.conf`);
+      }
+    }
     let usb: RescueState["usb"];
     if (output === "USB") {
       const uefiMachine = c.isTrue("USING_UEFI_BOOTLOADER") || (!c.isFalse("USING_UEFI_BOOTLOADER") && existsEfi());
@@ -127,7 +141,7 @@ export const rescuePreflight: Module = {
       );
     }
     for (const n of needs.filter((x) => !x.required && !x.found)) ctx.log.logPrint(`The rescue ISO will not boot by ${/UEFI|EFI|vfat|mcopy|shim|gcdx/.test(n.why + n.what) ? "UEFI" : "BIOS"}: ${n.what} is missing (${n.hint})`);
-    ctx.state.rescue = { kv, kernelFile, output, ...(iso ? { iso } : {}), ...(usb ? { usb } : {}), searchPath, resultFiles: [] } satisfies RescueState;
+    ctx.state.rescue = { kv, kernelFile, output, ...(iso ? { iso } : {}), ...(usb ? { usb } : {}), ...(rawdisk ? { rawdisk } : {}), searchPath, resultFiles: [] } satisfies RescueState;
   },
 };
 

@@ -1,0 +1,86 @@
+// OUTPUT=RAWDISK on this machine with the compiled binary (a placeholder kernel: nothing boots here; the
+// VM tier boots the image): a gzip'd GPT disk image, 0600, one FAT partition that is the ESP and BIOS
+// bootable, with the kernel, the initramfs, syslinux installed (ldlinux.sys), the GPT MBR, and GRUB's
+// EFI program with a menu whose default recovers unattended. Read with mtools: no mount needed.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { must, run } from "./sys.ts";
+
+const DIST = join(import.meta.dir, "../../dist/rear");
+let base: string;
+let mk: { code: number | null; stdout: string; stderr: string };
+
+function conf(extra: string[]): void {
+  writeFileSync(join(base, "etc/local.conf"), [
+    "OUTPUT=RAWDISK", "BACKUP=REQUESTRESTORE", `KERNEL_FILE=${join(base, "vmlinuz")}`, "MODULES=( no_modules )", "BOOTLOADER=GRUB2",
+    "ISO_DEFAULT=automatic", "ISO_RECOVER_MODE=unattended", 'KERNEL_CMDLINE="console=ttyS0,115200"', ...extra, "",
+  ].join("\n"));
+}
+const rear = (args: string[]) => run([DIST, "-c", join(base, "etc"), ...args], { env: { REAR_VAR: join(base, "var") } });
+const out = () => join(base, "var/lib/rear/output");
+
+beforeAll(() => {
+  base = mkdtempSync("/tmp/rear-test-rawdisk.");
+  mkdirSync(join(base, "etc"));
+  writeFileSync(join(base, "vmlinuz"), "not a kernel: the integration tier does not boot\n");
+  conf([]);
+  mk = rear(["-v", "mkrescue"]);
+}, 240_000);
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+describe("OUTPUT=RAWDISK", () => {
+  test("it says what it wrote: a gzip'd image, 0600, booting by BIOS and UEFI; no temporary file left", () => {
+    if (mk.code !== 0) throw new Error(`mkrescue exited ${mk.code}: ${mk.stdout}\n${mk.stderr}`);
+    const host = readdirSync(out()).find((f) => f.endsWith(".raw.gz"))!;
+    expect(mk.stdout).toContain(`Wrote the disk image ${join(out(), host)} (`);
+    expect(mk.stdout).toContain("boots by BIOS and UEFI");
+    expect(readdirSync(out())).toEqual([host]);
+    expect(statSync(join(out(), host)).mode & 0o777).toBe(0o600);
+    must(["gzip", "-t", join(out(), host)]);
+  });
+
+  test("GPT, one partition 'Rescue System': ESP and legacy BIOS bootable; gptmbr.bin; the rescue system inside", () => {
+    const gz = readdirSync(out()).find((f) => f.endsWith(".raw.gz"))!;
+    const img = join(base, "img.raw");
+    must(["sh", "-c", `gzip -dc '${join(out(), gz)}' > '${img}'`]);
+    const p = must(["parted", "-s", "-m", img, "print"]);
+    expect(p).toMatch(/:gpt:/);
+    expect(p).toMatch(/^1:.*:fat32:Rescue System:boot, legacy_boot, esp;$/m);
+    const fd = openSync(img, "r");
+    const mbr = Buffer.alloc(440);
+    readSync(fd, mbr, 0, 440, 0);
+    closeSync(fd);
+    expect(mbr.equals(readFileSync("/usr/lib/syslinux/mbr/gptmbr.bin").subarray(0, 440))).toBe(true);
+    const fat = `${img}@@1M`;
+    const root = must(["mdir", "-b", "-i", fat, "::/"]);
+    expect(root).toContain("::/kernel");
+    expect(root).toMatch(/::\/initrd\.(zst|cgz)/);
+    expect(must(["mdir", "-a", "-b", "-i", fat, "::/boot/syslinux"])).toContain("::/boot/syslinux/ldlinux.sys");
+    expect(must(["mdir", "-b", "-i", fat, "::/EFI/BOOT"])).toContain("::/EFI/BOOT/BOOTX64.EFI");
+    expect(must(["minfo", "-i", fat, "::"])).toContain('disk label="RESCUE SYS "');
+    const sys = must(["mtype", "-i", fat, "::/boot/syslinux/syslinux.cfg"]);
+    expect(sys).toContain("default rear-automatic");
+    expect(sys).toMatch(/append initrd=\/initrd\.(zst|cgz) console=ttyS0,115200 auto_recover unattended/);
+    const grub = must(["mtype", "-i", fat, "::/boot/grub/grub.cfg"]);
+    expect(grub).toContain("set default=1");
+    expect(grub).toContain("linux /kernel console=ttyS0,115200 auto_recover unattended");
+  });
+
+  test("no compression, another name, BIOS left out", () => {
+    conf(['RAWDISK_IMAGE_COMPRESSION_COMMAND=""', 'RAWDISK_IMAGE_NAME="stick"', "RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY=yes"]);
+    const r = rear(["-v", "mkrescue"]);
+    if (r.code !== 0) throw new Error(`mkrescue exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+    expect(r.stdout).toContain(`Wrote the disk image ${join(out(), "stick.raw")}`);
+    expect(r.stdout).toContain("boots by UEFI)");
+    expect(run(["mdir", "-a", "-b", "-i", `${join(out(), "stick.raw")}@@1M`, "::/boot/syslinux"]).code).not.toBe(0);
+  }, 240_000);
+
+  test("both boot loaders left out: a configuration error before anything is built", () => {
+    conf(["RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY=yes", "RAWDISK_BOOT_EXCLUDE_GRUB2_EFI=yes"]);
+    const r = rear(["mkrescue"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the image would boot neither by BIOS nor by UEFI");
+  });
+});
