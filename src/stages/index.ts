@@ -24,6 +24,7 @@ import { saveLayout } from "./layout/save-layout.ts";
 import { copyResultFiles, writeRescueMedium } from "./output/write-output.ts";
 import { writePortableArchive } from "./output/portable.ts";
 import { writeUsbRescue } from "./output/usb.ts";
+import { writePxeFiles } from "./output/pxe.ts";
 import { copyLibraries, copyModules, createInitramfs, verifyRootfs } from "./rescue/build.ts";
 import { chooseRescueFeatures, populateRescueTree } from "./rescue/populate.ts";
 import { FINALIZE_MODULES } from "./recover/finalize.ts";
@@ -40,7 +41,7 @@ export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveDirectories, createMissingDirectories, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
-  writeRescueMedium, writeUsbRescue, writePortableArchive, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
+  writeRescueMedium, writeUsbRescue, writePxeFiles, writePortableArchive, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
   checkCove, prepareCoveRestore, restoreWithCove, checkUsbLayout, formatUsbDisk, preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
 ].map((m) => (m.stage === "restore" ? unlessRestored(m) : m)).concat(RESUME_MODULES, FINALIZE_ONLY_MODULES, [checkRecoverPrograms]);

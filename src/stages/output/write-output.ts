@@ -49,7 +49,7 @@ export const writeRescueMedium: Module = {
   order: 800,
   name: "write_rescue_medium",
   what: "output/ISO/Linux-i386/250–820 (ISO) or output/RAMDISK/default/900 (kernel + initrd)",
-  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && ctx.config.str("OUTPUT") !== "PORTABLE" && ctx.config.str("OUTPUT") !== "USB",
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && !["PORTABLE", "USB", "PXE"].includes(ctx.config.str("OUTPUT")),
   async run(ctx) {
     const c = ctx.config;
     const st = rescueState(ctx);

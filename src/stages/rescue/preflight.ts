@@ -16,7 +16,7 @@ import { which } from "../../sys/exec.ts";
 import { packageHint } from "../../sys/packages.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
-export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE", "USB", "RAWDISK"]);
+export const IMPLEMENTED_OUTPUTS = new Set(["ISO", "RAMDISK", "PORTABLE", "USB", "RAWDISK", "PXE"]);
 
 /** What the rescue build carries from one stage to the next. */
 export interface RescueState {
@@ -79,7 +79,7 @@ export const rescuePreflight: Module = {
   run(ctx) {
     const c = ctx.config;
     const output = c.str("OUTPUT") || "ISO";
-    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, USB, RAWDISK, RAMDISK and PORTABLE)`);
+    if (!IMPLEMENTED_OUTPUTS.has(output)) throw new NotImplementedError(`OUTPUT=${output} (this version writes OUTPUT=ISO, USB, PXE, RAWDISK, RAMDISK and PORTABLE)`);
     const kv = c.str("KERNEL_VERSION") || ctx.cli.kernelVersion || release();
     const searchPath = programSearchPath(ctx.env.PATH);
     if (output === "PORTABLE") {

@@ -612,8 +612,9 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
           ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
           // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
           // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's
-          // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume)
-          failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory", "Set the password for LUKS device", "Enter passphrase for"],
+          // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume);
+          // ReaR 2.7 answers its own "The disk layout recreation script failed" with a rerun, for ever, unattended
+          failMarkers: ["ERROR: ", "Kernel panic", "failed: No such file or directory", "Set the password for LUKS device", "Enter passphrase for", "Rerunning disk recreation script by default"],
           // the rescue kernel reaches init in under a minute; a guest that does not within 5 minutes hung
           markers: [{ text: BOOT_MARKER, timeoutSec: 300 }],
           ...(powerCut ? { powerCut } : {}),
