@@ -148,7 +148,8 @@ const probeDisks: Module = {
     const s = recreateState(ctx);
     s.targets = await probeTargets(ctx.env);
     s.protected = protectedDisks(s.targets, {
-      labelPatterns: [...REAR_LABELS, ...ctx.config.arr("WRITE_PROTECTED_FS_LABEL_PATTERNS")],
+      // the RAWDISK image's FAT partition ("RESCUE SYS"): the disk the rescue system may have booted from
+      labelPatterns: [...REAR_LABELS, ...(ctx.config.str("RAWDISK_FAT_VOLUME_LABEL") ? [ctx.config.str("RAWDISK_FAT_VOLUME_LABEL")] : []), ...ctx.config.arr("WRITE_PROTECTED_FS_LABEL_PATTERNS")],
       ids: [...ctx.config.arr("WRITE_PROTECTED_IDS")],
       idTypes: [...ctx.config.arr("WRITE_PROTECTED_ID_TYPES")],
       backupDevices: await backupDevices(ctx.config.str("BACKUP_URL"), ctx.env),

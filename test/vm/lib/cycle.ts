@@ -14,6 +14,7 @@ import { mkbackupFigures, restoreFigures } from "./figures.ts";
 import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, OURS_BIN, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { makeFleetIso, startUpdateServer, UPDATE_SERVER_IP, type UpdateServer } from "./fleet.ts";
+import { prepareRawdisk, preparePxe } from "./netboot.ts";
 import { COVE_SERVER_IP, coveBackupJob, mkrescueJsonProblem, readIfAny, sessionBytes, startCove } from "./cove.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Machine } from "./layouts.ts";
@@ -186,7 +187,11 @@ echo $? > $HARNESS_OUT/backup-rc
 grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
 echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/backup-ms
 cp /var/log/rear/rear-*.log $HARNESS_OUT/ 2>/dev/null
-iso=$(ls /var/lib/rear/output/*.iso 2>/dev/null | head -n 1)
+${s.rescueBoot === "rawdisk" ? `raw=$(ls /var/lib/rear/output/*.raw* 2>/dev/null | head -n 1)
+[ -n "$raw" ] && cp "$raw" $HARNESS_OUT/rescue.raw.gz && sha256sum < "$raw" | cut -d' ' -f1 > $HARNESS_OUT/rescue.raw.gz.sha256
+` : ""}${s.rescueBoot === "pxe" ? `# what OUTPUT=PXE wrote (PXE_TFTP_PATH and PXE_CONFIG_PATH below it), for QEMU's TFTP server
+[ -d /var/lib/rear/output/pxelinux.cfg ] && tar -C /var/lib/rear/output -cf $HARNESS_OUT/tftp.tar . && ls -lR /var/lib/rear/output > $HARNESS_OUT/tftp.list
+` : ""}iso=$(ls /var/lib/rear/output/*.iso 2>/dev/null | head -n 1)
 if [ -n "$iso" ]; then
   cp "$iso" $HARNESS_OUT/rescue.iso || echo "cannot copy the rescue ISO" >&2
   sha256sum < "$iso" | cut -d' ' -f1 > $HARNESS_OUT/rescue.iso.sha256
@@ -506,13 +511,16 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   // BACKUP=COVE: the stand-in's server (installer, registration, sessions) for the source and the rescue system
   const cove = s.cove ? await startCove(dir, { token: s.cove.token, includeAgent: s.cove.includeAgent }) : undefined;
   if (cove) stopCove = () => cove.server.stop();
+  // rescueBoot rawdisk / pxe: the image or the TFTP tree, once the backup job has made them
+  let netboot: { image: string } | { tftp: string; bootfile: string } | undefined;
   const coveNet = cove ? { nic: true, guestfwd: [{ ip: COVE_SERVER_IP, port: 443, hostPort: cove.server.port }] } : {};
   const job = cove ? coveBackupJob(cove, s.tool.localConf, readFileSync(join(VM_DIR, "guest/collect-truth.sh"), "utf8"), secretScan("secret-files.txt"), secretsOf(s)) : backupJob(s, tool);
   const ch = await prepareChannel(join(dir, "backup"), job, 2048);
   say(`${s.name}/${tool}: booting the source machine and running: ${s.tool.backupCommand}`);
   const bvm = await runVmOnceMore(say, result, BOOT_MARKER, {
       name: "backup", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
-      disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c", ...coveNet,
+      // OUTPUT=PXE links the config to the MAC of the NIC the source machine has
+      disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c", ...coveNet, ...(s.rescueBoot === "pxe" ? { nic: true } : {}),
       markers: [
         { text: BOOT_MARKER, timeoutSec: 300 },
         { text: "HARNESS: job start", timeoutSec: 300 },
@@ -542,6 +550,11 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
     const bytes = Number(out("rescue-portable-bytes") ?? NaN);
     if (!(bytes > 0)) return fail("backup", bvm.durationMs, "no *-portable.tar.gz on the backup disk (OUTPUT=PORTABLE)");
     result.figures.rescueImageBytes = bytes;
+  } else if (s.rescueBoot === "rawdisk" || s.rescueBoot === "pxe") {
+    const r = s.rescueBoot === "rawdisk" ? await prepareRawdisk(bres.dir, dir) : await preparePxe(bres.dir, dir, s.firmware);
+    if ("failure" in r) return fail("backup", bvm.durationMs, r.failure);
+    netboot = r;
+    result.figures.rescueImageBytes = r.bytes;
   } else if (s.rescueBoot === "usb") {
     const usbBytes = Number(out("rescue-usb-bytes") ?? NaN);
     if (!(usbBytes > 0)) return fail("backup", bvm.durationMs, "no rescue kernel and initrd on the USB disk");
@@ -594,7 +607,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
       result.figures.rescueImageBytes = statSync(rescueIso).size;
       fleet = { server, uuid: s.fleetUpdate.uuid };
       say(`${s.name}/${tool}: the update server on 127.0.0.1:${server.port} serves /${fleet.uuid}.tar.gz (${Math.round(archive.length / 1048576)} MiB) as https://${UPDATE_SERVER_IP}/ through guestfwd`);
-    } else if (!usb) copyFileSync(iso, rescueIso);
+    } else if (!usb && !netboot) copyFileSync(iso, rescueIso);
     say(`${s.name}/${tool}: recovering from the ${usb ? "USB disk" : "rescue image"} (${Math.round((result.figures.rescueImageBytes ?? 0) / 1048576)} MiB) onto blank disks`);
     const boot = s.rescueBoot === "kernel-initrd" ? await extractRescueKernel(rescueIso, dir) : undefined;
     // BACKUP=COVE: the token on the rescue kernel's line (never in the image); the network to the stand-in
@@ -606,10 +619,15 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
         {
           name, ...machineFirmware(s), ovmfVars, accel, serialLog: join(dir, `${name}.serial.log`), timeoutSec: s.timeouts.recover ?? 2400,
           // the USB disk boots first but comes after the targets, so the targets keep the source's names
-          disks: s.backupDisk.first
-            ? [{ file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }, ...tgt]
-            : [...tgt, { file: backupDisk, bus: "virtio", serial: "backup", ...(usb ? { bootindex: 0 } : {}) }],
-          ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb ? {} : { cdrom: rescueIso, boot: "d" as const }),
+          disks: [
+            ...(s.backupDisk.first
+              ? [{ file: backupDisk, bus: "virtio" as const, serial: "backup", ...(usb ? { bootindex: 0 } : {}) }, ...tgt]
+              : [...tgt, { file: backupDisk, bus: "virtio" as const, serial: "backup", ...(usb ? { bootindex: 0 } : {}) }]),
+            // the RAWDISK image: the disk the machine boots, after the others (the targets keep the source's names)
+            ...(netboot && "image" in netboot ? [{ file: netboot.image, bus: "virtio" as const, serial: "rescue", bootindex: 0 }] : []),
+          ],
+          ...(boot ? { kernel: boot.kernel, initrd: boot.initrd, append: boot.append } : usb || (netboot && "image" in netboot) ? {} : netboot ? { boot: "n" as const } : { cdrom: rescueIso, boot: "d" as const }),
+          ...(netboot && "tftp" in netboot ? { nic: true, tftp: { dir: netboot.tftp, bootfile: netboot.bootfile } } : {}),
           // "failed: No such file or directory" is extlinux failing to load a kernel: a boot loop, not a recovery
           // a passphrase prompt in an unattended recover waits for a person for ever (ReaR 2.7's
           // luksFormat without a password in disklayout.conf; cryptsetup asking to open a volume);

@@ -31,8 +31,8 @@ export interface VmSpec {
   kernel?: string;
   initrd?: string;
   append?: string;
-  /** boot order: "c" disk, "d" cdrom */
-  boot?: "c" | "d";
+  /** boot order: "c" disk, "d" cdrom, "n" network (PXE) */
+  boot?: "c" | "d" | "n";
   serialLog: string;
   timeoutSec: number;
   accel: "kvm" | "tcg";
@@ -47,6 +47,8 @@ export interface VmSpec {
   /** with nic: connections of the guest to ip:port go to a port on the host's loopback (QEMU's guestfwd;
    *  nothing else leaves the guest) */
   guestfwd?: { ip: string; port: number; hostPort: number }[];
+  /** with nic: QEMU's TFTP server on the user network serves `dir`, and DHCP names `bootfile` (PXE boot) */
+  tftp?: { dir: string; bootfile: string };
   /** the machine's SMBIOS UUID (/sys/class/dmi/id/product_uuid in the guest) */
   uuid?: string;
   /** a power cut: QEMU is killed (SIGKILL, nothing flushed by the guest after that) `afterSec` after `text` appeared */
@@ -89,7 +91,8 @@ export function qemuArgs(s: VmSpec): string[] {
   if (s.interact?.length) a.push("-chardev", `socket,id=ser0,path=${s.serialLog}.sock,server=on,wait=off,logfile=${s.serialLog}`, "-serial", "chardev:ser0");
   else a.push("-serial", `file:${s.serialLog}`);
   const fwd = (s.guestfwd ?? []).map((f) => `,guestfwd=tcp:${f.ip}:${f.port}-tcp:127.0.0.1:${f.hostPort}`).join("");
-  a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}${fwd}` : "none");
+  const tftp = s.tftp ? `,tftp=${s.tftp.dir},bootfile=${s.tftp.bootfile}` : "";
+  a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}${fwd}${tftp}` : "none");
   if (s.uuid) a.push("-uuid", s.uuid);
   if (s.firmware === "uefi") {
     if (!s.ovmfVars) throw new Error(`${s.name}: UEFI needs an OVMF VARS file`);

@@ -50,8 +50,10 @@ export const scenarioSchema = z.strictObject({
   /** how the target machine is started for recover: the rescue ISO, its kernel and initrd, the USB disk, or
    *  "live": a live system rear did not make (the harness's Debian image with its own kernel and initramfs,
    *  no rear installed) where the OUTPUT=PORTABLE archive from the backup disk is unpacked and
-   *  `rear -p -n recover` runs */
-  rescueBoot: z.enum(["iso", "kernel-initrd", "usb", "live"]),
+   *  `rear -p -n recover` runs; "rawdisk": the OUTPUT=RAWDISK image attached as the first boot disk; "pxe": a
+   *  network boot from QEMU's TFTP serving what OUTPUT=PXE wrote (pxelinux by BIOS, GRUB's network EFI
+   *  program by UEFI) */
+  rescueBoot: z.enum(["iso", "kernel-initrd", "usb", "live", "rawdisk", "pxe"]),
   /** rescueBoot "live": programs taken away from the live system first; with expectRefusal, recover must
    *  stop before any disk is written, naming that program (the preflight) */
   live: z.strictObject({ remove: z.array(z.string().regex(/^[a-z0-9._+-]+$/)).default([]), expectRefusal: z.string().min(1).optional() }).optional(),
@@ -116,6 +118,8 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   if (s.secureBoot && s.firmware !== "uefi") throw new Error(`${file}: secureBoot needs firmware "uefi"`);
   if (s.live && s.rescueBoot !== "live") throw new Error(`${file}: "live" settings need rescueBoot "live"`);
   if ((s.rescueBoot === "live" || s.fleetUpdate) && !/^OUTPUT=PORTABLE$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "live" and fleetUpdate need OUTPUT=PORTABLE in tool.localConf`);
+  if (s.rescueBoot === "rawdisk" && !/^OUTPUT=RAWDISK$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "rawdisk" needs OUTPUT=RAWDISK in tool.localConf`);
+  if (s.rescueBoot === "pxe" && !/^OUTPUT=PXE$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "pxe" needs OUTPUT=PXE in tool.localConf`);
   if (s.cove && s.rescueBoot !== "kernel-initrd") throw new Error(`${file}: cove puts the token on the rescue kernel's line: rescueBoot "kernel-initrd"`);
   if (s.fleetUpdate && s.rescueBoot !== "iso") throw new Error(`${file}: fleetUpdate recovers from the other machine's ISO: rescueBoot "iso"`);
   return s;
