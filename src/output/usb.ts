@@ -16,6 +16,8 @@ export interface UsbBootFiles {
   modulesDir?: string;
   mbrDir?: string;
   grub?: { mkimage: string; grubDir: string };
+  /** Secure Boot: the distribution's shim and signed GRUB instead of our GRUB */
+  secureBoot?: { shim: string; signedGrub: string };
   needs: Need[];
 }
 
@@ -24,7 +26,7 @@ export const USB_SYSLINUX_MODULES = ["menu.c32", "chain.c32", "libutil.c32", "li
 
 const first = (paths: readonly string[]): string | undefined => paths.find((p) => existsSync(p));
 
-export function usbBootFiles(o: { path: string; uefiMachine: boolean }): UsbBootFiles {
+export function usbBootFiles(o: { path: string; uefiMachine: boolean; secureBootLoader?: string; secureBoot?: boolean }): UsbBootFiles {
   const needs: Need[] = [];
   const extlinux = which("extlinux", o.path);
   needs.push({ what: "extlinux", why: "installs the BIOS boot loader on the USB disk's data partition", required: !o.uefiMachine, ...(extlinux ? { found: extlinux } : {}), hint: "install extlinux (Debian/Ubuntu) or syslinux-extlinux" });
@@ -32,6 +34,13 @@ export function usbBootFiles(o: { path: string; uefiMachine: boolean }): UsbBoot
   needs.push({ what: USB_SYSLINUX_MODULES.join(", "), why: "the USB disk's boot menu (BIOS)", required: !o.uefiMachine, ...(modulesDir ? { found: modulesDir } : {}), hint: "install syslinux-common (Debian/Ubuntu) or syslinux" });
   const mbrDir = first(["/usr/lib/syslinux/mbr", "/usr/share/syslinux", "/usr/lib/syslinux/bios", "/usr/lib/syslinux"].filter((d) => existsSync(join(d, "mbr.bin")) && existsSync(join(d, "gptmbr.bin"))));
   needs.push({ what: "mbr.bin, gptmbr.bin", why: "the syslinux MBR that starts extlinux from an msdos or GPT disk", required: !o.uefiMachine, ...(mbrDir ? { found: mbrDir } : {}), hint: "install syslinux-common (Debian/Ubuntu) or syslinux" });
+  if (o.secureBoot || o.secureBootLoader) {
+    // SECURE_BOOT_BOOTLOADER (the talk's laptop: /boot/efi/EFI/*/shimx64.efi) starts the distribution's signed GRUB
+    const shim = o.secureBootLoader || first(["/usr/lib/shim/shimx64.efi.signed", "/boot/efi/EFI/debian/shimx64.efi", "/boot/efi/EFI/ubuntu/shimx64.efi"]);
+    const signedGrub = first(["/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", "/boot/efi/EFI/debian/grubx64.efi", "/boot/efi/EFI/ubuntu/grubx64.efi"]);
+    needs.push({ what: "shim and the signed GRUB", why: "boot the USB disk with Secure Boot", required: o.uefiMachine, ...(shim && existsSync(shim) && signedGrub ? { found: `${shim}, ${signedGrub}` } : {}), hint: "install shim-signed and grub-efi-amd64-signed, or set SECURE_BOOT_BOOTLOADER to the shim" });
+    return { ...(extlinux ? { extlinux } : {}), ...(modulesDir ? { modulesDir } : {}), ...(mbrDir ? { mbrDir } : {}), ...(shim && existsSync(shim) && signedGrub ? { secureBoot: { shim, signedGrub } } : {}), needs };
+  }
   const mkimage = which("grub-mkimage", o.path) ?? which("grub2-mkimage", o.path);
   const grubDir = first(["/usr/lib/grub/x86_64-efi", "/usr/lib/grub2/x86_64-efi"].filter((d) => existsSync(join(d, "kernel.img"))));
   needs.push({ what: "grub-mkimage and GRUB for x86_64-efi", why: "the EFI program on the USB disk's EFI system partition (UEFI)", required: o.uefiMachine, ...(mkimage && grubDir ? { found: `${mkimage}, ${grubDir}` } : {}), hint: "install grub-common and grub-efi-amd64-bin (Debian/Ubuntu) or grub2-tools and grub2-efi-x64-modules" });
@@ -98,19 +107,25 @@ export async function writeUsbMedium(x: UsbMediumInput): Promise<{ systems: stri
     bios = true;
   }
   let uefi = false;
-  if (x.esp && x.files.grub) {
+  if (x.esp && (x.files.grub || x.files.secureBoot)) {
     mkdirSync(join(x.mnt, "boot", "grub"), { recursive: true });
     writeFileSync(join(x.mnt, "boot", "grub", "grub.cfg"), usbGrubConfig(menu));
     mkdirSync(x.workDir, { recursive: true });
     const early = join(x.workDir, "usb-early.cfg");
     writeFileSync(early, usbGrubEarlyConfig(x.menu.label));
     const efiBin = join(x.workDir, "BOOTX64.EFI");
-    await must([x.files.grub.mkimage, "-O", "x86_64-efi", "-d", x.files.grub.grubDir, "-o", efiBin, "-p", "/boot/grub", "-c", early, ...USB_GRUB_EFI_MODULES], "making the GRUB EFI program");
+    if (x.files.grub) await must([x.files.grub.mkimage, "-O", "x86_64-efi", "-d", x.files.grub.grubDir, "-o", efiBin, "-p", "/boot/grub", "-c", early, ...USB_GRUB_EFI_MODULES], "making the GRUB EFI program");
     mkdirSync(x.espMnt, { recursive: true });
     await must(["mount", x.esp, x.espMnt], "mounting the USB disk's EFI system partition");
     try {
       mkdirSync(join(x.espMnt, "EFI", "BOOT"), { recursive: true });
-      copyFileSync(efiBin, join(x.espMnt, "EFI", "BOOT", "BOOTX64.EFI"));
+      if (x.files.secureBoot) {
+        // shim starts grubx64.efi beside it; the signed GRUB reads $prefix/grub.cfg, prefix /EFI/debian of its partition
+        copyFileSync(x.files.secureBoot.shim, join(x.espMnt, "EFI", "BOOT", "BOOTX64.EFI"));
+        copyFileSync(x.files.secureBoot.signedGrub, join(x.espMnt, "EFI", "BOOT", "grubx64.efi"));
+        mkdirSync(join(x.espMnt, "EFI", "debian"), { recursive: true });
+        writeFileSync(join(x.espMnt, "EFI", "debian", "grub.cfg"), usbGrubEarlyConfig(x.menu.label));
+      } else copyFileSync(efiBin, join(x.espMnt, "EFI", "BOOT", "BOOTX64.EFI"));
     } finally {
       await exec(["umount", x.espMnt]);
     }

@@ -69,7 +69,7 @@ export const writeUsbRescue: Module = {
         log: (l) => ctx.log.log(l),
       });
       if (!r.bios && !r.uefi) throw new WorkflowError(`The USB disk ${disk.device} got no boot loader: neither extlinux (BIOS) nor an EFI system partition with GRUB (UEFI)`, "install extlinux and syslinux-common, or make the disk with rear format -- --efi");
-      ctx.log.logPrint(`Wrote the rescue system to ${partition} (${prefix}); it boots by ${[r.bios && "BIOS (extlinux)", r.uefi && `UEFI (GRUB on ${esp!.device})`].filter(Boolean).join(" and ")}; the menu lists ${r.systems.length} rescue system(s)`);
+      ctx.log.logPrint(`Wrote the rescue system to ${partition} (${prefix}); it boots by ${[r.bios && "BIOS (extlinux)", r.uefi && `UEFI (${st.usb.files.secureBoot ? "shim and the signed GRUB" : "GRUB"} on ${esp!.device})`].filter(Boolean).join(" and ")}; the menu lists ${r.systems.length} rescue system(s)`);
       if (!existsSync(join(mnt, prefix, "kernel"))) throw new WorkflowError(`The kernel is not on ${partition} after writing it`, "check the disk (dmesg)");
     } finally {
       ctx.exitTasks.remove(undo);

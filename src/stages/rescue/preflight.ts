@@ -123,7 +123,7 @@ export const rescuePreflight: Module = {
     let usb: RescueState["usb"];
     if (output === "USB") {
       const uefiMachine = c.isTrue("USING_UEFI_BOOTLOADER") || (!c.isFalse("USING_UEFI_BOOTLOADER") && existsEfi());
-      const files = usbBootFiles({ path: searchPath, uefiMachine });
+      const files = usbBootFiles({ path: searchPath, uefiMachine, secureBootLoader: c.str("SECURE_BOOT_BOOTLOADER"), secureBoot: uefiMachine && secureBootEnabled() });
       needs.push(...files.needs);
       const device = usbDevice(c.str("USB_DEVICE"), c.str("OUTPUT_URL"), c.str("BACKUP_URL"));
       if (!device) {
