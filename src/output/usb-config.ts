@@ -5,7 +5,7 @@
 // kernel and initrd itself, and ISO_DEFAULT / ISO_RECOVER_MODE choose the newest system's entry, so an
 // unattended recovery starts from the stick without anyone editing the menu. Pure.
 
-import { GRUB_EFI_MODULES, defaultLabel } from "./iso-config.ts";
+import { GRUB_EFI_MODULES, defaultLabel, type MenuInput } from "./iso-config.ts";
 
 export interface UsbSystem {
   /** on the data partition, without a leading slash: rear/<host>/<timestamp> */
@@ -15,21 +15,13 @@ export interface UsbSystem {
   initrd: string;
 }
 
-export interface UsbMenuInput {
-  host: string;
+/** The ISO's menu settings (host, cmdline, ISO_DEFAULT, recover mode, timeout, serial, version) for every
+ *  kept rescue system, and the data partition's label (GRUB finds it by that). */
+export type UsbMenuInput = Omit<MenuInput, "kernel" | "initrd"> & {
   /** newest first */
   systems: UsbSystem[];
-  cmdline: string;
-  /** ISO_DEFAULT: manual | automatic | boothd */
-  isoDefault: string;
-  /** ISO_RECOVER_MODE: "" | unattended | automatic */
-  recoverMode: string;
-  timeoutSec: number;
-  serial?: { unit: number; speed: number };
-  version: string;
-  /** the data partition's label (GRUB finds it by that) */
   label: string;
-}
+};
 
 /** rear/<host>/<YYYYmmdd.HHMM> (ReaR's USB_PREFIX), or rear/<host>/<USB_SUFFIX>. */
 export function usbPrefix(host: string, suffix: string, now: Date): string {

@@ -8,7 +8,7 @@
 // and stopped (the PR called an undefined get_pc_pid), and COVE_INCLUDE_AGENT=yes carries the installed
 // Backup Manager in the rescue image for an offline recovery (the ReaR maintainer's question).
 
-import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statfsSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { coveKernelOptions, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../backup/cove.ts";
 import { userInputFor } from "../../engine/ask.ts";
@@ -16,6 +16,7 @@ import type { Context } from "../../engine/context.ts";
 import { ConfigError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { addExecSecret, exec } from "../../sys/exec.ts";
+import { usedBytes } from "../../sys/fs-usage.ts";
 import { downloadFirst } from "../../update/download.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
@@ -164,15 +165,6 @@ export const prepareCoveRestore: Module = {
 
 const sleep = (s: number) => new Promise<void>((r) => setTimeout(r, s * 1000));
 
-/** Bytes in use on the file system of `dir` (for the progress line). */
-function usedBytes(dir: string): number {
-  try {
-    const s = statfsSync(dir);
-    return (s.blocks - s.bfree) * s.bsize;
-  } catch {
-    return 0;
-  }
-}
 
 async function openShell(ctx: Context, why: string): Promise<void> {
   ctx.log.logUserOutput(`${why}\nA shell opens now; type exit to come back to this question.`);

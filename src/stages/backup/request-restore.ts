@@ -5,24 +5,16 @@
 // (a backup server pushing the files): rear waits, showing how much has arrived, until that file
 // appears below TARGET_FS_ROOT; REQUESTRESTORE_ABORT_FILE appearing there stops the recovery.
 
-import { existsSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isUnattended, userInputFor } from "../../engine/ask.ts";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { progressLine } from "../../engine/progress.ts";
+import { usedBytes } from "../../sys/fs-usage.ts";
 import { exec } from "../../sys/exec.ts";
 
-/** Bytes in use on the filesystem of `dir` (what a restore into it adds to). */
-function usedBytes(dir: string): number {
-  try {
-    const s = statfsSync(dir);
-    return (s.blocks - s.bfree) * s.bsize;
-  } catch {
-    return 0;
-  }
-}
 
 /** The marker file's path below the target (ReaR's files are relative to /mnt/local). */
 export function markerPath(target: string, file: string): string {
