@@ -5,12 +5,15 @@
 // `rear -p restoreonly` downloads the installer over real HTTPS (private CA) onto a loop file system,
 // lets the Backup Manager restore the chosen session, stops it and leaves the token in no file.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, linkSync } from "node:fs";
 import { join } from "node:path";
 import { buildInstaller, makePki, serveStandIn, type StandInServer } from "../cove/standin.ts";
 import { loopFs, type LoopFs } from "./loop-fs.ts";
 import { must, run } from "./sys.ts";
+
+// every test runs rear (mkrescue builds an initramfs): seconds on an idle machine, more beside a VM run
+setDefaultTimeout(120_000);
 
 const ROOT = join(import.meta.dir, "../..");
 const TOKEN = "cove-token-5f2a9c71e3b84d06";
@@ -116,7 +119,7 @@ describe("the dist archive in a vendor bundle", () => {
     expect(list).toMatch(/-rwxr-xr-x 0\/0 .* usr\/sbin\/rear/);
     const example = must(["tar", "-xzOf", path, "etc/rear/local.conf"]);
     expect(example.split("\n").filter((l) => l.trim() && !l.startsWith("#"))).toEqual([]);
-  });
+  }, 60_000);
 
   test("unpacked into the bundle, rear uses that tree: its etc/rear (the vendor's site.conf), its var/", () => {
     const d = must([rear, "dump"]);
@@ -124,7 +127,7 @@ describe("the dist archive in a vendor bundle", () => {
     expect(d).toContain(`ISO_DIR="${MXB}/rear/var/lib/rear/output"`);
     expect(d).toContain("# Backup with COVE:");
     expect(d).toContain(`ISO_PREFIX="cove-rear"`);
-  });
+  }, 60_000);
 
   test("rear -s shows the COVE modules in their places", () => {
     const mk = must([rear, "-s", "mkrescue"]);
@@ -135,7 +138,7 @@ describe("the dist archive in a vendor bundle", () => {
     expect(rc).toMatch(/verify\/390_prepare_cove_restore/);
     expect(rc).toMatch(/restore\/400_restore_with_cove/);
     expect(rc.indexOf("verify/390_prepare_cove_restore")).toBeLessThan(rc.indexOf("restore/400_restore_with_cove"));
-  });
+  }, 60_000);
 });
 
 describe("mkrescue run by the Backup Manager (env -i, COVE_TIMESTAMP, --json)", () => {
@@ -154,7 +157,7 @@ describe("mkrescue run by the Backup Manager (env -i, COVE_TIMESTAMP, --json)", 
     } finally {
       chmodSync(join(MXB, "bin/ClientTool"), 0o755);
     }
-  });
+  }, 60_000);
 
   test("this host has no kernel: the COVE prep passed, then the kernel stops it; one JSON object on stdout", () => {
     const r = run(bare());
@@ -164,7 +167,7 @@ describe("mkrescue run by the Backup Manager (env -i, COVE_TIMESTAMP, --json)", 
     expect(j.error.message).toMatch(/kernel is missing/);
     expect(j.log).toBe(`${MXB}/rear/var/log/rear/rear-${j.host}.log`);
     expect(readFileSync(j.log, "utf8")).toContain(`The Backup Manager is installed in ${MXB}`);
-  });
+  }, 60_000);
 
   test("with a kernel and COVE_INCLUDE_AGENT=yes: the ISO and its sha256 in the JSON; rescue.conf, cove_rescue_media and the Backup Manager (without its rear) inside", () => {
     const kernel = join(W, "vmlinuz-placeholder");
@@ -223,7 +226,7 @@ describe("restoreonly -p with BACKUP=COVE into a loop file system", () => {
     expect(r.stderr).toContain("USER_INPUT_COVE_TOKEN");
     expect(readdirSync(target.mnt)).toEqual(["lost+found"]);
     expect(server.requests.length).toBe(asked);
-  });
+  }, 60_000);
 
   test("a token the server refuses: the installer fails, the default answer aborts; unmounted, cleaned up, the token in no file", async () => {
     const wrong = "cove-token-0000000000000000";
@@ -237,7 +240,7 @@ describe("restoreonly -p with BACKUP=COVE into a loop file system", () => {
     expect(log).toContain("The installation token was not accepted");
     expect(filesWith(MXB, wrong)).toEqual([]);
     expect(filesWith(target.mnt, wrong)).toEqual([]);
-  });
+  }, 120_000);
 
   test("the installer downloaded over https (private CA) and installed onto the target; COVE_TIMESTAMP's session restored; the Backup Manager stopped", async () => {
     const before = server.requests.length;
@@ -264,7 +267,7 @@ describe("restoreonly -p with BACKUP=COVE into a loop file system", () => {
     expect(filesWith(target.mnt, TOKEN)).toEqual([]);
     expect(filesWith(join(W, "live/var"), TOKEN)).toEqual([]);
     expect(filesWith(MXB, TOKEN)).toEqual([]);
-  });
+  }, 60_000);
 
   test("without COVE_TIMESTAMP the latest session (2000) comes back", async () => {
     rmSync(join(target.mnt, W.slice(1)), { recursive: true, force: true });

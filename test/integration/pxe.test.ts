@@ -2,11 +2,14 @@
 // kernel, initramfs, message and an iPXE script under the TFTP directory, the pxelinux config (or GRUB's)
 // with a link per MAC or per IP address, pxelinux itself for an unattended recovery, a file:// URL.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { run } from "./sys.ts";
+
+// every test runs rear (mkrescue builds an initramfs): seconds on an idle machine, more beside a VM run
+setDefaultTimeout(120_000);
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 let base: string;

@@ -3,10 +3,13 @@
 // bootable, with the kernel, the initramfs, syslinux installed (ldlinux.sys), the GPT MBR, and GRUB's
 // EFI program with a menu whose default recovers unattended. Read with mtools: no mount needed.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { must, run } from "./sys.ts";
+
+// every test runs rear (mkrescue builds an initramfs): seconds on an idle machine, more beside a VM run
+setDefaultTimeout(120_000);
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 let base: string;

@@ -3,10 +3,13 @@
 // file; an empty or wrong UDEV_WORKFLOW. The workflow is mkbackuponly with BACKUP=EXTERNAL (a command that
 // records each run): what a REAR-000 disk starts, without backing up this machine.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./sys.ts";
+
+// every test runs rear (mkrescue builds an initramfs): seconds on an idle machine, more beside a VM run
+setDefaultTimeout(120_000);
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 let base: string;

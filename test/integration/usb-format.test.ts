@@ -2,11 +2,14 @@
 // refusals leave the disk as it was, the formats give the table, partitions, labels and ext4 settings
 // ReaR's format gives.
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { must, run } from "./sys.ts";
+
+// every test runs rear (mkrescue builds an initramfs): seconds on an idle machine, more beside a VM run
+setDefaultTimeout(120_000);
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 let base: string;

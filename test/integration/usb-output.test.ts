@@ -3,10 +3,13 @@
 // oldest pruned to USB_RETAIN_BACKUP_NR, extlinux installed with the syslinux MBR, a menu whose default
 // entry recovers unattended without anyone editing it. The kernel is a placeholder (nothing boots here).
 
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { must, run } from "./sys.ts";
+
+// every test runs rear (mkrescue builds an initramfs): seconds on an idle machine, more beside a VM run
+setDefaultTimeout(120_000);
 
 const DIST = join(import.meta.dir, "../../dist/rear");
 let base: string;
