@@ -38,8 +38,10 @@ export function usbBootFiles(o: { path: string; uefiMachine: boolean; secureBoot
     // SECURE_BOOT_BOOTLOADER (the talk's laptop: /boot/efi/EFI/*/shimx64.efi) starts the distribution's signed GRUB
     const shim = o.secureBootLoader || first(["/usr/lib/shim/shimx64.efi.signed", "/boot/efi/EFI/debian/shimx64.efi", "/boot/efi/EFI/ubuntu/shimx64.efi"]);
     const signedGrub = first(["/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", "/boot/efi/EFI/debian/grubx64.efi", "/boot/efi/EFI/ubuntu/grubx64.efi"]);
-    needs.push({ what: "shim and the signed GRUB", why: "boot the USB disk with Secure Boot", required: o.uefiMachine, ...(shim && existsSync(shim) && signedGrub ? { found: `${shim}, ${signedGrub}` } : {}), hint: "install shim-signed and grub-efi-amd64-signed, or set SECURE_BOOT_BOOTLOADER to the shim" });
-    return { ...(extlinux ? { extlinux } : {}), ...(modulesDir ? { modulesDir } : {}), ...(mbrDir ? { mbrDir } : {}), ...(shim && existsSync(shim) && signedGrub ? { secureBoot: { shim, signedGrub } } : {}), needs };
+    const found = shim && existsSync(shim) && signedGrub;
+    // required where Secure Boot is on; elsewhere (the talk's laptop config on a BIOS machine) plain GRUB will do
+    needs.push({ what: "shim and the signed GRUB", why: "boot the USB disk with Secure Boot", required: !!o.secureBoot, ...(found ? { found: `${shim}, ${signedGrub}` } : {}), hint: "install shim-signed and grub-efi-amd64-signed, or set SECURE_BOOT_BOOTLOADER to the shim" });
+    if (found) return { ...(extlinux ? { extlinux } : {}), ...(modulesDir ? { modulesDir } : {}), ...(mbrDir ? { mbrDir } : {}), secureBoot: { shim, signedGrub }, needs };
   }
   const mkimage = which("grub-mkimage", o.path) ?? which("grub2-mkimage", o.path);
   const grubDir = first(["/usr/lib/grub/x86_64-efi", "/usr/lib/grub2/x86_64-efi"].filter((d) => existsSync(join(d, "kernel.img"))));

@@ -15,6 +15,7 @@ import { extractRescueKernel } from "./rescue-boot.ts";
 import { CACHE, OURS_BIN, VM_DIR, buildImage, type GuestImage } from "./image.ts";
 import { makeFleetIso, startUpdateServer, UPDATE_SERVER_IP, type UpdateServer } from "./fleet.ts";
 import { prepareRawdisk, preparePxe } from "./netboot.ts";
+import { plugSteps, udevPlugScript } from "./udev-plug.ts";
 import { COVE_SERVER_IP, coveBackupJob, mkrescueJsonProblem, readIfAny, sessionBytes, startCove } from "./cove.ts";
 import { chooseAccel, createDisk, runVm, type VmDisk } from "./qemu.ts";
 import type { Machine } from "./layouts.ts";
@@ -173,7 +174,7 @@ export function backupJob(s: Scenario, tool: Tool): Job {
       ...(secretsOf(s).length ? { "secrets.txt": `${secretsOf(s).join("\n")}\n` } : {}),
     },
     script: `set -x
-${install}mkdir -p /etc/rear
+${s.udevPlug ? udevPlugScript({ install, before: `bash ./collect-truth.sh $HARNESS_OUT/truth-before\n${secretScan("secret-files.txt")}`, timeoutSec: s.timeouts.backup ?? 1800 }) : `${install}mkdir -p /etc/rear
 cp local.conf /etc/rear/local.conf
 rear --version > $HARNESS_OUT/tool-version 2>&1
 ${s.backupDisk.prepare === "rear-format" ? `# OUTPUT=USB: the tool itself makes the backup disk its REAR-000 medium
@@ -184,9 +185,8 @@ bash ./collect-truth.sh $HARNESS_OUT/truth-before
 ${secretScan("secret-files.txt")}t0=$(date +%s%N)
 ( ${s.tool.backupCommand} ) > $HARNESS_OUT/backup.out 2>&1
 echo $? > $HARNESS_OUT/backup-rc
-grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
-echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/backup-ms
-cp /var/log/rear/rear-*.log $HARNESS_OUT/ 2>/dev/null
+`}grep -HE '^(description|creation_host|creation_time)|seqno' /etc/lvm/backup/* /etc/lvm/archive/* > $HARNESS_OUT/lvm-metadata.txt 2>/dev/null
+${s.udevPlug ? "" : "echo $(( ($(date +%s%N) - t0) / 1000000 )) > $HARNESS_OUT/backup-ms\n"}cp /var/log/rear/rear-*.log $HARNESS_OUT/ 2>/dev/null
 ${s.rescueBoot === "rawdisk" ? `raw=$(ls /var/lib/rear/output/*.raw* 2>/dev/null | head -n 1)
 [ -n "$raw" ] && cp "$raw" $HARNESS_OUT/rescue.raw.gz && sha256sum < "$raw" | cut -d' ' -f1 > $HARNESS_OUT/rescue.raw.gz.sha256
 ` : ""}${s.rescueBoot === "pxe" ? `# what OUTPUT=PXE wrote (PXE_TFTP_PATH and PXE_CONFIG_PATH below it), for QEMU's TFTP server
@@ -520,7 +520,9 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
   const bvm = await runVmOnceMore(say, result, BOOT_MARKER, {
       name: "backup", ...machineFirmware(s), ovmfVars, accel, ...unlock(s), serialLog: join(dir, "backup.serial.log"), timeoutSec: s.timeouts.backup ?? 1800,
       // OUTPUT=PXE links the config to the MAC of the NIC the source machine has
-      disks: [...src, { file: backupDisk, bus: "virtio", serial: "backup" }, ...ch.disks], boot: "c", ...coveNet, ...(s.rescueBoot === "pxe" ? { nic: true } : {}),
+      // udevPlug: the backup disk is a USB stick the job has plugged in (and out, and in again) through the monitor
+      disks: [...src, ...(s.udevPlug ? [] : [{ file: backupDisk, bus: "virtio" as const, serial: "backup" }]), ...ch.disks], boot: "c", ...coveNet, ...(s.rescueBoot === "pxe" ? { nic: true } : {}),
+      ...(s.udevPlug ? { hotplug: { disk: { file: backupDisk, bus: "virtio" as const }, steps: plugSteps() } } : {}),
       markers: [
         { text: BOOT_MARKER, timeoutSec: 300 },
         { text: "HARNESS: job start", timeoutSec: 300 },

@@ -55,6 +55,10 @@ export interface VmSpec {
   powerCut?: { text: string; afterSec: number };
   /** typed into the serial console: each `send` once its `waitFor` text has appeared (after the previous one) */
   interact?: { waitFor: string; send: string }[];
+  /** a disk that is not attached at the start (a USB stick on an xHCI controller), and QEMU monitor commands
+   *  sent each once its `waitFor` text has appeared on the serial console (in order): `device_add`,
+   *  `device_del`; the disk's drive is `hot0` */
+  hotplug?: { disk: VmDisk; steps: { waitFor: string; command: string }[] };
 }
 
 /** The MAC of the harness NIC, fixed so that a rescue system finds "its" interface again. */
@@ -86,7 +90,8 @@ export function qemuArgs(s: VmSpec): string[] {
   // TCG's default CPU (qemu64) has no AVX2, and our binary (Bun's x64 runtime) dies on it with SIGILL
   // (exit 132); "max" has every feature TCG emulates (AVX2, BMI2, FMA since QEMU 7.2)
   if (s.accel === "tcg") a.push("-cpu", "max");
-  a.push("-display", "none", "-monitor", "none");
+  a.push("-display", "none", "-monitor", s.hotplug ? `unix:${s.serialLog}.mon,server=on,wait=off` : "none");
+  if (s.hotplug) a.push("-device", "qemu-xhci,id=xhci0", "-drive", `file=${s.hotplug.disk.file},format=${s.hotplug.disk.format ?? "raw"},if=none,id=hot0`);
   // an interactive console is a socket QEMU serves (and logs to the same file)
   if (s.interact?.length) a.push("-chardev", `socket,id=ser0,path=${s.serialLog}.sock,server=on,wait=off,logfile=${s.serialLog}`, "-serial", "chardev:ser0");
   else a.push("-serial", `file:${s.serialLog}`);
@@ -161,6 +166,8 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
   let tail = "";
   const interact = [...(s.interact ?? [])];
   let iseen = "";
+  const hot = [...(s.hotplug?.steps ?? [])];
+  let hseen = "";
   let sock: Awaited<ReturnType<typeof Bun.connect>> | undefined;
   let cutSeen = "";
   let cutTextAt: number | undefined;
@@ -196,6 +203,18 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
           await Bun.sleep(40);
         }
       }
+    }
+    hseen = (hseen + more).slice(-65536);
+    if (hot.length && hseen.includes(hot[0]!.waitFor)) {
+      const step = hot.shift()!;
+      hseen = hseen.slice(hseen.indexOf(step.waitFor) + step.waitFor.length);
+      const mon = await Bun.connect({ unix: `${s.serialLog}.mon`, socket: { data() {} } }).catch(() => undefined);
+      if (mon) {
+        mon.write(`${step.command}\n`);
+        await Bun.sleep(500);
+        mon.end();
+        say(`${s.name}: monitor: ${step.command}`);
+      } else say(`${s.name}: cannot reach the QEMU monitor for '${step.command}'`);
     }
     while (markers.length > 0 && seen.includes(markers[0]!.text)) {
       const m = markers.shift()!;

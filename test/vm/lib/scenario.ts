@@ -68,6 +68,10 @@ export const scenarioSchema = z.strictObject({
    *  archive (its localConf must make one) is served over HTTPS by the host, reached through QEMU's
    *  guestfwd, and selected by {uuid} (the recover machine's SMBIOS UUID) */
   fleetUpdate: z.strictObject({ uuid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/) }).optional(),
+  /** the backup disk is a USB stick plugged into the running source machine (test/vm/lib/udev-plug.ts): the
+   *  job formats it, installs rear's udev rule, has it unplugged and plugged in again, and the backup is the
+   *  one udev started (UDEV_WORKFLOW in tool.localConf) */
+  udevPlug: z.boolean().optional(),
   /** BACKUP=COVE (test/vm/lib/cove.ts): the Backup Manager stand-in installed on the source machine makes the
    *  rescue ISO (rear from /opt/MXB/rear, tool.localConf its local.conf beside the vendor's site.conf) and the
    *  backup; recover boots the rescue kernel with cove_token=TOKEN. includeAgent: COVE_INCLUDE_AGENT=yes, the
@@ -120,6 +124,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   if ((s.rescueBoot === "live" || s.fleetUpdate) && !/^OUTPUT=PORTABLE$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "live" and fleetUpdate need OUTPUT=PORTABLE in tool.localConf`);
   if (s.rescueBoot === "rawdisk" && !/^OUTPUT=RAWDISK$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "rawdisk" needs OUTPUT=RAWDISK in tool.localConf`);
   if (s.rescueBoot === "pxe" && !/^OUTPUT=PXE$/m.test(s.tool.localConf)) throw new Error(`${file}: rescueBoot "pxe" needs OUTPUT=PXE in tool.localConf`);
+  if (s.udevPlug && (s.rescueBoot !== "usb" || s.backupDisk.prepare !== "rear-format")) throw new Error(`${file}: udevPlug makes the stick with rear format and recovers from it: backupDisk.prepare "rear-format", rescueBoot "usb"`);
   if (s.cove && s.rescueBoot !== "kernel-initrd") throw new Error(`${file}: cove puts the token on the rescue kernel's line: rescueBoot "kernel-initrd"`);
   if (s.fleetUpdate && s.rescueBoot !== "iso") throw new Error(`${file}: fleetUpdate recovers from the other machine's ISO: rescueBoot "iso"`);
   return s;
