@@ -23,6 +23,10 @@ export interface MenuInput {
   /** a serial console for the boot loader's menu: unit and speed, from console=ttySN,SPEED */
   serial?: { unit: number; speed: number };
   version: string;
+  /** GRUB2_DEFAULT_BOOT (UEFI menu; "" follows ISO_DEFAULT): rear, rear_secure_boot, chainloader, reboot, exit */
+  grubDefault?: string;
+  /** GRUB2_TIMEOUT (seconds; the UEFI menu's, else timeoutSec) */
+  grubTimeoutSec?: number;
 }
 
 export function defaultLabel(isoDefault: string): "rear" | "rear-automatic" | "boothd0" {
@@ -89,12 +93,14 @@ export function isolinuxConfig(m: MenuInput): string {
 /** grub.cfg on the ISO (UEFI; the early config embedded in the EFI image finds the ISO and loads it). */
 export function grubConfig(m: MenuInput): string {
   const def = defaultLabel(m.isoDefault);
-  const index = def === "rear" ? 0 : def === "rear-automatic" ? 1 : 2;
+  // GRUB2_DEFAULT_BOOT as ReaR names its entries: "rear" is ours that ISO_DEFAULT picks among the two rescue ones
+  const rescue = def === "rear-automatic" ? 1 : 0;
+  const index = m.grubDefault ? ({ rear: rescue, rear_secure_boot: rescue, chainloader: 2, exit: 2, reboot: 3 } as Record<string, number>)[m.grubDefault] ?? 2 : def === "rear" ? 0 : def === "rear-automatic" ? 1 : 2;
   const lines = [
     `# Relax-and-Recover ${m.version} rescue system for ${m.host}`,
     ...(m.serial ? [`serial --unit=${m.serial.unit} --speed=${m.serial.speed}`, "terminal_input serial console", "terminal_output serial console"] : []),
     `set default=${index}`,
-    `set timeout=${m.timeoutSec}`,
+    `set timeout=${m.grubTimeoutSec ?? m.timeoutSec}`,
     "",
     `menuentry "Recover ${m.host}" --id rear {`,
     `  echo "Loading the Relax-and-Recover rescue system ..."`,

@@ -77,7 +77,7 @@ export const writeRescueMedium: Module = {
       const r = await buildRawDisk({
         files: st.rawdisk!, workDir: ctx.workArea!.tmpDir, kernel: st.kernelFile, initrd: st.initrd.file, initrdName: st.initrd.name,
         menu: {
-          host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"),
+          host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
           timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
           ...(serial ? { serial } : {}),
         },
@@ -111,7 +111,7 @@ export const writeRescueMedium: Module = {
       initrd: st.initrd.file,
       initrdName: st.initrd.name,
       menu: {
-        host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"),
+        host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
         timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
         ...(serial ? { serial } : {}),
       },
@@ -132,6 +132,12 @@ export const writeRescueMedium: Module = {
     }
   },
 };
+
+/** GRUB2_DEFAULT_BOOT and GRUB2_TIMEOUT for the UEFI menu of the ISO and the RAWDISK image (only when set). */
+function grubMenuSettings(c: Context["config"]): { grubDefault?: string; grubTimeoutSec?: number } {
+  const t = c.str("GRUB2_TIMEOUT");
+  return { ...(c.str("GRUB2_DEFAULT_BOOT") ? { grubDefault: c.str("GRUB2_DEFAULT_BOOT") } : {}), ...(t !== "" ? { grubTimeoutSec: Number(t) } : {}) };
+}
 
 /** ReaR's VERSION result file. */
 export function versionText(host: string, backup: string, output: string, date = new Date()): string {

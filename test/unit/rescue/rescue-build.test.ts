@@ -158,6 +158,15 @@ describe("boot menus and the ISO command", () => {
     expect(grubEarlyConfig("2026-11-23-01-02-03-00")).toContain("search --no-floppy --set=root --fs-uuid 2026-11-23-01-02-03-00");
   });
 
+  test("GRUB2_DEFAULT_BOOT and GRUB2_TIMEOUT (ReaR's names of its entries) when set", () => {
+    const g = (o: object) => grubConfig({ ...m, kernel: "/k", initrd: "/i", ...o });
+    expect(g({ isoDefault: "boothd", grubDefault: "rear", grubTimeoutSec: 5 })).toContain("set default=0\nset timeout=5\n");
+    expect(g({ isoDefault: "automatic", grubDefault: "rear" })).toContain("set default=1\n");
+    expect(g({ isoDefault: "automatic", grubDefault: "chainloader" })).toContain("set default=2\n");
+    expect(g({ isoDefault: "automatic", grubDefault: "reboot" })).toContain("set default=3\n");
+    expect(g({ isoDefault: "automatic" })).toContain("set default=1\n");
+  });
+
   test("timeouts as ReaR: 5 s for the automatic entry, else ISO_SYSLINUX_TIMEOUT or USER_INPUT_TIMEOUT", () => {
     expect(menuTimeout("automatic", "", "300")).toBe(5);
     expect(menuTimeout("boothd", "", "30")).toBe(30);
