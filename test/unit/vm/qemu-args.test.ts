@@ -25,6 +25,20 @@ describe("QEMU command line", () => {
     expect(s).toContain("-uuid 11111111-2222-3333-4444-555555555555");
     expect(qemuArgs({ ...base, firmware: "bios", disks: [], nic: true }).join(" ")).not.toContain("guestfwd");
   });
+  test("PXE: QEMU's TFTP server and the boot file on the harness NIC, boot from the network", () => {
+    const s = qemuArgs({ ...base, firmware: "bios", disks: [], nic: true, tftp: { dir: "/w/tftp", bootfile: "pxelinux.0" }, boot: "n" }).join(" ");
+    expect(s).toContain("-nic user,restrict=on,model=virtio-net-pci,mac=52:54:00:12:34:56,tftp=/w/tftp,bootfile=pxelinux.0");
+    expect(s).toContain("-boot n");
+  });
+  test("a hot-plugged stick: the monitor on a socket beside the serial log, an xHCI controller, the drive without a device", () => {
+    const a = qemuArgs({ ...base, firmware: "bios", disks: [{ file: "a.img" }], hotplug: { disk: { file: "/w/backup.img" }, steps: [{ waitFor: "plug", command: "device_add usb-storage,drive=hot0" }] } });
+    const s = a.join(" ");
+    expect(s).toContain("-monitor unix:/tmp/s.log.mon,server=on,wait=off");
+    expect(s).toContain("-device qemu-xhci,id=xhci0");
+    expect(s).toContain("-drive file=/w/backup.img,format=raw,if=none,id=hot0");
+    expect(s).not.toContain("drive=hot0");
+    expect(qemuArgs({ ...base, firmware: "bios", disks: [] }).join(" ")).toContain("-monitor none");
+  });
   test("UEFI uses OVMF with the machine's own VARS file", () => {
     const s = qemuArgs({ ...base, firmware: "uefi", ovmfVars: "/w/vars.fd", disks: [] }).join(" ");
     expect(s).toContain("if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd");

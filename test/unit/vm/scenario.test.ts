@@ -49,6 +49,22 @@ describe("VM scenarios are data files that validate against the schema", () => {
     expect(() => parseScenario(JSON.stringify({ ...good, rescueBoot: "live" }))).toThrow(/need OUTPUT=PORTABLE/);
     expect(loadScenario("bios-ext4-swap-portable").tool.localConf).toContain("OUTPUT=PORTABLE");
   });
+  test("cove, rawdisk, pxe, udevPlug: each with what it needs", () => {
+    const kernel = { ...good, rescueBoot: "kernel-initrd" };
+    expect(parseScenario(JSON.stringify({ ...kernel, cove: { token: "cove-token-123" } })).cove).toEqual({ token: "cove-token-123", includeAgent: false });
+    expect(() => parseScenario(JSON.stringify({ ...good, cove: { token: "cove-token-123" } }))).toThrow(/rescueBoot "kernel-initrd"/);
+    expect(() => parseScenario(JSON.stringify({ ...kernel, cove: { token: "short" } }))).toThrow(/cove\.token/);
+    expect(() => parseScenario(JSON.stringify({ ...good, rescueBoot: "rawdisk" }))).toThrow(/needs OUTPUT=RAWDISK/);
+    expect(() => parseScenario(JSON.stringify({ ...good, rescueBoot: "pxe" }))).toThrow(/needs OUTPUT=PXE/);
+    expect(parseScenario(JSON.stringify({ ...good, rescueBoot: "pxe", tool: { ...good.tool, localConf: "OUTPUT=PXE\n" } })).rescueBoot).toBe("pxe");
+    expect(() => parseScenario(JSON.stringify({ ...good, udevPlug: true }))).toThrow(/udevPlug makes the stick with rear format/);
+    const talk = loadScenario("bios-ext4-usb-udev");
+    expect(talk.udevPlug).toBe(true);
+    // the talk's configuration as written (shared/seeds/rear-talk-stackconf-2024.txt)
+    for (const l of ["BACKUP=NETFS", "BACKUP_URL=usb:///dev/disk/by-label/REAR-000", "USB_DEVICE_FILESYSTEM_LABEL=REAR-000", "OUTPUT=USB", "UDEV_WORKFLOW=mkbackup", "SECURE_BOOT_BOOTLOADER=(/boot/efi/EFI/*/shimx64.efi)"]) {
+      expect(talk.tool.localConf.split("\n")).toContain(l);
+    }
+  });
   test("fleetUpdate: another machine's ISO, this machine's PORTABLE archive by UUID", () => {
     const portable = { ...good, tool: { ...good.tool, localConf: "OUTPUT=PORTABLE\nBACKUP=NETFS\n" } };
     const s = parseScenario(JSON.stringify({ ...portable, fleetUpdate: { uuid: "5e1f0c2a-7b3d-4e8f-9a61-2c4d6e8f0a1b" } }));
