@@ -69,7 +69,8 @@ beforeAll(async () => {
     `COVE_INSTALLER_URL="${server.url}/installer/mxb-linux-x86_64.run"`,
     "# it depends on the installer",
     `COVE_INSTALL_DIR="${MXB}"`,
-    `COVE_INSTALLER_CA="${pki.ca}"`,
+    // beside the Backup Manager, as in the VM: under the install directory the restore bind-mounts over
+    `COVE_INSTALLER_CA="${MXB}/etc/ca.pem"`,
     "",
   ].join("\n");
   buildInstaller({ work: W, installDir: MXB, server: server.url, caFile: pki.ca, rearTarball: join(ROOT, "dist", tarball), siteConf: site });

@@ -99,7 +99,8 @@ interface CoveRestore {
   url?: string;
   token?: string;
   timestamp: string;
-  ca?: string;
+  /** COVE_INSTALLER_CA's PEM text, read before the install directory (where the file may live) is covered by the bind mount */
+  caPem?: string;
 }
 
 function readCmdline(): string {
@@ -158,7 +159,15 @@ export const prepareCoveRestore: Module = {
     addExecSecret(token);
     ctx.log.addSecret(token);
     const ca = c.str("COVE_INSTALLER_CA");
-    ctx.state.cove = { dir, real, included: false, url, token, timestamp, ...(ca ? { ca } : {}) } satisfies CoveRestore;
+    let caPem: string | undefined;
+    if (ca) {
+      try {
+        caPem = readFileSync(ca, "utf8");
+      } catch (e) {
+        throw new WorkflowError(`COVE_INSTALLER_CA=${ca}: ${(e as Error).message}: nothing was touched`, "make the rescue image again with rear mkrescue (it copies that file), or unset COVE_INSTALLER_CA");
+      }
+    }
+    ctx.state.cove = { dir, real, included: false, url, token, timestamp, ...(caPem ? { caPem } : {}) } satisfies CoveRestore;
     ctx.log.logPrint(`Cove: the Backup Manager will be downloaded from ${url}, installed onto the target disks and restore ${timestamp ? `the session of ${timestamp}` : "the latest session"}`);
   },
 };
@@ -172,7 +181,7 @@ async function openShell(ctx: Context, why: string): Promise<void> {
 }
 
 async function downloadInstaller(ctx: Context, st: CoveRestore, file: string): Promise<void> {
-  const ca = st.ca ? readFileSync(st.ca, "utf8") : undefined;
+  const ca = st.caPem;
   let url = st.url!;
   for (;;) {
     ctx.log.logPrint(`Downloading the Backup Manager's installer from ${url}`);
