@@ -8,7 +8,7 @@
 // and stopped (the PR called an undefined get_pc_pid), and COVE_INCLUDE_AGENT=yes carries the installed
 // Backup Manager in the rescue image for an offline recovery (the ReaR maintainer's question).
 
-import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { coveKernelOptions, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../backup/cove.ts";
 import { userInputFor } from "../../engine/ask.ts";
@@ -85,9 +85,38 @@ export function coveRescueContent(ctx: Context, add: (path: string, o?: { recurs
     // not its bundled rear (the rescue system has its own), nor its local cache, logs and temporary files
     const skip = ["rear", "var/storage", "var/log", "var/cache", "temp", "tmp"].map((d) => `${real}/${d}`);
     add(real, { recursive: true, exclude: (p) => skip.some((s) => p === s || p.startsWith(`${s}/`)) });
+    // its programs find their own libraries (an rpath, a wrapper with LD_LIBRARY_PATH, its own loader): the
+    // rescue build resolves and checks them with the agent's library directories searched too
+    ctx.state.rescueLibraryPath = libraryDirs(real, skip);
   }
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   return [`COVE_REAL_INSTALL_DIR=${q(real)}`, `COVE_TIMESTAMP=${q(c.str("COVE_TIMESTAMP"))}`];
+}
+
+/** Directories below `dir` (not in `skip`) that hold shared objects, two levels deep. */
+function libraryDirs(dir: string, skip: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (d: string, depth: number) => {
+    if (skip.includes(d)) return;
+    let names: string[] = [];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    if (names.some((n) => /\.so(\.|$)/.test(n))) out.push(d);
+    if (depth < 2) for (const n of names) if (lstatSyncSafe(join(d, n))?.isDirectory()) walk(join(d, n), depth + 1);
+  };
+  walk(dir, 0);
+  return out;
+}
+
+function lstatSyncSafe(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 interface CoveRestore {

@@ -64,7 +64,8 @@ export const copyLibraries: Module = {
     const roots = tree.copied.filter((p) => !/^\/(usr\/)?lib\/(modules|firmware)\//.test(p));
     const extra = [...ctx.config.arr("LIBS").filter(Boolean), ...runtimeLibraries()];
     const confDirs = readLdSoConf("/");
-    const r = resolveLibraries([...roots, ...extra], { confDirs });
+    const libPath = (ctx.state.rescueLibraryPath as string[] | undefined) ?? [];
+    const r = resolveLibraries([...roots, ...extra], { confDirs, ...(libPath.length ? { ldLibraryPath: libPath } : {}) });
     // the roots themselves are in the tree already (our binary under another name)
     const copied = new Set(roots);
     for (const f of r.files) if (!copied.has(f)) tree.add(f);
@@ -154,7 +155,8 @@ export const verifyRootfs: Module = {
     for (const [l, t] of links.broken) ctx.log.log(`A link in the rescue system points nowhere: ${l} → ${t}`);
     // every ELF program and library of the tree, resolved inside the tree only (as the rescue system's loader will)
     const elves = elfFilesIn(tree.root, ["/"]).filter((p) => !p.startsWith("/lib/modules/") && !p.startsWith("/lib/firmware/"));
-    const r = resolveLibraries(elves, { root: tree.root, confDirs: readLdSoConf(tree.root) });
+    const libPath = (ctx.state.rescueLibraryPath as string[] | undefined) ?? [];
+    const r = resolveLibraries(elves, { root: tree.root, confDirs: readLdSoConf(tree.root), ...(libPath.length ? { ldLibraryPath: libPath } : {}) });
     const nonFatal = ctx.config.str("NON_FATAL_BINARIES_WITH_MISSING_LIBRARY");
     const nonFatalRe = nonFatal ? new RegExp(nonFatal) : undefined;
     const fatal = r.missing.filter((m) => !(nonFatalRe?.test(m.file)) && isProgram(m.file));
