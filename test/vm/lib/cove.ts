@@ -84,7 +84,10 @@ export function coveBackupJob(c: CoveSetup, localConf: string, collectTruth: str
     },
     script: `set -x
 nic=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
-ip link set dev "$nic" up && ip addr add ${GUEST_ADDRESS}/24 dev "$nic" && ip route add default via 10.0.2.2 || exit 19
+ip link set dev "$nic" up || exit 19
+# the address (a DHCP client of the image may have set it already) and the default route
+ip addr show dev "$nic" | grep -q "inet ${GUEST_ADDRESS}/" || ip addr add ${GUEST_ADDRESS}/24 dev "$nic" || exit 19
+ip route show default | grep -q . || ip route add default via 10.0.2.2 || exit 19
 job=$PWD
 cp mxb.run '/root/${name}' && chmod 0700 '/root/${name}'
 ( cd /root && './${name}' --target /root/mxb-unpack ) > $HARNESS_OUT/install.out 2>&1 || { cat $HARNESS_OUT/install.out; exit 1; }
