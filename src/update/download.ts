@@ -37,26 +37,41 @@ function retryable(code: string | undefined, message: string): boolean {
 }
 
 /** One GET. TLS problems (unknown CA, wrong name, expired) are final; so is any HTTP answer but 200. */
+/** Seconds without a byte (no answer, or a transfer that stalled) before an attempt is given up. A limit on the
+ *  whole transfer would fail a big archive on a slow link for ever: 51 MiB took more than 60 s in a TCG guest. */
+export const STALL_SECONDS = 60;
+
 export async function fetchOnce(url: string, o: DownloadOptions): Promise<FetchResult> {
   let res: Response;
+  const ac = new AbortController();
+  let timer = setTimeout(() => ac.abort(), STALL_SECONDS * 1000);
+  const alive = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => ac.abort(), STALL_SECONDS * 1000);
+  };
   try {
     res = await fetch(url, {
       redirect: "follow",
-      signal: AbortSignal.timeout(60_000),
+      signal: ac.signal,
       ...({ tls: { rejectUnauthorized: true, ...(o.ca ? { ca: o.ca } : {}) } } as object),
     });
   } catch (e) {
+    clearTimeout(timer);
+    if (ac.signal.aborted) return { ok: false, outcome: `no answer within ${STALL_SECONDS} s`, retry: true };
     const err = e as Error & { code?: string };
     const code = err.code ?? err.name;
     const what = `${code && code !== "Error" ? `${code}: ` : ""}${err.message}`.replace(/\s+/g, " ").trim();
     if (/CERT|SSL|TLS|SELF_SIGNED|VERIFY|ALTNAME|ISSUER/i.test(`${code} ${err.message}`)) return { ok: false, outcome: `TLS refused the server: ${what}`, retry: false };
     return { ok: false, outcome: what, retry: retryable(err.code, err.message) };
   }
+  alive();
   if (res.url && res.url !== url && res.url.startsWith("http:") && !o.plainHttpOk) {
+    clearTimeout(timer);
     await res.body?.cancel();
     return { ok: false, outcome: `redirected to plain http (${res.url}): refused, the archive is neither pinned nor signed`, retry: false };
   }
   if (res.status !== 200) {
+    clearTimeout(timer);
     await res.body?.cancel();
     // 5xx: a web server still starting or a proxy without its upstream: worth another try
     return { ok: false, outcome: `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`, retry: res.status >= 500 };
@@ -64,16 +79,37 @@ export async function fetchOnce(url: string, o: DownloadOptions): Promise<FetchR
   const max = o.maxBytes ?? DEFAULT_MAX;
   const len = Number(res.headers.get("content-length") ?? "0");
   if (len > max) {
+    clearTimeout(timer);
     await res.body?.cancel();
     return { ok: false, outcome: `${len} bytes: larger than the ${max} bytes an update may have`, retry: false };
   }
+  // the body as it comes: the clock restarts with every chunk
+  const chunks: Uint8Array[] = [];
+  let got = 0;
   try {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    if (bytes.length > max) return { ok: false, outcome: `${bytes.length} bytes: larger than the ${max} bytes an update may have`, retry: false };
-    return { ok: true, bytes };
+    if (res.body) {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        alive();
+        got += chunk.length;
+        if (got > max) {
+          ac.abort();
+          return { ok: false, outcome: `more than the ${max} bytes an update may have`, retry: false };
+        }
+        chunks.push(chunk);
+      }
+    }
   } catch (e) {
-    return { ok: false, outcome: `the transfer broke off: ${(e as Error).message}`, retry: true };
+    return { ok: false, outcome: ac.signal.aborted ? `the transfer stalled: no data for ${STALL_SECONDS} s after ${got} bytes` : `the transfer broke off: ${(e as Error).message}`, retry: true };
+  } finally {
+    clearTimeout(timer);
   }
+  const bytes = new Uint8Array(got);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.length;
+  }
+  return { ok: true, bytes };
 }
 
 /** Refuses what may not be fetched at all: another scheme, or plain http without pin or signature. */
