@@ -22,6 +22,8 @@ export interface DownloadOptions {
   waitSeconds: number;
   /** the largest archive taken (a PORTABLE archive carries the binary: ~50 MiB) */
   maxBytes?: number;
+  /** seconds without a byte before an attempt is given up (default STALL_SECONDS) */
+  stallSeconds?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   fetchOne?: (url: string, o: DownloadOptions) => Promise<FetchResult>;
@@ -44,10 +46,11 @@ export const STALL_SECONDS = 60;
 export async function fetchOnce(url: string, o: DownloadOptions): Promise<FetchResult> {
   let res: Response;
   const ac = new AbortController();
-  let timer = setTimeout(() => ac.abort(), STALL_SECONDS * 1000);
+  const stall = o.stallSeconds ?? STALL_SECONDS;
+  let timer = setTimeout(() => ac.abort(), stall * 1000);
   const alive = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => ac.abort(), STALL_SECONDS * 1000);
+    timer = setTimeout(() => ac.abort(), stall * 1000);
   };
   try {
     res = await fetch(url, {
@@ -57,7 +60,7 @@ export async function fetchOnce(url: string, o: DownloadOptions): Promise<FetchR
     });
   } catch (e) {
     clearTimeout(timer);
-    if (ac.signal.aborted) return { ok: false, outcome: `no answer within ${STALL_SECONDS} s`, retry: true };
+    if (ac.signal.aborted) return { ok: false, outcome: `no answer within ${stall} s`, retry: true };
     const err = e as Error & { code?: string };
     const code = err.code ?? err.name;
     const what = `${code && code !== "Error" ? `${code}: ` : ""}${err.message}`.replace(/\s+/g, " ").trim();
@@ -99,7 +102,7 @@ export async function fetchOnce(url: string, o: DownloadOptions): Promise<FetchR
       }
     }
   } catch (e) {
-    return { ok: false, outcome: ac.signal.aborted ? `the transfer stalled: no data for ${STALL_SECONDS} s after ${got} bytes` : `the transfer broke off: ${(e as Error).message}`, retry: true };
+    return { ok: false, outcome: ac.signal.aborted ? `the transfer stalled: no data for ${stall} s after ${got} bytes` : `the transfer broke off: ${(e as Error).message}`, retry: true };
   } finally {
     clearTimeout(timer);
   }
