@@ -34,6 +34,7 @@ import { showlayout } from "./commands/showlayout.ts";
 import { dumpCommand } from "./commands/dump.ts";
 import { shellCommand } from "./commands/shell.ts";
 import { udevCommand } from "./commands/udev.ts";
+import { networkState } from "../sys/network-state.ts";
 import { parseArgs, USAGE_HINT, type CliOptions } from "./getopt.ts";
 import { resultJson } from "./result-json.ts";
 import { renderHelp, renderWorkflowHelp } from "./help.ts";
@@ -385,6 +386,10 @@ export async function run(deps: RunDeps): Promise<number> {
         const out = await runRecoveryUpdate(upd, { root: paths.prefix || "/", configDir: paths.configDir, varDir: paths.varDir, binary: deps.execPath }, (deps.machineFacts ?? machineFacts)(host), {
           print: (l) => log.logPrint(l),
           log: (l) => log.log(l),
+        }).catch(async (e: unknown) => {
+          // a download that never got an answer: say what the network looks like (in the rescue system: its own)
+          if (e instanceof UserError && /no update could be downloaded/.test(e.message) && recoveryMode) log.logPrint(`The network here: ${await networkState(env)}`);
+          throw e;
         });
         if (out.binaryReplaced) {
           // the archive (signed or pinned) brought a new rear: it runs this recover from the start

@@ -17,6 +17,7 @@ import { ConfigError, WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { addExecSecret, exec } from "../../sys/exec.ts";
 import { usedBytes } from "../../sys/fs-usage.ts";
+import { networkState } from "../../sys/network-state.ts";
 import { downloadFirst } from "../../update/download.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 
@@ -222,6 +223,7 @@ async function downloadInstaller(ctx: Context, st: CoveRestore, file: string): P
     }
     const why = r.attempts.map((a) => a.outcome).join("; ");
     ctx.log.error(`Cannot download the Backup Manager's installer from ${url}: ${why}`);
+    ctx.log.logPrint(`The network here: ${await networkState(ctx.env)}`);
     const a = userInputFor(ctx).ask({
       id: "COVE_DOWNLOAD_CHOICE",
       prompt: `The installer could not be downloaded (${why})`,
