@@ -21,7 +21,7 @@ describe("QEMU command line", () => {
   });
   test("the harness NIC: restrict=on, the fixed MAC, guestfwd to the host's loopback only; the SMBIOS UUID", () => {
     const s = qemuArgs({ ...base, firmware: "bios", disks: [], nic: true, guestfwd: [{ ip: "10.0.2.100", port: 443, hostPort: 40123 }], uuid: "11111111-2222-3333-4444-555555555555" }).join(" ");
-    expect(s).toContain("-nic user,restrict=on,model=virtio-net-pci,mac=52:54:00:12:34:56,guestfwd=tcp:10.0.2.100:443-tcp:127.0.0.1:40123");
+    expect(s).toContain("-nic user,restrict=on,model=virtio-net-pci,mac=52:54:00:12:34:56,guestfwd=tcp:10.0.2.100:443-cmd:bash -c 'exec 3<>/dev/tcp/127.0.0.1/40123; cat <&3 & exec cat >&3'");
     expect(s).toContain("-uuid 11111111-2222-3333-4444-555555555555");
     expect(qemuArgs({ ...base, firmware: "bios", disks: [], nic: true }).join(" ")).not.toContain("guestfwd");
   });

@@ -95,7 +95,10 @@ export function qemuArgs(s: VmSpec): string[] {
   // an interactive console is a socket QEMU serves (and logs to the same file)
   if (s.interact?.length) a.push("-chardev", `socket,id=ser0,path=${s.serialLog}.sock,server=on,wait=off,logfile=${s.serialLog}`, "-serial", "chardev:ser0");
   else a.push("-serial", `file:${s.serialLog}`);
-  const fwd = (s.guestfwd ?? []).map((f) => `,guestfwd=tcp:${f.ip}:${f.port}-tcp:127.0.0.1:${f.hostPort}`).join("");
+  // guestfwd's "-tcp:HOST:PORT" form opens one connection when QEMU starts (a web server closes it as idle
+  // long before the guest connects: nothing got through); "-cmd:" runs a relay for each guest connection
+  const relay = (port: number) => `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}; cat <&3 & exec cat >&3'`;
+  const fwd = (s.guestfwd ?? []).map((f) => `,guestfwd=tcp:${f.ip}:${f.port}-cmd:${relay(f.hostPort)}`).join("");
   const tftp = s.tftp ? `,tftp=${s.tftp.dir},bootfile=${s.tftp.bootfile}` : "";
   a.push("-no-reboot", "-nic", s.nic ? `user,restrict=on,model=virtio-net-pci,mac=${HARNESS_MAC}${fwd}${tftp}` : "none");
   if (s.uuid) a.push("-uuid", s.uuid);
