@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "0641fcd99d13ec0f2d84f8f0d1196bb893b7ea57b22b9ea3ec80914a71573176";
+export const assetsDigest = "e53a853e2f08f4a7ca1bd4df57354f9cea0991d097e3b211adbda49de018b3f1";
 export const assetsCount = 45;

@@ -30,6 +30,17 @@ export function usbPrefix(host: string, suffix: string, now: Date): string {
   return `rear/${host}/${suffix || stamp}`;
 }
 
+/**
+ * The menu's default entry. USB_RECOVER_MODE (new) or ISO_RECOVER_MODE set means the stick is meant to
+ * recover by itself: its automatic entry is the default even though ISO_DEFAULT keeps ReaR's default
+ * "boothd" (ReaR 2.7 would boot the local disk after 30 s, and the blank disk of a machine to recover
+ * boots nothing). Any other ISO_DEFAULT (manual, automatic, boothd0, boothd1) is the user's choice.
+ */
+export function usbMenuDefault(isoDefault: string, recoverMode: string): string {
+  if (!isoDefault) return recoverMode ? "automatic" : "boothd";
+  return isoDefault === "boothd" && recoverMode ? "automatic" : isoDefault;
+}
+
 /** USB_RETAIN_BACKUP_NR: which of the rescue systems (their directory names) stay; the one just written always does. */
 export function retention(names: readonly string[], current: string, keep: number): { keep: string[]; remove: string[] } {
   const others = names.filter((n) => n !== current).sort().reverse();

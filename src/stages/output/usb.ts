@@ -9,7 +9,7 @@ import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
-import { usbPrefix } from "../../output/usb-config.ts";
+import { usbMenuDefault, usbPrefix } from "../../output/usb-config.ts";
 import { writeUsbMedium } from "../../output/usb.ts";
 import { probeTargets } from "../../recreate/probe-targets.ts";
 import { exec } from "../../sys/exec.ts";
@@ -54,9 +54,8 @@ export const writeUsbRescue: Module = {
     const cmdline = rescueKernelLine(c);
     const serial = serialFromCmdline(cmdline);
     const keep = Number(c.str("USB_RETAIN_BACKUP_NR") || 2);
-    // USB_RECOVER_MODE (new) or ISO_RECOVER_MODE: the newest system's automatic entry is the default, unless ISO_DEFAULT says otherwise
     const recoverMode = c.str("USB_RECOVER_MODE") || c.str("ISO_RECOVER_MODE");
-    const isoDefault = c.str("ISO_DEFAULT") || (recoverMode ? "automatic" : "boothd");
+    const isoDefault = usbMenuDefault(c.str("ISO_DEFAULT"), recoverMode);
     try {
       const r = await writeUsbMedium({
         files: st.usb.files, mnt, partition, disk: disk.device, pttype: disk.pttype ?? "dos", ...(esp ? { esp: esp.device } : {}), espMnt: join(ctx.workArea!.buildDir, "usbesp"),

@@ -1,7 +1,7 @@
 // OUTPUT=USB's menus and bookkeeping (src/output/usb-config.ts).
 
 import { describe, expect, test } from "bun:test";
-import { extlinuxConfig, retention, usbGrubConfig, usbGrubEarlyConfig, usbPrefix, USB_GRUB_EFI_MODULES } from "../../../src/output/usb-config.ts";
+import { extlinuxConfig, retention, usbGrubConfig, usbGrubEarlyConfig, usbMenuDefault, usbPrefix, USB_GRUB_EFI_MODULES } from "../../../src/output/usb-config.ts";
 
 const menu = {
   host: "laptop", cmdline: "console=ttyS0,115200", isoDefault: "automatic", recoverMode: "unattended", timeoutSec: 5, version: "3.0", label: "REAR-000",
@@ -36,5 +36,19 @@ describe("OUTPUT=USB", () => {
     expect(usbGrubEarlyConfig("REAR-000")).toBe("search --no-floppy --label --set=root REAR-000\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n");
     expect(USB_GRUB_EFI_MODULES).toContain("ext2");
     expect(USB_GRUB_EFI_MODULES).not.toContain("iso9660");
+  });
+});
+
+describe("usbMenuDefault", () => {
+  test("USB_RECOVER_MODE / ISO_RECOVER_MODE with ReaR's default ISO_DEFAULT (boothd): the automatic entry", () => {
+    expect(usbMenuDefault("boothd", "unattended")).toBe("automatic");
+    expect(usbMenuDefault("", "unattended")).toBe("automatic");
+  });
+  test("no recover mode: ReaR's boothd; a chosen ISO_DEFAULT stays", () => {
+    expect(usbMenuDefault("boothd", "")).toBe("boothd");
+    expect(usbMenuDefault("", "")).toBe("boothd");
+    expect(usbMenuDefault("manual", "unattended")).toBe("manual");
+    expect(usbMenuDefault("boothd1", "unattended")).toBe("boothd1");
+    expect(usbMenuDefault("automatic", "")).toBe("automatic");
   });
 });
