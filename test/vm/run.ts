@@ -37,6 +37,10 @@
 //                               blank filesystem, a full manifest compared, nothing left mounted, the SMB
 //                               password in no log (-v, -d, a failed mount). --rear27: ReaR 2.7's
 //                               mkbackuponly/restoreonly timed next to ours and plain tar (bench/backup.sh --vm)
+//   bun run test:vm outputs [--record]
+//                               mkrescue per output (ISO, USB, PXE, RAWDISK, PORTABLE), ours and ReaR 2.7's in one
+//                               BIOS guest with the same local.conf: exit code, time, bytes written
+//                               (bench/outputs.sh; --record: bench/results/outputs/mkrescue.json)
 // Results: a JSON per run in the run's work directory (under $REAR_VM_CACHE, default /var/cache/rear-vm);
 // with --record also in bench/results/<tool>-<scenario>.json and a line in bench/results/README.md.
 
@@ -49,6 +53,7 @@ import { pruneRuns, rejudge, runScenario, type RunResult, type Tool } from "./li
 import { printBackup, runBackup } from "./lib/backup.ts";
 import { printRecreate, runRecreate } from "./lib/recreate.ts";
 import { printRescue, runRescue, type Firmware } from "./lib/rescue.ts";
+import { renderOutputs, runOutputs } from "./lib/outputs.ts";
 import { buildImage, CACHE, VM_DIR } from "./lib/image.ts";
 import { allCaptureNames, listLayouts, loadLayout, resolveLayout } from "./lib/layouts.ts";
 import { chooseAccel } from "./lib/qemu.ts";
@@ -153,7 +158,7 @@ async function backup(o: { rear27: boolean }): Promise<number> {
 }
 
 const USAGE =
-  "usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut layout|restore|finalize] | rejudge --run DIR [--record] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | image | smoke | list";
+  "usage: bun run test:vm --scenario NAME|all --tool rear27|ours [--record] [--keep] [--power-cut layout|restore|finalize] | rejudge --run DIR [--record] | capture --layout NAME|all [--keep] | recreate --layout NAME|all [--keep] [--no-rear27] [--no-migrate] | rescue [--firmware bios|uefi|uefi-sb|all] [--rear27] | backup [--rear27] | outputs [--record] | image | smoke | list";
 
 function parseCli(): ReturnType<typeof parseCliStrict> | undefined {
   try {
@@ -211,6 +216,18 @@ async function main(): Promise<number> {
       writeFileSync(join(RESULTS, "README.md"), renderSummary(RESULTS));
     }
     return r.ok ? 0 : 1;
+  }
+  if (cmd === "outputs") {
+    const r = await runOutputs();
+    console.log(renderOutputs(r));
+    if (values.record) {
+      mkdirSync(join(RESULTS, "outputs"), { recursive: true });
+      const { workDir: _w, ...rec } = r;
+      writeFileSync(join(RESULTS, "outputs", "mkrescue.json"), `${JSON.stringify(rec, null, 2)}\n`);
+      writeFileSync(join(RESULTS, "README.md"), renderSummary(RESULTS));
+    }
+    const failed = Object.values(r.runs.ours).filter((x) => x.exitCode !== 0).length;
+    return failed === 0 ? 0 : 1;
   }
   if (cmd === "rescue") return rescue(values.firmware, { rear27: values.rear27 ?? false });
   if (cmd === "backup") return backup({ rear27: values.rear27 ?? false });

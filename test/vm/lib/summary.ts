@@ -1,8 +1,9 @@
 // bench/results/README.md: a short table of the recorded VM runs, rendered from their JSON files.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RunResult } from "./cycle.ts";
+import { OUTPUTS, type OutputRun, type OutputsResult } from "./outputs.ts";
 
 const s = (ms?: number) => (ms === undefined ? "-" : `${Math.round(ms / 1000)} s`);
 const mib = (b?: number) => (b === undefined ? "-" : `${Math.round(b / 1048576)} MiB`);
@@ -57,6 +58,23 @@ export function renderSummary(dir: string): string {
         `| ${sc} | ${o.ok ? "PASS" : "FAIL"} / ${b.ok ? "PASS" : "FAIL"} | ${mib(o.figures.backupArchiveBytes)} / ${mib(b.figures.backupArchiveBytes)} | ${s(o.figures.mkbackupMs)} / ${s(b.figures.mkbackupMs)} | ${mib(o.figures.rescueImageBytes)} / ${mib(b.figures.rescueImageBytes)} | ${s(o.figures.recoverMs)} / ${s(b.figures.recoverMs)} | ${s(o.figures.rescueBootToLoginMs)} / ${s(b.figures.rescueBootToLoginMs)} (${ratio(o.figures.rescueBootToLoginMs, b.figures.rescueBootToLoginMs)}) | ${rate(o)} / ${rate(b)} |`,
       );
     }
+  }
+  // mkrescue per output (run.ts outputs --record)
+  const outputs = join(dir, "outputs", "mkrescue.json");
+  if (existsSync(outputs)) {
+    const r = JSON.parse(readFileSync(outputs, "utf8")) as Omit<OutputsResult, "workDir">;
+    const cell = (x?: OutputRun) => (x ? (x.exitCode === 0 ? `${(x.ms! / 1000).toFixed(0)} s, ${mib(x.bytes)}` : `exit ${x.exitCode ?? "-"}`) : "none");
+    L.push(
+      "",
+      "## mkrescue per output (`bun run test:vm outputs --record`, bench/outputs.sh)",
+      "",
+      `One BIOS guest (${r.accel}, ${r.startedAt.slice(0, 10)}), the same local.conf for both tools (FIRMWARE_FILES=(no), MODULES=(loaded_modules));`,
+      "the size is what the output wrote: the ISO, the compressed raw image, the PXE tree, the files on the USB medium, the archive.",
+      "",
+      "| output | ours | ReaR 2.7 |",
+      "|---|---|---|",
+      ...OUTPUTS.map((o) => `| ${o} | ${cell(r.runs.ours[o])} | ${cell(r.runs.rear27[o])} |`),
+    );
   }
   return `${L.join("\n")}\n`;
 }
