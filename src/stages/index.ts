@@ -21,7 +21,7 @@ import { MOUNT_ONLY_MODULES } from "./layout/mount-only.ts";
 import { PREPARE_RECREATE_MODULES } from "./layout/prepare-recreate.ts";
 import { RUN_RECREATE_MODULES } from "./layout/run-recreate.ts";
 import { saveLayout } from "./layout/save-layout.ts";
-import { copyResultFiles, writeRescueMedium } from "./output/write-output.ts";
+import { copyResultFiles, writeRawDiskImage, writeRescueMedium } from "./output/write-output.ts";
 import { writePortableArchive } from "./output/portable.ts";
 import { writeUsbRescue } from "./output/usb.ts";
 import { writePxeFiles } from "./output/pxe.ts";
@@ -41,7 +41,7 @@ export const MODULES: readonly Module[] = [
   checkStaleNfsMounts, checkMissingPrograms, dumpVariables, saveDirectories, createMissingDirectories, saveLayout, checkLayoutFile, compareLayout,
   ...PREPARE_RECREATE_MODULES.map(recreating), ...RUN_RECREATE_MODULES.map(recreating), ...MOUNT_ONLY_MODULES,
   rescuePreflight, chooseRescueFeatures, populateRescueTree, copyLibraries, copyModules, verifyRootfs, createInitramfs,
-  writeRescueMedium, writeUsbRescue, writePxeFiles, writePortableArchive, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
+  writeRescueMedium, writeRawDiskImage, writeUsbRescue, writePxeFiles, writePortableArchive, copyResultFiles, makeNetfsBackup, verifyNetfsBackup, restoreNetfsBackup, makeExternalBackup, checkExternalBackup,
   restoreExternalBackup, checkBackupMethod, checkRestoreMethod, requestRestore, checkRsync, makeRsyncBackup, copyResultFilesRsync, verifyRsyncBackup, restoreRsyncBackup,
   checkCove, prepareCoveRestore, restoreWithCove, checkUsbLayout, formatUsbDisk, preBackupScript, postBackupScript, ...SETUP_WRAPUP_MODULES, ...FINALIZE_MODULES,
 ].map((m) => (m.stage === "restore" ? unlessRestored(m) : m)).concat(RESUME_MODULES, FINALIZE_ONLY_MODULES, [checkRecoverPrograms]);

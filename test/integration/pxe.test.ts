@@ -95,4 +95,11 @@ describe("OUTPUT=PXE", () => {
     expect(r.stderr).toContain("local.conf:");
     expect(r.stderr).toContain("PXE_CREATE_LINKS='mac' is not known; use one of MAC IP (did you mean MAC?)");
   });
+
+  test("rear -s mkrescue lists the PXE output module, not the ISO's", () => {
+    conf([]);
+    const r = rear(["-s", "mkrescue"]);
+    expect(r.stdout).toContain("Source output/800_copy_to_tftp_and_create_pxelinux_cfg");
+    expect(r.stdout).not.toContain("output/800_write_rescue_medium");
+  });
 });

@@ -86,4 +86,11 @@ describe("OUTPUT=RAWDISK", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("the image would boot neither by BIOS nor by UEFI");
   });
+
+  test("rear -s mkrescue lists the RAWDISK output module, not the ISO's", () => {
+    conf([]);
+    const r = rear(["-s", "mkrescue"]);
+    expect(r.stdout).toContain("Source output/800_create_bootable_disk_image");
+    expect(r.stdout).not.toContain("output/800_write_rescue_medium");
+  });
 });

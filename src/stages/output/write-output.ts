@@ -44,12 +44,44 @@ export function hostCmdline(): string {
   }
 }
 
+/** OUTPUT=RAWDISK: a GPT disk image bootable by BIOS and UEFI (ReaR's output/RAWDISK/Linux-i386/270–280). */
+export const writeRawDiskImage: Module = {
+  stage: "output",
+  order: 800,
+  name: "create_bootable_disk_image",
+  what: "output/RAWDISK/Linux-i386/260_create_syslinux_efi_bootloader.sh, 270_create_grub2_efi_bootloader.sh, 280_create_bootable_disk_image.sh",
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && ctx.config.str("OUTPUT") === "RAWDISK",
+  async run(ctx) {
+    const c = ctx.config;
+    const st = rescueState(ctx);
+    if (!st.initrd) throw new Error("output without an initramfs: pack/900 did not run");
+    const host = c.str("HOSTNAME") || hostname();
+    const t0 = performance.now();
+    const outDir = `${ctx.paths.varDir}/output`;
+    mkdirSync(outDir, { recursive: true, mode: 0o700 });
+    const cmdline = rescueKernelLine(c);
+    const serial = serialFromCmdline(cmdline);
+    const r = await buildRawDisk({
+      files: st.rawdisk!, workDir: ctx.workArea!.tmpDir, kernel: st.kernelFile, initrd: st.initrd.file, initrdName: st.initrd.name,
+      menu: {
+        host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
+        timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
+        ...(serial ? { serial } : {}),
+      },
+      fatLabel: c.str("RAWDISK_FAT_VOLUME_LABEL") || "RESCUE SYS", partName: c.str("RAWDISK_GPT_PARTITION_NAME") || "Rescue System",
+      out: join(outDir, `${c.str("RAWDISK_IMAGE_NAME") || `rear-${host}`}.raw`), compress: c.str("RAWDISK_IMAGE_COMPRESSION_COMMAND").split(/\s+/).filter(Boolean),
+    });
+    st.resultFiles.push(r.file);
+    ctx.log.logPrint(`Wrote the disk image ${r.file} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
+  },
+};
+
 export const writeRescueMedium: Module = {
   stage: "output",
   order: 800,
   name: "write_rescue_medium",
   what: "output/ISO/Linux-i386/250–820 (ISO) or output/RAMDISK/default/900 (kernel + initrd)",
-  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && !["PORTABLE", "USB", "PXE"].includes(ctx.config.str("OUTPUT")),
+  when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && !["PORTABLE", "USB", "PXE", "RAWDISK"].includes(ctx.config.str("OUTPUT")),
   async run(ctx) {
     const c = ctx.config;
     const st = rescueState(ctx);
@@ -67,25 +99,6 @@ export const writeRescueMedium: Module = {
       st.initrd.file = i;
       st.resultFiles.push(k, i);
       ctx.log.logPrint(`Wrote the rescue kernel and initramfs: ${basename(k)}, ${basename(i)} (${Math.round(st.initrd.bytesOut / 1048576)} MiB)`);
-      return;
-    }
-    if (st.output === "RAWDISK") {
-      const outDir = `${ctx.paths.varDir}/output`;
-      mkdirSync(outDir, { recursive: true, mode: 0o700 });
-      const cmdline = rescueKernelLine(c);
-      const serial = serialFromCmdline(cmdline);
-      const r = await buildRawDisk({
-        files: st.rawdisk!, workDir: ctx.workArea!.tmpDir, kernel: st.kernelFile, initrd: st.initrd.file, initrdName: st.initrd.name,
-        menu: {
-          host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
-          timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
-          ...(serial ? { serial } : {}),
-        },
-        fatLabel: c.str("RAWDISK_FAT_VOLUME_LABEL") || "RESCUE SYS", partName: c.str("RAWDISK_GPT_PARTITION_NAME") || "Rescue System",
-        out: join(outDir, `${c.str("RAWDISK_IMAGE_NAME") || `rear-${host}`}.raw`), compress: c.str("RAWDISK_IMAGE_COMPRESSION_COMMAND").split(/\s+/).filter(Boolean),
-      });
-      st.resultFiles.push(r.file);
-      ctx.log.logPrint(`Wrote the disk image ${r.file} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
       return;
     }
     const isoDir = c.str("ISO_DIR") || `${ctx.paths.varDir}/output`;
