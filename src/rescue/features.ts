@@ -298,3 +298,35 @@ export function chooseFeatures(n: RescueNeeds, features: readonly Feature[] = FE
   for (const p of c.required.keys()) c.optional.delete(p);
   return c;
 }
+
+/** The storage features a rescue image for other machines may need whatever this machine's layout is. */
+const ANY_STORAGE = ["lvm", "mdraid", "luks", "ext", "xfs", "btrfs", "vfat", "swap"];
+
+/**
+ * A rescue image meant for other machines too (RECOVERY_UPDATE_URL: one image for a fleet, each machine's
+ * layout downloaded at recover) must recreate layouts this machine does not have: every storage
+ * feature's programs, files and kernel modules are added — as optional, copied where this system has them,
+ * so mkrescue never fails for a tool only another machine could need. What is still missing is named by
+ * recover's own check before any disk is touched ("The recovery needs programs this system does not have").
+ * ReaR has no such notion: its image has what its own layout needed, and RECOVERY_UPDATE_URL cannot add programs.
+ */
+export function addAnyStorage(c: FeatureChoice, n: RescueNeeds, why: string, features: readonly Feature[] = FEATURES): void {
+  const any: RescueNeeds = {
+    ...n,
+    fsTypes: new Set([...n.fsTypes, "ext4", "xfs", "btrfs", "vfat"]),
+    lvm: true, lvmThin: true, lvmRaid: true, md: true, luks: true, swap: true,
+    mdLevels: new Set([...n.mdLevels, "raid0", "raid1", "raid10", "raid5", "linear"]),
+  };
+  const had = new Set(c.features.map((f) => f.name));
+  const added: string[] = [];
+  for (const f of features) {
+    if (!ANY_STORAGE.includes(f.name) || f.check(any) === undefined) continue;
+    if (!had.has(f.name)) added.push(f.name);
+    const tag = had.has(f.name) ? f.name : `${f.name} (other machines)`;
+    for (const p of [...(f.required?.(any) ?? []), ...(f.optional?.(any) ?? [])]) if (!c.required.has(p)) add(c.optional, [p], tag);
+    add(c.files, f.files?.(any) ?? [], tag);
+    add(c.modules, f.modules?.(any) ?? [], tag);
+  }
+  if (added.length) c.features.push({ name: "any-storage", why: `${why}: ${added.join(", ")} as well, where this system has them` });
+}
+

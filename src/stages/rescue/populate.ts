@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
-import { chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
+import { addAnyStorage, chooseFeatures, FEATURE_FILES_EXCLUDE, type FeatureChoice } from "../../rescue/features.ts";
 import { localMedium, needsFromLayout } from "../../rescue/needs.ts";
 import { linesWithSecrets, RESCUE_STRIPPED_SECRETS, stripSecretAssignments } from "../../rescue/secrets.ts";
 import { networkFilesForRescue, type NetworkFiles } from "../../rescue/network/index.ts";
@@ -88,6 +88,8 @@ export const chooseRescueFeatures: Module = {
     for (const n of network.notes) ctx.log.log(`rescue network: ${n}`);
     const needs = needsFromLayout(layout.doc, layout.json.host, ctx.config, { ssh: sshWanted(ctx), mediumFsTypes: await mediumFsTypes(ctx) });
     const choice = chooseFeatures(needs);
+    const forOthers = rescueForOtherMachines(ctx.config);
+    if (forOthers) addAnyStorage(choice, needs, forOthers);
     choice.features.push({ name: "network", why: "the network of this machine at rescue boot (ip, DHCP client)" });
     for (const p of network.programs) if (!choice.required.has(p)) choice.required.set(p, ["network"]);
     for (const p of network.optionalPrograms) if (!choice.required.has(p)) choice.optional.set(p, ["network"]);
@@ -111,11 +113,18 @@ export const chooseRescueFeatures: Module = {
       const found = which(p, st.searchPath);
       if (found) programs.set(p, found);
     }
-    if (needs.lvm) for (const p of LVM_COMMANDS) programs.set(p, "lvm");
+    if (needs.lvm || (forOthers && programs.has("lvm"))) for (const p of LVM_COMMANDS) programs.set(p, "lvm");
     const tree = new RescueTree(ctx.workArea!.rootfsDir, "/", (s) => ctx.log.print(`Copying into the rescue system: ${s.files} files, ${Math.round(s.bytes / 1048576)} MiB`));
     ctx.state.rescueContent = { choice, network, programs, tree } satisfies RescueContent;
   },
 };
+
+/** Why this rescue image will recover other machines than this one (their layout downloaded at recover), or undefined. */
+export function rescueForOtherMachines(c: { str(name: string): string }): string | undefined {
+  if (c.str("RECOVERY_UPDATE_URL")) return "RECOVERY_UPDATE_URL is set: the image may recover other machines";
+  if (/(^|\s)recovery_update_url=/.test(c.str("KERNEL_CMDLINE"))) return "recovery_update_url= is on KERNEL_CMDLINE: the image may recover other machines";
+  return undefined;
+}
 
 function write(tree: RescueTree, path: string, text: string, mode = 0o644): void {
   const p = tree.at(path);

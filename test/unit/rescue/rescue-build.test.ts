@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { readDisklayout } from "../../../src/layout/disklayout/read.ts";
 import { grubConfig, grubEarlyConfig, isoDateStamp, isolinuxConfig, menuTimeout, serialFromCmdline, xorrisoArgs, type MenuInput } from "../../../src/output/iso-config.ts";
 import { cifsPassword, mountArgv, parseUrl, UrlError } from "../../../src/output/url.ts";
-import { chooseFeatures, mediumModules } from "../../../src/rescue/features.ts";
+import { addAnyStorage, chooseFeatures, mediumModules } from "../../../src/rescue/features.ts";
 import { bzImageVersion, kernelCandidates } from "../../../src/rescue/kernel.ts";
 import { localMedium, needsFromLayout, urlScheme } from "../../../src/rescue/needs.ts";
 import { makeExcluder, RescueTree } from "../../../src/rescue/tree.ts";
 import { rescueCmdline } from "../../../src/stages/output/write-output.ts";
-import { shellAssign } from "../../../src/stages/rescue/populate.ts";
+import { rescueForOtherMachines, shellAssign } from "../../../src/stages/rescue/populate.ts";
 
 const cfg = (v: Record<string, string | string[]>) => ({
   str: (n: string) => {
@@ -296,5 +296,30 @@ describe("the rescue tree", () => {
     expect(ex("/dev/shm")).toBe(true);
     expect(ex("/usr/lib/udev/hwdb.d")).toBe(true);
     expect(ex("/usr/lib/udev/rules.d")).toBe(false);
+  });
+});
+
+describe("a rescue image for other machines (RECOVERY_UPDATE_URL)", () => {
+  const ext4 = readDisklayout("disk /dev/sda 1000000000 msdos\npart /dev/sda 999000000 1048576 primary boot /dev/sda1\nfs /dev/sda1 / ext4 uuid=x label= options=rw\n", "x").doc;
+  const needs = needsFromLayout(ext4, { firmware: "bios", bootloader: "GRUB2" }, cfg({}), { ssh: false });
+
+  test("said when RECOVERY_UPDATE_URL or recovery_update_url= on KERNEL_CMDLINE is set, not otherwise", () => {
+    expect(rescueForOtherMachines(cfg({ RECOVERY_UPDATE_URL: "https://x/{uuid}.tar.gz" }))).toContain("RECOVERY_UPDATE_URL is set");
+    expect(rescueForOtherMachines(cfg({ KERNEL_CMDLINE: "console=ttyS0 recovery_update_url=https://10.0.2.100/{uuid}.tar.gz" }))).toContain("KERNEL_CMDLINE");
+    expect(rescueForOtherMachines(cfg({ KERNEL_CMDLINE: "console=ttyS0 no_recovery_update_url=x" }))).toBeUndefined();
+    expect(rescueForOtherMachines(cfg({}))).toBeUndefined();
+  });
+
+  test("an ext4 machine's image gets LVM, MD, LUKS, xfs and btrfs tools as optional, never required (the fleet run lacked lvm)", () => {
+    const c = chooseFeatures(needs);
+    const required = [...c.required.keys()];
+    addAnyStorage(c, needs, "RECOVERY_UPDATE_URL is set");
+    expect([...c.required.keys()]).toEqual(required);
+    for (const p of ["lvm", "dmsetup", "thin_check", "mdadm", "cryptsetup", "mkfs.xfs", "mkfs.btrfs", "mkfs.vfat", "mkswap"]) expect(c.optional.has(p)).toBe(true);
+    expect(c.optional.get("lvm")).toEqual(["lvm (other machines)"]);
+    expect(c.optional.has("mke2fs")).toBe(false); // required by this machine's own ext feature
+    expect([...c.modules.keys()]).toEqual(expect.arrayContaining(["dm_mod", "dm_thin_pool", "md_mod", "raid1", "raid456", "dm_crypt", "xfs", "btrfs", "vfat"]));
+    expect(c.features.find((f) => f.name === "any-storage")?.why).toBe("RECOVERY_UPDATE_URL is set: lvm, mdraid, luks, xfs, btrfs, vfat, swap as well, where this system has them");
+    for (const p of c.required.keys()) expect(c.optional.has(p)).toBe(false);
   });
 });
