@@ -4,5 +4,5 @@
 import assets from "./assets.tar.gz" with { type: "file" };
 
 export const assetsPath: string = assets;
-export const assetsDigest = "e53a853e2f08f4a7ca1bd4df57354f9cea0991d097e3b211adbda49de018b3f1";
+export const assetsDigest = "18ac640acfa94ea6efac8f32e82b6ca5705329f682b57e8963fe99e30e2d0a7e";
 export const assetsCount = 45;

@@ -95,3 +95,8 @@ export function processControllerPids(procs: readonly { pid: number; exe: string
   const names = installDirs.map((d) => `${d.replace(/\/+$/, "")}/bin/ProcessController`);
   return procs.filter((p) => names.includes(p.exe) || p.argv.slice(0, 2).some((a) => names.includes(a))).map((p) => p.pid);
 }
+
+/** rescue.conf's COVE_REAL_INSTALL_DIR_MODE (octal, as mkrescue wrote it) as a mode; 0755 when absent or not octal (an older image). */
+export function installDirMode(v: string): number {
+  return /^0?[0-7]{3}$/.test(v.trim()) ? Number.parseInt(v.trim(), 8) : 0o755;
+}

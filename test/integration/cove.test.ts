@@ -197,6 +197,7 @@ describe("mkrescue run by the Backup Manager (env -i, COVE_TIMESTAMP, --json)", 
       const rescueConf = readFileSync(join(root, "etc/rear/rescue.conf"), "utf8");
       expect(rescueConf).toContain(`COVE_REAL_INSTALL_DIR='${MXB}'`);
       expect(rescueConf).toContain("COVE_TIMESTAMP='2000'");
+      expect(rescueConf).toContain(`COVE_REAL_INSTALL_DIR_MODE='${(statSync(MXB).mode & 0o7777).toString(8).padStart(4, "0")}'`);
       for (const f of ["bin/BackupFP", "bin/ClientTool", "bin/ProcessController", "lib/curl", "etc/config.ini"]) expect(existsSync(join(root, MXB, f))).toBe(true);
       expect(existsSync(join(root, MXB, "rear"))).toBe(false);
       // the bundle's state (its VAR_DIR) is the rescue system's /var/lib/rear, where its /usr/sbin/rear looks
@@ -213,7 +214,7 @@ describe("mkrescue run by the Backup Manager (env -i, COVE_TIMESTAMP, --json)", 
 describe("restoreonly -p with BACKUP=COVE into a loop file system", () => {
   const conf = (extra: string[]) => {
     const local = join(W, "live/etc/rear/local.conf");
-    writeFileSync(local, [`TARGET_FS_ROOT=${target.mnt}`, "COVE_POLL_INTERVAL=1", "COVE_WAIT_IDLE=60", ...extra, ""].join("\n"));
+    writeFileSync(local, [`TARGET_FS_ROOT=${target.mnt}`, "COVE_POLL_INTERVAL=1", "COVE_WAIT_IDLE=60", "COVE_REAL_INSTALL_DIR_MODE=0710", ...extra, ""].join("\n"));
   };
 
   test("unattended without a token: an error before anything is done", async () => {
@@ -257,6 +258,8 @@ describe("restoreonly -p with BACKUP=COVE into a loop file system", () => {
     expect(statSync(join(restored, "hardlink")).ino).toBe(statSync(join(restored, "etc/app.conf")).ino);
     // the freshly installed Backup Manager and its rear are the recovered system's (its own were excluded)
     for (const f of ["bin/ClientTool", "etc/config.ini", "rear/usr/sbin/rear", "rear/etc/rear/site.conf"]) expect(existsSync(join(target.mnt, MXB, f))).toBe(true);
+    // the install directory (left out of the restore) with the source's mode, as rescue.conf gives it
+    expect(statSync(join(target.mnt, MXB)).mode & 0o7777).toBe(0o710);
     expect(pcRunning()).toBe(false);
     expect(run(["findmnt", MXB]).code).not.toBe(0);
     expect(readdirSync(target.mnt).filter((f) => f.startsWith("cove."))).toEqual([]);

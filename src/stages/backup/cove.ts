@@ -8,9 +8,9 @@
 // and stopped (the PR called an undefined get_pc_pid), and COVE_INCLUDE_AGENT=yes carries the installed
 // Backup Manager in the rescue image for an offline recovery (the ReaR maintainer's question).
 
-import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { coveKernelOptions, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../backup/cove.ts";
+import { coveKernelOptions, installDirMode, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../backup/cove.ts";
 import { userInputFor } from "../../engine/ask.ts";
 import type { Context } from "../../engine/context.ts";
 import { ConfigError, WorkflowError } from "../../engine/errors.ts";
@@ -91,7 +91,10 @@ export function coveRescueContent(ctx: Context, add: (path: string, o?: { recurs
     ctx.state.rescueLibraryPath = libraryDirs(real, skip);
   }
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  return [`COVE_REAL_INSTALL_DIR=${q(real)}`, `COVE_TIMESTAMP=${q(c.str("COVE_TIMESTAMP"))}`];
+  // the install directory is left out of the restore and made by recover: with the mode it has here (an
+  // installer run under makeself's umask 077 makes it 0700; a 0755 directory would differ from the backup's machine)
+  const mode = (statSync(real).mode & 0o7777).toString(8).padStart(4, "0");
+  return [`COVE_REAL_INSTALL_DIR=${q(real)}`, `COVE_REAL_INSTALL_DIR_MODE=${q(mode)}`, `COVE_TIMESTAMP=${q(c.str("COVE_TIMESTAMP"))}`];
 }
 
 /** Directories below `dir` (not in `skip`) that hold shared objects, two levels deep. */
@@ -129,6 +132,8 @@ interface CoveRestore {
   url?: string;
   token?: string;
   timestamp: string;
+  /** the install directory's mode on the source (rescue.conf's COVE_REAL_INSTALL_DIR_MODE; 0755 without it) */
+  mode: number;
   /** COVE_INSTALLER_CA's PEM text, read before the install directory (where the file may live) is covered by the bind mount */
   caPem?: string;
 }
@@ -163,7 +168,7 @@ export const prepareCoveRestore: Module = {
           "make the rescue image again with rear mkrescue (it copies the installed Backup Manager), or set COVE_INCLUDE_AGENT=no to download the installer",
         );
       }
-      ctx.state.cove = { dir, real, included: true, timestamp } satisfies CoveRestore;
+      ctx.state.cove = { dir, real, included: true, timestamp, mode: installDirMode(c.str("COVE_REAL_INSTALL_DIR_MODE")) } satisfies CoveRestore;
       ctx.log.logPrint(`Cove: the Backup Manager of the rescue image will be copied to the target disks and restore ${timestamp ? `the session of ${timestamp}` : "the latest session"}`);
       return;
     }
@@ -197,7 +202,7 @@ export const prepareCoveRestore: Module = {
         throw new WorkflowError(`COVE_INSTALLER_CA=${ca}: ${(e as Error).message}: nothing was touched`, "make the rescue image again with rear mkrescue (it copies that file), or unset COVE_INSTALLER_CA");
       }
     }
-    ctx.state.cove = { dir, real, included: false, url, token, timestamp, ...(caPem ? { caPem } : {}) } satisfies CoveRestore;
+    ctx.state.cove = { dir, real, included: false, url, token, timestamp, mode: installDirMode(c.str("COVE_REAL_INSTALL_DIR_MODE")), ...(caPem ? { caPem } : {}) } satisfies CoveRestore;
     ctx.log.logPrint(`Cove: the Backup Manager will be downloaded from ${url}, installed onto the target disks and restore ${timestamp ? `the session of ${timestamp}` : "the latest session"}`);
   },
 };
@@ -326,7 +331,7 @@ export const restoreWithCove: Module = {
     const target = (c.str("TARGET_FS_ROOT") || "/mnt/local").replace(/\/+$/, "");
     if (!existsSync(target)) throw new WorkflowError(`${target} (TARGET_FS_ROOT) does not exist`, "recreate and mount the layout first (rear layoutonly, or rear recover does both)");
     const onTarget = `${target}${st.real}`;
-    mkdirSync(onTarget, { recursive: true, mode: 0o755 });
+    mkdirSync(onTarget, { recursive: true, mode: st.mode });
     if (st.included) {
       // the rescue image's Backup Manager (with its configuration) becomes the recovered system's
       const r = await exec(["cp", "-a", `${st.real}/.`, `${onTarget}/`], { what: "copying the Backup Manager onto the target disks" });
@@ -373,6 +378,8 @@ export const restoreWithCove: Module = {
       await stopProcessController(ctx, st);
       await unmount(ctx, st.real);
     }
+    // the install directory as the source had it (cp -a or the installer may have changed it)
+    chmodSync(onTarget, st.mode);
     // COVE_INSTALL_DIR a link to the real directory (ReaR's PR: "symlink install dir on target")
     if (st.dir !== st.real && !existsSync(`${target}${st.dir}`)) {
       mkdirSync(dirname(`${target}${st.dir}`), { recursive: true });

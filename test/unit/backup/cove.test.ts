@@ -2,7 +2,7 @@
 // answers, following a restore, finding the ProcessController.
 
 import { describe, expect, test } from "bun:test";
-import { coveKernelOptions, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../../src/backup/cove.ts";
+import { coveKernelOptions, installDirMode, installerFileName, maskToken, missingPrograms, NOT_INSTALLED, parseStatus, processControllerPids, restoreStartArgv, tokenProblem, watchRestore } from "../../../src/backup/cove.ts";
 
 describe("BACKUP=COVE", () => {
   test("cove_installer=, cove_token=, cove_timestamp= from the kernel command line; empty ones are absent", () => {
@@ -61,5 +61,15 @@ describe("BACKUP=COVE", () => {
       { pid: 13, exe: "/usr/bin/grep", argv: ["grep", "x", "/opt/MXB/bin/ProcessController"] },
     ];
     expect(processControllerPids(procs, ["/opt/MXB", "/data/MXB/"])).toEqual([10, 11]);
+  });
+});
+
+describe("installDirMode", () => {
+  test("the source's mode from rescue.conf; 0755 for an image without it or a value that is not octal", () => {
+    expect(installDirMode("0700")).toBe(0o700);
+    expect(installDirMode("750")).toBe(0o750);
+    expect(installDirMode("")).toBe(0o755);
+    expect(installDirMode("rwx")).toBe(0o755);
+    expect(installDirMode("0999")).toBe(0o755);
   });
 });
