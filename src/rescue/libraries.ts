@@ -28,6 +28,9 @@ export interface ResolveOptions {
   root?: string;
   /** LD_LIBRARY_PATH: its value (":" or ";" separated, as ld.so splits it) or the directories. */
   ldLibraryPath?: string | string[];
+  /** LD_LIBRARY_PATH applies only to programs below this directory: a vendor's bundle (COVE_INCLUDE_AGENT)
+   *  whose own wrapper sets it; the rescue system's bash must not take the bundle's libc for its own */
+  ldLibraryPathUnder?: string;
   /** The ld.so.cache directories; default: those of <root>/etc/ld.so.conf. */
   confDirs?: string[];
   /** ld.so's own directories; default: derived from the program's class and machine and the tree layout. */
@@ -227,6 +230,8 @@ export function resolveLibraries(roots: string[], opts: ResolveOptions = {}): Re
     const k: ElfKind = info;
     // The program's $ORIGIN comes from its real path (/proc/self/exe), as when it is executed.
     const main: Loaded = { path: rootPath, real, info, origin: posix.dirname(real) };
+    const under = opts.ldLibraryPathUnder?.replace(/\/+$/, "");
+    const llp = under === undefined || rootPath === under || rootPath.startsWith(`${under}/`) ? ldLibraryPath : [];
     const byName = new Map<string, Loaded | null>();
     const byReal = new Map<string, Loaded>([[real, main]]);
     for (const v of VDSO_NAMES) byName.set(v, null);
@@ -262,7 +267,7 @@ export function resolveLibraries(roots: string[], opts: ResolveOptions = {}): Re
           const p = expandTokens(name, { ORIGIN: obj.origin, LIB: r.kindOf(k).lib, PLATFORM: r.kindOf(k).platform });
           c = p === undefined ? undefined : r.open(p.startsWith("/") ? p : "/" + p, k);
         } else {
-          c = r.search(name, searchDirsFor(r, obj, main, ldLibraryPath, k), k);
+          c = r.search(name, searchDirsFor(r, obj, main, llp, k), k);
         }
         if (!c) {
           addMissing(obj.path, name);

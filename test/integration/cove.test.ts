@@ -205,6 +205,11 @@ describe("mkrescue run by the Backup Manager (env -i, COVE_TIMESTAMP, --json)", 
       expect(existsSync(join(root, "var/lib/rear/rear.lock"))).toBe(false);
       expect(readFileSync(join(root, "etc/rear/site.conf"), "utf8")).toContain("BACKUP=COVE");
       for (const p of ["base64", "chgrp", "dirname", "ln", "sleep", "kill", "tar", "gzip"]) expect(existsSync(join(root, "bin", p))).toBe(true);
+      // the agent's lib/ (its own loader and libc) serves its programs only: the rescue system's bash and
+      // the agent both run inside the image (bios-lvm-cove-agent's rescue kernel panicked: bash without libc)
+      expect(existsSync(join(root, MXB, "lib/libc.so.6"))).toBe(true);
+      expect(run(["chroot", root, "/bin/bash", "-c", "echo bash runs"]).stdout).toBe("bash runs\n");
+      expect(run(["chroot", root, `${MXB}/lib/ld-linux-x86-64.so.2`, "--library-path", `${MXB}/lib`, `${MXB}/lib/curl`, "--version"]).code).toBe(0);
     } finally {
       writeFileSync(local, before);
     }

@@ -88,7 +88,8 @@ export function coveRescueContent(ctx: Context, add: (path: string, o?: { recurs
     add(real, { recursive: true, exclude: (p) => skip.some((s) => p === s || p.startsWith(`${s}/`)) });
     // its programs find their own libraries (an rpath, a wrapper with LD_LIBRARY_PATH, its own loader): the
     // rescue build resolves and checks them with the agent's library directories searched too
-    ctx.state.rescueLibraryPath = libraryDirs(real, skip);
+    // (for its own programs only: its lib/ may hold a libc the rescue system's bash must not take)
+    ctx.state.rescueLibraryPath = { under: real, dirs: libraryDirs(real, skip) };
   }
   const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
   // the install directory is left out of the restore and made by recover: with the mode it has here (an

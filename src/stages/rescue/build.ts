@@ -64,8 +64,7 @@ export const copyLibraries: Module = {
     const roots = tree.copied.filter((p) => !/^\/(usr\/)?lib\/(modules|firmware)\//.test(p));
     const extra = [...ctx.config.arr("LIBS").filter(Boolean), ...runtimeLibraries()];
     const confDirs = readLdSoConf("/");
-    const libPath = (ctx.state.rescueLibraryPath as string[] | undefined) ?? [];
-    const r = resolveLibraries([...roots, ...extra], { confDirs, ...(libPath.length ? { ldLibraryPath: libPath } : {}) });
+    const r = resolveLibraries([...roots, ...extra], { confDirs, ...bundleLibraryPath(ctx) });
     // the roots themselves are in the tree already (our binary under another name)
     const copied = new Set(roots);
     for (const f of r.files) if (!copied.has(f)) tree.add(f);
@@ -155,8 +154,7 @@ export const verifyRootfs: Module = {
     for (const [l, t] of links.broken) ctx.log.log(`A link in the rescue system points nowhere: ${l} → ${t}`);
     // every ELF program and library of the tree, resolved inside the tree only (as the rescue system's loader will)
     const elves = elfFilesIn(tree.root, ["/"]).filter((p) => !p.startsWith("/lib/modules/") && !p.startsWith("/lib/firmware/"));
-    const libPath = (ctx.state.rescueLibraryPath as string[] | undefined) ?? [];
-    const r = resolveLibraries(elves, { root: tree.root, confDirs: readLdSoConf(tree.root), ...(libPath.length ? { ldLibraryPath: libPath } : {}) });
+    const r = resolveLibraries(elves, { root: tree.root, confDirs: readLdSoConf(tree.root), ...bundleLibraryPath(ctx) });
     const nonFatal = ctx.config.str("NON_FATAL_BINARIES_WITH_MISSING_LIBRARY");
     const nonFatalRe = nonFatal ? new RegExp(nonFatal) : undefined;
     const fatal = r.missing.filter((m) => !(nonFatalRe?.test(m.file)) && isProgram(m.file));
@@ -172,6 +170,12 @@ export const verifyRootfs: Module = {
     }
   },
 };
+
+/** A vendor bundle's library directories (COVE_INCLUDE_AGENT), searched for its own programs only. */
+function bundleLibraryPath(ctx: Context): { ldLibraryPath: string[]; ldLibraryPathUnder: string } | Record<string, never> {
+  const b = ctx.state.rescueLibraryPath as { under: string; dirs: string[] } | undefined;
+  return b?.dirs.length ? { ldLibraryPath: b.dirs, ldLibraryPathUnder: b.under } : {};
+}
 
 /** A missing library of a program (not of a library nobody may load) stops mkrescue, as ReaR's check of /bin. */
 function isProgram(p: string): boolean {

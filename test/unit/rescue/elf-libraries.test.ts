@@ -377,6 +377,19 @@ describe("resolveLibraries: search order and rules of ld.so(8), in crafted trees
     expect(resolveLibraries(["/bin/e"], opts(t)).missing).toEqual([{ file: "/bin/e", needed: "libz.so.1" }]);
   });
 
+  test("ldLibraryPathUnder: a bundle's LD_LIBRARY_PATH for its own programs only (COVE_INCLUDE_AGENT: the agent's libc is not bash's)", () => {
+    const t = tempTree();
+    put(t, "/opt/MXB/lib/libc.so.6", lib([], { soname: "libc.so.6" }));
+    put(t, "/deflib/libc.so.6", lib([], { soname: "libc.so.6" }));
+    put(t, "/bin/bash", buildElf({ needed: ["libc.so.6"] }));
+    put(t, "/opt/MXB/bin/agent", buildElf({ needed: ["libc.so.6"] }));
+    const o = opts(t, { ldLibraryPath: ["/opt/MXB/lib"], ldLibraryPathUnder: "/opt/MXB/" });
+    expect(found(resolveLibraries(["/bin/bash"], o), "libc.so.6")).toEqual(["/deflib/libc.so.6"]);
+    expect(found(resolveLibraries(["/opt/MXB/bin/agent"], o), "libc.so.6")).toEqual(["/opt/MXB/lib/libc.so.6"]);
+    // without the scope it is LD_LIBRARY_PATH for everything, as ld.so with it in the environment
+    expect(found(resolveLibraries(["/bin/bash"], opts(t, { ldLibraryPath: ["/opt/MXB/lib"] })), "libc.so.6")).toEqual(["/opt/MXB/lib/libc.so.6"]);
+  });
+
   test("DT_RPATH of the loading chain applies to a library without DT_RUNPATH; DT_RUNPATH only to the object's own needs", () => {
     const t = tempTree();
     put(t, "/bin/p", buildElf({ needed: ["liba.so"], rpath: "/prog-rpath" }));
