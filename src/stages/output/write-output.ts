@@ -44,6 +44,23 @@ export function hostCmdline(): string {
   }
 }
 
+/** What every medium-writing output starts from: the configuration, the rescue state with its initramfs, the host name, the start time. */
+function outputStart(ctx: Context) {
+  const c = ctx.config;
+  const st = rescueState(ctx);
+  if (!st.initrd) throw new Error("output without an initramfs: pack/900 did not run");
+  return { c, st, initrd: st.initrd, host: c.str("HOSTNAME") || hostname(), t0: performance.now() };
+}
+
+/** The boot menu settings the ISO and the RAWDISK image share (ISO_DEFAULT, ISO_RECOVER_MODE, GRUB2_*, the timeout, the serial console). */
+function isoMenu(c: Context["config"], host: string, cmdline: string, serial: ReturnType<typeof serialFromCmdline>) {
+  return {
+    host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
+    timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
+    ...(serial ? { serial } : {}),
+  };
+}
+
 /** OUTPUT=RAWDISK: a GPT disk image bootable by BIOS and UEFI (ReaR's output/RAWDISK/Linux-i386/270–280). */
 export const writeRawDiskImage: Module = {
   stage: "output",
@@ -52,22 +69,14 @@ export const writeRawDiskImage: Module = {
   what: "output/RAWDISK/Linux-i386/260_create_syslinux_efi_bootloader.sh, 270_create_grub2_efi_bootloader.sh, 280_create_bootable_disk_image.sh",
   when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && ctx.config.str("OUTPUT") === "RAWDISK",
   async run(ctx) {
-    const c = ctx.config;
-    const st = rescueState(ctx);
-    if (!st.initrd) throw new Error("output without an initramfs: pack/900 did not run");
-    const host = c.str("HOSTNAME") || hostname();
-    const t0 = performance.now();
+    const { c, st, initrd, host, t0 } = outputStart(ctx);
     const outDir = `${ctx.paths.varDir}/output`;
     mkdirSync(outDir, { recursive: true, mode: 0o700 });
     const cmdline = rescueKernelLine(c);
     const serial = serialFromCmdline(cmdline);
     const r = await buildRawDisk({
-      files: st.rawdisk!, workDir: ctx.workArea!.tmpDir, kernel: st.kernelFile, initrd: st.initrd.file, initrdName: st.initrd.name,
-      menu: {
-        host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
-        timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
-        ...(serial ? { serial } : {}),
-      },
+      files: st.rawdisk!, workDir: ctx.workArea!.tmpDir, kernel: st.kernelFile, initrd: initrd.file, initrdName: initrd.name,
+      menu: isoMenu(c, host, cmdline, serial),
       fatLabel: c.str("RAWDISK_FAT_VOLUME_LABEL") || "RESCUE SYS", partName: c.str("RAWDISK_GPT_PARTITION_NAME") || "Rescue System",
       out: join(outDir, `${c.str("RAWDISK_IMAGE_NAME") || `rear-${host}`}.raw`), compress: c.str("RAWDISK_IMAGE_COMPRESSION_COMMAND").split(/\s+/).filter(Boolean),
     });
@@ -83,11 +92,7 @@ export const writeRescueMedium: Module = {
   what: "output/ISO/Linux-i386/250–820 (ISO) or output/RAMDISK/default/900 (kernel + initrd)",
   when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name) && !["PORTABLE", "USB", "PXE", "RAWDISK"].includes(ctx.config.str("OUTPUT")),
   async run(ctx) {
-    const c = ctx.config;
-    const st = rescueState(ctx);
-    if (!st.initrd) throw new Error("output without an initramfs: pack/900 did not run");
-    const host = c.str("HOSTNAME") || hostname();
-    const t0 = performance.now();
+    const { c, st, initrd, host, t0 } = outputStart(ctx);
     if (st.output === "RAMDISK") {
       const suffix = c.str("RAMDISK_SUFFIX") || host;
       const dir = ctx.workArea!.tmpDir;
@@ -95,10 +100,10 @@ export const writeRescueMedium: Module = {
       const i = join(dir, `initramfs-${suffix}.img`);
       copyFileSync(st.kernelFile, k);
       chmodSync(k, 0o600);
-      renameSync(st.initrd.file, i);
-      st.initrd.file = i;
+      renameSync(initrd.file, i);
+      initrd.file = i;
       st.resultFiles.push(k, i);
-      ctx.log.logPrint(`Wrote the rescue kernel and initramfs: ${basename(k)}, ${basename(i)} (${Math.round(st.initrd.bytesOut / 1048576)} MiB)`);
+      ctx.log.logPrint(`Wrote the rescue kernel and initramfs: ${basename(k)}, ${basename(i)} (${Math.round(initrd.bytesOut / 1048576)} MiB)`);
       return;
     }
     const isoDir = c.str("ISO_DIR") || `${ctx.paths.varDir}/output`;
@@ -121,13 +126,9 @@ export const writeRescueMedium: Module = {
       files: st.iso!,
       workDir: join(ctx.workArea!.tmpDir, "iso"),
       kernel: st.kernelFile,
-      initrd: st.initrd.file,
-      initrdName: st.initrd.name,
-      menu: {
-        host, cmdline, version: VERSION, isoDefault: c.str("ISO_DEFAULT") || "boothd", recoverMode: c.str("ISO_RECOVER_MODE"), ...grubMenuSettings(c),
-        timeoutSec: menuTimeout(c.str("ISO_DEFAULT"), c.str("ISO_SYSLINUX_TIMEOUT") ? String(Number(c.str("ISO_SYSLINUX_TIMEOUT")) / 10) : "", c.str("USER_INPUT_TIMEOUT")),
-        ...(serial ? { serial } : {}),
-      },
+      initrd: initrd.file,
+      initrdName: initrd.name,
+      menu: isoMenu(c, host, cmdline, serial),
       volid,
       out,
       extraFiles: c.arr("ISO_FILES").filter(Boolean),
@@ -135,7 +136,7 @@ export const writeRescueMedium: Module = {
       ...(ctx.state.isoBackupDir ? { extraTrees: [ctx.state.isoBackupDir as string] } : {}),
     });
     const limit = Number(c.str("ISO_FILE_SIZE_LIMIT") || 2147483648);
-    if (st.initrd.bytesOut > limit) ctx.log.warn(`The initramfs (${st.initrd.bytesOut} bytes) is larger than ISO_FILE_SIZE_LIMIT (${limit}): some firmware cannot read it`);
+    if (initrd.bytesOut > limit) ctx.log.warn(`The initramfs (${initrd.bytesOut} bytes) is larger than ISO_FILE_SIZE_LIMIT (${limit}): some firmware cannot read it`);
     st.resultFiles.push(out);
     ctx.log.logPrint(`Wrote ISO image: ${out} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
     for (const v of volumeIsos) {
