@@ -522,7 +522,7 @@ export async function runScenario(s: Scenario, tool: Tool, opts: { say?: (m: str
       // OUTPUT=PXE links the config to the MAC of the NIC the source machine has
       // udevPlug: the backup disk is a USB stick the job has plugged in (and out, and in again) through the monitor
       disks: [...src, ...(s.udevPlug ? [] : [{ file: backupDisk, bus: "virtio" as const, serial: "backup" }]), ...ch.disks], boot: "c", ...coveNet, ...(s.rescueBoot === "pxe" ? { nic: true } : {}),
-      ...(s.udevPlug ? { hotplug: { disk: { file: backupDisk, bus: "virtio" as const }, steps: plugSteps() } } : {}),
+      ...(s.udevPlug ? { hotplug: { disk: { file: backupDisk, bus: "virtio" as const }, steps: plugSteps({ file: backupDisk }) } } : {}),
       markers: [
         { text: BOOT_MARKER, timeoutSec: 300 },
         { text: "HARNESS: job start", timeoutSec: 300 },

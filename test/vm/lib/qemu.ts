@@ -211,12 +211,17 @@ export async function runVm(s: VmSpec, say: (m: string) => void = () => {}): Pro
     if (hot.length && hseen.includes(hot[0]!.waitFor)) {
       const step = hot.shift()!;
       hseen = hseen.slice(hseen.indexOf(step.waitFor) + step.waitFor.length);
-      const mon = await Bun.connect({ unix: `${s.serialLog}.mon`, socket: { data() {} } }).catch(() => undefined);
+      let answer = "";
+      const mon = await Bun.connect({ unix: `${s.serialLog}.mon`, socket: { data(_m, d) { answer += d.toString(); } } }).catch(() => undefined);
       if (mon) {
-        mon.write(`${step.command}\n`);
-        await Bun.sleep(500);
+        for (const line of step.command.split("\n")) {
+          mon.write(`${line}\n`);
+          await Bun.sleep(500);
+        }
         mon.end();
-        say(`${s.name}: monitor: ${step.command}`);
+        say(`${s.name}: monitor: ${step.command.replace(/\n/g, "; ")}`);
+        // HMP echoes what it reads; only its errors are worth saying (a failed device_add leaves the guest waiting)
+        for (const e of answer.replace(/\r/g, "").split("\n").filter((l) => /^Error|[Ff]ailed|can't|not found/.test(l))) say(`${s.name}: monitor answered: ${e}`);
       } else say(`${s.name}: cannot reach the QEMU monitor for '${step.command}'`);
     }
     while (markers.length > 0 && seen.includes(markers[0]!.text)) {

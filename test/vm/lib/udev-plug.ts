@@ -9,12 +9,14 @@ import type { Job } from "./channel.ts";
 /** Serial-console texts the job prints and the harness answers with a monitor command. */
 export const PLUG = { first: "HARNESS: plug the stick", unplug: "HARNESS: unplug the stick", again: "HARNESS: plug the stick again" } as const;
 
-export function plugSteps(): { waitFor: string; command: string }[] {
+export function plugSteps(disk: { file: string; format?: string }): { waitFor: string; command: string }[] {
   const add = "device_add usb-storage,bus=xhci0.0,drive=hot0,id=stick,removable=on,serial=rearstick";
   return [
     { waitFor: PLUG.first, command: add },
     { waitFor: PLUG.unplug, command: "device_del stick" },
-    { waitFor: PLUG.again, command: add },
+    // unplugging a device deletes the -drive behind it (QEMU's auto-delete of legacy drives): the second
+    // device_add answered "Property 'usb-storage.drive' can't find value 'hot0'" and no stick came back
+    { waitFor: PLUG.again, command: `drive_add 0 if=none,id=hot0,file=${disk.file},format=${disk.format ?? "raw"}\n${add}` },
   ];
 }
 
