@@ -157,6 +157,7 @@ export const prepareCoveRestore: Module = {
     const c = ctx.config;
     const dir = installDir(ctx);
     const real = (c.str("COVE_REAL_INSTALL_DIR") || dir).replace(/\/+$/, "");
+    const mode = installDirMode(c.str("COVE_REAL_INSTALL_DIR_MODE"));
     // kernel options of the rescue system (not of a live system that runs -p)
     const boot = ctx.recoveryMode && !ctx.cli.portable ? coveKernelOptions(readCmdline()) : {};
     const timestamp = boot.timestamp ?? c.str("COVE_TIMESTAMP");
@@ -169,7 +170,7 @@ export const prepareCoveRestore: Module = {
           "make the rescue image again with rear mkrescue (it copies the installed Backup Manager), or set COVE_INCLUDE_AGENT=no to download the installer",
         );
       }
-      ctx.state.cove = { dir, real, included: true, timestamp, mode: installDirMode(c.str("COVE_REAL_INSTALL_DIR_MODE")) } satisfies CoveRestore;
+      ctx.state.cove = { dir, real, included: true, timestamp, mode } satisfies CoveRestore;
       ctx.log.logPrint(`Cove: the Backup Manager of the rescue image will be copied to the target disks and restore ${timestamp ? `the session of ${timestamp}` : "the latest session"}`);
       return;
     }
@@ -203,7 +204,7 @@ export const prepareCoveRestore: Module = {
         throw new WorkflowError(`COVE_INSTALLER_CA=${ca}: ${(e as Error).message}: nothing was touched`, "make the rescue image again with rear mkrescue (it copies that file), or unset COVE_INSTALLER_CA");
       }
     }
-    ctx.state.cove = { dir, real, included: false, url, token, timestamp, mode: installDirMode(c.str("COVE_REAL_INSTALL_DIR_MODE")), ...(caPem ? { caPem } : {}) } satisfies CoveRestore;
+    ctx.state.cove = { dir, real, included: false, url, token, timestamp, mode, ...(caPem ? { caPem } : {}) } satisfies CoveRestore;
     ctx.log.logPrint(`Cove: the Backup Manager will be downloaded from ${url}, installed onto the target disks and restore ${timestamp ? `the session of ${timestamp}` : "the latest session"}`);
   },
 };
