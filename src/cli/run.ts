@@ -357,7 +357,7 @@ export async function run(deps: RunDeps): Promise<number> {
     const baseLog = `${paths.logDir}/rear-${host}.log`;
     mainLog = baseLog;
     if (!lockless && !simultaneous) {
-      const lock = acquireLock(`${paths.varDir}/rear.lock`);
+      const lock = await acquireLock(`${paths.varDir}/rear.lock`);
       if (!lock.ok) throw new UserError(`rear is already running with PID ${lock.heldBy}, not starting again`, "wait for it to finish (only checklayout, dump, help, mkbackuponly and restoreonly may run beside it)");
       lockRelease = lock.release;
     }

@@ -352,7 +352,10 @@ export function spawnFilter(argv: readonly string[], input: AsyncIterable<Uint8A
 }
 
 /** Where a program is in PATH (bash's `type -P`), without running anything. */
-export function which(name: string, path = process.env.PATH ?? ""): string | undefined {
+// The workflow's PATH (the one exec gives commands) by default, not the process's: udev runs RUN programs
+// with no PATH at all, and rear udev found no systemd-run there, so it took setsid and stayed in udevd's
+// sandbox (MemoryDenyWriteExecute, PrivateMounts).
+export function which(name: string, path = defaultEnv?.PATH ?? process.env.PATH ?? ""): string | undefined {
   if (name.includes("/")) return isExecutable(name) ? name : undefined;
   for (const dir of path.split(":")) {
     if (!dir) continue;

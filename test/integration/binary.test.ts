@@ -139,6 +139,25 @@ describe("hooks, lock, signals", () => {
     expect(beside.stdout).toMatch(/Using log file: .*\/rear-[^/]+\.\d+\.log/);
     expect(await first.exited).toBe(0);
   });
+  // udevd runs its RUN programs under MemoryDenyWriteExecute=yes: no JIT, so no bun:ffi (its flock);
+  // BUN_JSC_useJIT=0 is the same condition. rear there crashed with "bun:ffi requires the JIT".
+  test("without the JIT (udev's MemoryDenyWriteExecute) the lock is the same kernel lock, both ways", async () => {
+    const c = confDir({ "stages/init/500_wait.sh": "sleep 3\n" });
+    const e = { REAR_VAR: join(base, "var4"), TMPDIR: base };
+    for (const [firstJit, secondJit] of [["0", "1"], ["1", "0"]] as const) {
+      const first = Bun.spawn(["env", "-i", "PATH=/usr/bin:/bin", `BUN_JSC_useJIT=${firstJit}`, `REAR_VAR=${e.REAR_VAR}`, `TMPDIR=${base}`, bin, "-c", c, "shell"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      await Bun.sleep(1500);
+      const second = sh([bin, "-c", c, "shell"], { env: { ...e, BUN_JSC_useJIT: secondJit } });
+      expect(second.stderr).toContain(`rear is already running with PID ${first.pid}, not starting again`);
+      expect(second.code).toBe(1);
+      expect(await first.exited).toBe(0);
+      expect(await new Response(first.stderr).text()).not.toContain("JIT");
+    }
+    // and free again once the JIT-less holder is gone
+    const alone = sh([bin, "-c", c, "shell"], { env: { ...e, BUN_JSC_useJIT: "0" } });
+    expect(alone.stderr).not.toContain("already running");
+    expect(alone.code).toBe(0);
+   }, 30_000);
   test("a syntax error in a configuration file is reported by bash with its file and line", () => {
     const c = confDir({ "local.conf": "OUTPUT=ISO\nif true; then\n  X=1\n" });
     const r = sh([bin, "-c", c, "dump"], { env: env() });

@@ -4,7 +4,7 @@
 // records each run): what a REAR-000 disk starts, without backing up this machine.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./sys.ts";
 
@@ -34,6 +34,26 @@ describe("rear udev", () => {
     expect(r.code).toBe(0);
     const rule = readFileSync(join(base, "rules/62-rear-usb.rules"), "utf8");
     expect(rule).toContain(`ACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}=="MYBACKUP", RUN+="${realpathSync(DIST)} udev"`);
+  });
+
+  // Debian's rear package installs ReaR's rule as /lib/udev/rules.d/60-rear.rules: left alone, every plug
+  // would start ReaR 2.7's udev workflow beside ours (the VM udev scenario saw both run).
+  test("--install-rule masks a package's rule that runs another rear for the label and names one beside it", () => {
+    conf(["USB_DEVICE_FILESYSTEM_LABEL=REAR-000"]);
+    const dir = join(base, "rules2");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "70-old-rear.rules"), 'ACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}=="REAR-000", RUN+="/usr/local/bin/rear udev"\n');
+    const r = rear(["udev", "--install-rule", "--rules-dir", dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`WARNING: ${dir}/70-old-rear.rules also runs a rear for a disk labelled REAR-000`);
+    const debian = "/lib/udev/rules.d/60-rear.rules";
+    if (existsSync(debian) && readFileSync(debian, "utf8").includes("REAR-000")) {
+      expect(readlinkSync(join(dir, "60-rear.rules"))).toBe("/dev/null");
+      expect(r.stdout).toContain(`Masked ${realpathSync(debian)} with ${dir}/60-rear.rules -> /dev/null`);
+      // a second install finds it masked and says nothing more
+      const again = rear(["udev", "--install-rule", "--rules-dir", dir]);
+      expect(again.stdout).not.toContain("Masked");
+    } else console.log(`no ${debian} with REAR-000 here (Debian's rear package): the masking is not exercised`);
   });
 
   test("an empty UDEV_WORKFLOW starts nothing; one a disk may not start is an error", () => {

@@ -8,8 +8,8 @@
 // (UDEV_EJECT is new: the disk is powered off, ready to unplug).
 // `rear udev --install-rule [--rules-dir DIR]` writes the rule for USB_DEVICE_FILESYSTEM_LABEL.
 
-import { existsSync, mkdirSync, realpathSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { Context } from "../../engine/context.ts";
 import { UserError } from "../../engine/errors.ts";
 import { acquireLock } from "../../engine/lock.ts";
@@ -25,6 +25,46 @@ export const RULE_FILE = "62-rear-usb.rules";
 /** ReaR's rule, for this rear and this label. */
 export function udevRule(rear: string, label: string): string {
   return `# written by rear udev --install-rule: a disk labelled ${label} runs UDEV_WORKFLOW (see /etc/rear/local.conf)\nACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}=="${label}", RUN+="${rear} udev"\n`;
+}
+
+/** Where packages put udev rules; a file of the same name in /etc/udev/rules.d masks one there. */
+export const PACKAGE_RULES_DIRS = ["/lib/udev/rules.d", "/usr/lib/udev/rules.d"];
+
+/** Whether a rules file runs some rear's udev workflow for this label (ReaR's own rule: Debian's package
+ *  installs it as /lib/udev/rules.d/60-rear.rules, upstream as 62-rear-usb.rules). */
+export function runsRearUdev(text: string, label: string): boolean {
+  return text.split("\n").some((l) => !l.trim().startsWith("#") && l.includes(`ENV{ID_FS_LABEL}=="${label}"`) && /RUN\+?="[^"]*\brear\S* udev"/.test(l));
+}
+
+/** Other rules that start a rear for the same disk: each plug event would start two backups. A package's
+ *  rule is masked (udev: a same-named file in /etc that links to /dev/null); one beside ours is named. */
+function competingRules(dir: string, label: string, ownFile: string): { mask: string[]; beside: string[] } {
+  const found = (d: string) => {
+    try {
+      return readdirSync(d).filter((f) => f.endsWith(".rules")).map((f) => join(d, f));
+    } catch {
+      return [];
+    }
+  };
+  const reads = (f: string) => {
+    try {
+      return readFileSync(f, "utf8");
+    } catch {
+      return ""; // a masked rule (-> /dev/null) reads empty
+    }
+  };
+  const real = (d: string) => {
+    try {
+      return realpathSync(d);
+    } catch {
+      return d;
+    }
+  };
+  // /lib is /usr/lib on a merged-/usr system: each directory once, by its real path
+  const pkgDirs = [...new Set(PACKAGE_RULES_DIRS.map(real))].filter((d) => d !== real(dir));
+  const mask = pkgDirs.flatMap(found).filter((f) => !existsSync(join(dir, basename(f))) && runsRearUdev(reads(f), label));
+  const beside = found(dir).filter((f) => f !== ownFile && runsRearUdev(reads(f), label));
+  return { mask, beside };
 }
 
 /** How the detached run is started: by systemd (a unit that exists once) or by setsid. */
@@ -103,6 +143,13 @@ export const udevCommand: WorkflowCommand = {
       writeFileSync(`${file}.tmp`, udevRule(self, label), { mode: 0o644 });
       renameSync(`${file}.tmp`, file);
       ctx.log.logPrint(`Wrote ${file}: plugging in a disk labelled ${label} runs '${self} udev' (UDEV_WORKFLOW=${c.str("UDEV_WORKFLOW") || "(empty: nothing)"})`);
+      const other = competingRules(dir, label, file);
+      for (const f of other.mask) {
+        const m = join(dir, basename(f));
+        symlinkSync("/dev/null", m);
+        ctx.log.logUserOutput(`Masked ${f} with ${m} -> /dev/null: it runs another rear for a disk labelled ${label} (a second backup at every plug); remove ${m} to undo`);
+      }
+      for (const f of other.beside) ctx.log.warn(`${f} also runs a rear for a disk labelled ${label}: every plug would start two runs; remove it`);
       if (which("udevadm") && existsSync("/run/udev/control")) await exec(["udevadm", "control", "--reload"], { quiet: true });
       return 0;
     }
@@ -132,7 +179,7 @@ export const udevCommand: WorkflowCommand = {
       return 0;
     }
     // the detached run: one at a time (a disk's add events come in bursts; mkbackuponly has no lock of its own)
-    const lock = acquireLock(join(ctx.paths.varDir, "udev.lock"));
+    const lock = await acquireLock(join(ctx.paths.varDir, "udev.lock"));
     if (!lock.ok) {
       ctx.log.log(`rear udev: a run for an earlier plug event (PID ${lock.heldBy}) is still going: this event starts nothing`);
       return 0;

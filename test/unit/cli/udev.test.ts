@@ -1,7 +1,7 @@
 // `rear udev`'s rule and how it starts the detached run (src/cli/commands/udev.ts).
 
 import { describe, expect, test } from "bun:test";
-import { detachArgv, udevRule, UDEV_WORKFLOWS } from "../../../src/cli/commands/udev.ts";
+import { detachArgv, runsRearUdev, udevRule, UDEV_WORKFLOWS } from "../../../src/cli/commands/udev.ts";
 
 describe("rear udev", () => {
   test("ReaR's rule, for this binary and label", () => {
@@ -20,5 +20,14 @@ describe("rear udev", () => {
   });
   test("what a plugged-in disk may start", () => {
     expect(UDEV_WORKFLOWS).toEqual(["mkrescue", "mkbackup", "mkbackuponly"]);
+  });
+  test("another rear's rule for the same label is found (Debian's 60-rear.rules), others are not", () => {
+    const debian = 'ACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}=="REAR-000", RUN+="/usr/sbin/rear udev"\n';
+    expect(runsRearUdev(debian, "REAR-000")).toBe(true);
+    expect(runsRearUdev(udevRule("/opt/MXB/rear", "REAR-000"), "REAR-000")).toBe(true);
+    expect(runsRearUdev(debian, "MYBACKUP")).toBe(false);
+    expect(runsRearUdev(`# ${debian}`, "REAR-000")).toBe(false);
+    expect(runsRearUdev('ENV{ID_FS_LABEL}=="REAR-000", RUN+="/usr/bin/logger plugged"\n', "REAR-000")).toBe(false);
+    expect(runsRearUdev("", "REAR-000")).toBe(false);
   });
 });

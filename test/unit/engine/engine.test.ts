@@ -57,14 +57,14 @@ describe("workflows (ReaR's lib/*-workflow.sh)", () => {
 });
 
 describe("lock", () => {
-  test("a second holder is refused and told the PID; released on release()", () => {
+  test("a second holder is refused and told the PID; released on release()", async () => {
     const d = tmp();
-    const a = acquireLock(`${d}/rear.lock`, 4242);
+    const a = await acquireLock(`${d}/rear.lock`, 4242);
     expect(a.ok).toBe(true);
-    const b = acquireLock(`${d}/rear.lock`, 1);
+    const b = await acquireLock(`${d}/rear.lock`, 1);
     expect(b).toEqual({ ok: false, heldBy: "4242" });
     if (a.ok) a.release();
-    const c = acquireLock(`${d}/rear.lock`, 7);
+    const c = await acquireLock(`${d}/rear.lock`, 7);
     expect(c.ok).toBe(true);
     if (c.ok) c.release();
     rmSync(d, { recursive: true });

@@ -79,14 +79,15 @@ while [ $# -ge 2 ]; do
   tool=$1 out=$2; shift 2
   rm -rf /var/lib/rear/output/* /srv/backup/* /var/log/rear/rear-*.log
   mkdir -p /srv/tftp-$tool/pxelinux.cfg
+  mkdir -p /tmp/c-$tool-$out && cp $tool-$out.conf /tmp/c-$tool-$out/local.conf
   if [ $out = USB ]; then
-    # each tool's own rear format (a virtio disk is not removable: ours wants the typed confirmation)
+    # each tool's own rear format, BIOS only for both (the guest boots by BIOS; ReaR's default adds a
+    # 1 GiB ESP); a virtio disk is not removable: ours wants the typed confirmation
     wipefs -a -q "$usb"; udevadm settle
-    USER_INPUT_USB_DEVICE_CONFIRM_FORMAT=Yes $(bin $tool) -v format -- --yes "$usb" > $HARNESS_OUT/$tool-format.out 2>&1
+    USER_INPUT_USB_DEVICE_CONFIRM_FORMAT=Yes $(bin $tool) -v -c /tmp/c-$tool-$out format -- --bios --yes "$usb" > $HARNESS_OUT/$tool-format.out 2>&1
     echo $? > $HARNESS_OUT/$tool-format-rc
     udevadm settle
   fi
-  mkdir -p /tmp/c-$tool-$out && cp $tool-$out.conf /tmp/c-$tool-$out/local.conf
   step "$tool $out"
   t0=$(date +%s%N)
   $(bin $tool) -v -c /tmp/c-$tool-$out mkrescue > $HARNESS_OUT/$tool-$out.out 2>&1
@@ -109,7 +110,7 @@ export async function runOutputs(o: { say?: (m: string) => void } = {}): Promise
   mkdirSync(dir, { recursive: true });
   const accel = await chooseAccel(image.kernel, dir, say);
   const usb = join(dir, "usb.img");
-  await createDisk(usb, 1024);
+  await createDisk(usb, 2048);
   say("outputs: our mkrescue and ReaR 2.7's for each output in one BIOS guest");
   const built = await runInBuilder({
     image, dir, name: "outputs", accel, timeoutSec: 5400, say, job: outputsJob(), extraDisks: [{ file: usb, bus: "virtio", serial: "usb" }], outSizeMiB: 64,
