@@ -348,7 +348,7 @@ export async function run(deps: RunDeps): Promise<number> {
     }
     if (!workflow.implemented && !cli.simulate) throw new NotImplementedError(`The workflow '${workflow.name}'`);
     if (LFTP_SCHEMES.test(config.str("OUTPUT_URL")) && ["mkrescue", "mkbackup"].includes(workflow.name) && !cli.simulate) {
-      throw new NotImplementedError(`OUTPUT_URL=${maskPasswords(config.str("OUTPUT_URL"))} (an upload with lftp; this version copies results to file://, nfs://, cifs://, usb://, sshfs:// and rsync:// URLs)`);
+      throw new NotImplementedError(`OUTPUT_URL=${maskPasswords(config.str("OUTPUT_URL"))} (an upload with lftp; this version copies results to file://, nfs://, cifs://, usb://, sshfs://, sftp:// and rsync:// URLs)`);
     }
 
     // Lock and log file name (ReaR: LOCKLESS_WORKFLOWS, SIMULTANEOUS_RUNNABLE_WORKFLOWS).

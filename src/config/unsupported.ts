@@ -23,7 +23,7 @@ export const UNSUPPORTED = new Set(words(`
         
       RAWDISK_BOOT_EXCLUDE_SYSLINUX_EFI
     
-    RAWDISK_INSTALL_GPT_PARTITION_NAME REAR_MAX_RETRIES
+    REAR_MAX_RETRIES
   REAR_SLEEP_DELAY REBOOT_COMMANDS REBOOT_COMMANDS_LABEL  RECOVERY_COMMANDS RECOVERY_COMMANDS_LABEL
   REQUIRED_PROGS_OBDR RESTORE_ESP_FROM_RESCUE_SYSTEM RESULT_FILES RESULT_MAILFROM
   RESULT_MAILSUBJECT RESULT_MAILTO RESULT_SENDMAIL RESULT_SENDMAIL_OPTIONS SERIAL_CONSOLE_DEVICES
@@ -35,8 +35,9 @@ export const UNSUPPORTED = new Set(words(`
   USER_INPUT_PROMPT USER_INPUT_UNATTENDED_TIMEOUT USE_RESOLV_CONF USE_SERIAL_CONSOLE WAIT_SECS
 `));
 
-/** OUTPUT_URL schemes ReaR uploads with lftp (output/default/950_copy_result_files.sh): not built yet. */
-export const LFTP_SCHEMES = /^(fish|ftp|ftps|hftp|http|https|sftp):/;
+/** OUTPUT_URL schemes ReaR uploads with lftp (output/default/950_copy_result_files.sh): not built yet
+ *  (sftp:// is: mounted with sshfs, src/output/url.ts sftpAsSshfs). */
+export const LFTP_SCHEMES = /^(fish|ftp|ftps|hftp|http|https):/;
 
 function same(a: Value | undefined, b: Value | undefined): boolean {
   return JSON.stringify(a ?? "") === JSON.stringify(b ?? "");

@@ -87,6 +87,8 @@ export interface RawDiskInput {
   out: string;
   /** RAWDISK_IMAGE_COMPRESSION_COMMAND split ("" → none) */
   compress: string[];
+  /** given the finished FAT partition (a file) before it is deleted: RAWDISK_INSTALL_GPT_PARTITION_NAME */
+  onFat?: (fat: string, modes: { bios: boolean; uefi: boolean }) => Promise<void>;
 }
 
 /** Builds the image; returns the written file (0600), its size and the boot modes it has. */
@@ -156,6 +158,7 @@ async function assemble(x: RawDiskInput, raw: string, fat: string, fatMiB: numbe
   await must([f.parted!, "-s", raw, "mklabel", "gpt", "mkpart", `"${x.partName.replace(/"/g, "")}"`, "fat32", "1MiB", `${fatMiB + 1}MiB`, "set", "1", "esp", "on", "set", "1", "legacy_boot", "on"], "writing the image's GPT");
   await must(["dd", `if=${fat}`, `of=${raw}`, "bs=1M", "seek=1", "conv=notrunc", "status=none"], "writing the FAT partition into the image");
   if (f.syslinux) await must(["dd", `if=${f.syslinux.gptmbr}`, `of=${raw}`, "bs=440", "count=1", "conv=notrunc", "status=none"], "writing the syslinux GPT MBR");
+  if (x.onFat) await x.onFat(fat, modes);
   rmSync(fat, { force: true });
   let file = x.out;
   if (x.compress.length) {

@@ -52,6 +52,15 @@ export function parseUrl(url: string, setting = "OUTPUT_URL"): ParsedUrl {
   return { scheme, host, path };
 }
 
+/**
+ * sftp:// as an sshfs mount: sshfs speaks SFTP, so sftp://user@host:port/path reaches the very files lftp
+ * would upload to (ReaR: OUTPUT_URL=sftp:// goes through lftp; PXE_TFTP_URL cannot be sftp:// at all). No
+ * lftp needed, and no password on a command line: the ssh key authenticates, as for sshfs://.
+ */
+export function sftpAsSshfs(u: ParsedUrl): ParsedUrl {
+  return u.scheme === "sftp" ? { ...u, scheme: "sshfs" } : u;
+}
+
 /** Schemes that can hold files on a mounted file system (ReaR's scheme_supports_filesystem). */
 export function supportsFilesystem(scheme: string): boolean {
   return !/^(null|tape|obdr|rsync|fish|ftp|ftps|hftp|http|https|sftp)$/.test(scheme);

@@ -80,6 +80,32 @@ describe("OUTPUT=RAWDISK", () => {
     expect(run(["mdir", "-a", "-b", "-i", `${join(out(), "stick.raw")}@@1M`, "::/boot/syslinux"]).code).not.toBe(0);
   }, 240_000);
 
+  // ReaR's RAWDISK_INSTALL_GPT_PARTITION_NAME on a loop disk: four partitions of that name (empty, ext4, too
+  // small, the right one beside another name); only the empty one large enough gets the EFI partition.
+  test("RAWDISK_INSTALL_GPT_PARTITION_NAME: the EFI partition into the empty partition of that name; ext4, too small and other names untouched", () => {
+    const file = join(base, "local-disk.img");
+    must(["truncate", "-s", "400M", file]);
+    const loop = must(["losetup", "-f", "--show", "-P", file]).trim();
+    try {
+      must(["sfdisk", "-q", loop], "label: gpt\nsize=150MiB, type=U, name=Rescue\nsize=60MiB, type=L, name=Rescue\nsize=8MiB, type=U, name=Rescue\nsize=150MiB, type=U, name=Other\n");
+      run(["partx", "-a", loop]);
+      must(["mkfs.ext4", "-q", "-F", `${loop}p2`]);
+      conf(['RAWDISK_IMAGE_COMPRESSION_COMMAND=""', 'RAWDISK_INSTALL_GPT_PARTITION_NAME="Rescue"']);
+      const r = rear(["-v", "mkrescue"]);
+      if (r.code !== 0) throw new Error(`mkrescue exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+      expect(r.stdout).toContain(`Installed the EFI rescue system into ${loop}p1; a boot entry for it (rear makes none): efibootmgr --create --disk ${loop} --part 1 --label 'Rescue System'`);
+      expect(r.stderr).toContain(`Cannot install the EFI rescue system into ${loop}p2: it holds a ext4 file system (must be vfat or empty)`);
+      expect(r.stderr).toMatch(new RegExp(`Cannot install the EFI rescue system into ${loop}p3: it has 8 MiB, the rescue system needs \\d+ MiB`));
+      // p1 holds the image's FAT partition: the same files, the same label
+      expect(must(["mdir", "-b", "-i", `${loop}p1`, "::/EFI/BOOT"])).toContain("::/EFI/BOOT/BOOTX64.EFI");
+      expect(must(["mtype", "-i", `${loop}p1`, "::/boot/grub/grub.cfg"])).toBe(must(["mtype", "-i", `${join(out(), readdirSync(out()).find((f) => f.endsWith(".raw"))!)}@@1M`, "::/boot/grub/grub.cfg"]));
+      expect(must(["blkid", "-p", "-o", "value", "-s", "TYPE", `${loop}p2`]).trim()).toBe("ext4");
+      for (const n of [3, 4]) expect(must(["sh", "-c", `head -c 1048576 ${loop}p${n} | tr -d '\\0' | wc -c`]).trim()).toBe("0");
+    } finally {
+      run(["losetup", "-d", loop]);
+    }
+  }, 240_000);
+
   test("both boot loaders left out: a configuration error before anything is built", () => {
     conf(["RAWDISK_BOOT_EXCLUDE_SYSLINUX_LEGACY=yes", "RAWDISK_BOOT_EXCLUDE_GRUB2_EFI=yes"]);
     const r = rear(["mkrescue"]);

@@ -84,4 +84,33 @@ describe("BACKUP=NETFS to sshfs://", () => {
     expect(readdirSync(target)).toEqual([]);
     expect(sshfsMounts()).toEqual([]);
   }, 60_000);
+
+  // sftp:// is sshfs's protocol: ReaR uploads OUTPUT_URL=sftp:// with lftp and cannot put PXE files there
+  // at all; rear mounts it with sshfs for both (src/output/url.ts sftpAsSshfs).
+  test("OUTPUT=PXE to PXE_TFTP_URL/PXE_CONFIG_URL=sftp://, and OUTPUT_URL=sftp:// for the results; nothing left mounted", () => {
+    const srv = join(base, "tftpsrv");
+    mkdirSync(join(srv, "pxelinux.cfg"), { recursive: true });
+    const out = join(base, "results");
+    mkdirSync(out);
+    writeFileSync(join(base, "vmlinuz"), "not a kernel: the integration tier does not boot\n");
+    const c = conf("pxe-sftp", [
+      "OUTPUT=PXE", "BACKUP=REQUESTRESTORE", `KERNEL_FILE=${join(base, "vmlinuz")}`, "MODULES=( no_modules )", "BOOTLOADER=GRUB2",
+      `PXE_TFTP_URL=sftp://root@${host!.addr}${srv}`, `PXE_CONFIG_URL=sftp://root@${host!.addr}${srv}/pxelinux.cfg`, "PXE_CREATE_LINKS=",
+      `OUTPUT_URL=sftp://root@${host!.addr}${out}`, `OUTPUT_OPTIONS="rw,noatime,${host!.sshfsOptions}"`,
+    ]);
+    const r = rear(["-c", c, "-v", "mkrescue"]);
+    if (r.code !== 0) throw new Error(`mkrescue exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    const name = readdirSync(srv).find((f) => f !== "pxelinux.cfg")!;
+    expect(readdirSync(join(srv, name))).toContain(`${name}.kernel`);
+    expect(readdirSync(join(srv, "pxelinux.cfg"))).toEqual([`rear-${name}`]);
+    expect(readdirSync(join(out, name))).toContain("VERSION");
+    expect(r.stdout).toContain(`to sftp://root@${host!.addr}${out}/${name}`);
+    expect(sshfsMounts()).toEqual([]);
+  }, 120_000);
+
+  test("OUTPUT_URL=ftp:// (an lftp upload) is still not built: exit 3", () => {
+    const r = rear(["-c", conf("ftp", ["OUTPUT=ISO", "BACKUP=REQUESTRESTORE", "OUTPUT_URL=ftp://backup.example/iso"]), "mkrescue"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("OUTPUT_URL=ftp://backup.example/iso (an upload with lftp;");
+  });
 });

@@ -11,7 +11,7 @@ import type { Context } from "../../engine/context.ts";
 import { WorkflowError } from "../../engine/errors.ts";
 import type { Module } from "../../engine/module.ts";
 import { ipLinkNames, ipxeScript, macLinkName, pxeGrubConfig, pxelinuxConfig, type PxeMenuInput } from "../../output/pxe-config.ts";
-import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
+import { mountUrl, parseUrl, sftpAsSshfs, UrlError } from "../../output/url.ts";
 import { VERSION } from "../../version.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 import { rescueState } from "../rescue/preflight.ts";
@@ -30,7 +30,8 @@ async function target(ctx: Context, url: string, setting: string, path: string, 
     if (e instanceof UrlError) throw new WorkflowError(e.message);
     throw e;
   }
-  if (u.scheme === "iso" || u.scheme === "rsync") throw new WorkflowError(`${setting}=${url}: a ${u.scheme}:// URL cannot hold PXE files`, `use file://, nfs://, cifs:// or sshfs:// (a directory the TFTP server serves)`);
+  if (u.scheme === "iso" || u.scheme === "rsync") throw new WorkflowError(`${setting}=${url}: a ${u.scheme}:// URL cannot hold PXE files`, `use file://, nfs://, cifs://, sshfs:// or sftp:// (a directory the TFTP server serves)`);
+  u = sftpAsSshfs(u);
   const m = await mountUrl(u, join(ctx.workArea!.buildDir, name), ctx.config.str("OUTPUT_OPTIONS"));
   const undo = ctx.exitTasks.add(`unmount ${url}`, () => m.unmount());
   return { dir: m.dir, local: false, done: async () => { ctx.exitTasks.remove(undo); await m.unmount(); } };

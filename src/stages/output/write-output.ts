@@ -2,7 +2,7 @@
 // OUTPUT=RAMDISK (output/RAMDISK/default/900_copy_ramdisk.sh) — then the result files copied to
 // OUTPUT_URL (output/default/950_copy_result_files.sh) with ReaR's VERSION file and the log.
 
-import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import type { Context } from "../../engine/context.ts";
@@ -11,9 +11,12 @@ import type { Module } from "../../engine/module.ts";
 import { volumeIsoLabel } from "../../backup/netfs-plan.ts";
 import { buildDataIso, buildIso } from "../../output/iso.ts";
 import { buildRawDisk } from "../../output/rawdisk.ts";
+import { bootEntryHint, installPlan, partitionsFromLsblk } from "../../output/rawdisk-install.ts";
+import { exec } from "../../sys/exec.ts";
+import { parseBlkidExport } from "../../layout/parse/blkid.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
 import { maskPasswords } from "../../config/secret-values.ts";
-import { mountUrl, parseUrl, UrlError } from "../../output/url.ts";
+import { mountUrl, parseUrl, sftpAsSshfs, UrlError } from "../../output/url.ts";
 import { PRODUCT, VERSION, versionLine } from "../../version.ts";
 import { BUILDS_RESCUE } from "../init/950-check-missing-programs.ts";
 import { rescueState } from "../rescue/preflight.ts";
@@ -61,6 +64,31 @@ function isoMenu(c: Context["config"], host: string, cmdline: string, serial: Re
   };
 }
 
+/** RAWDISK_INSTALL_GPT_PARTITION_NAME: the image's EFI partition into the local partitions of that name (src/output/rawdisk-install.ts). */
+async function installIntoPartitions(ctx: Context, fat: string, uefi: boolean): Promise<void> {
+  const name = ctx.config.str("RAWDISK_INSTALL_GPT_PARTITION_NAME");
+  if (!uefi) {
+    ctx.log.warn(`RAWDISK_INSTALL_GPT_PARTITION_NAME='${name}': the image has no UEFI boot loader (none found here), so nothing is installed into partitions (as ReaR)`);
+    return;
+  }
+  ctx.log.logPrint(`Installing the EFI rescue system into partitions named '${name}'`);
+  const ls = await exec(["lsblk", "-J", "-b", "-p", "-o", "NAME,TYPE,PARTLABEL,FSTYPE,MOUNTPOINTS,SIZE,PKNAME"], { check: true, what: "listing the partitions" });
+  const parts = partitionsFromLsblk(ls.stdout);
+  // lsblk knows names and file systems from udev's database; without udev running (a container) ask blkid
+  for (const p of parts.filter((x) => !x.partlabel)) {
+    const b = parseBlkidExport((await exec(["blkid", "-p", "-o", "export", p.path], { quiet: true })).stdout)[0] ?? {};
+    p.partlabel = (b.PART_ENTRY_NAME ?? "").replace(/\\(.)/g, "$1"); // export escapes blanks: Rescue\ System
+    p.fstype ||= b.TYPE ?? "";
+  }
+  const plan = installPlan(parts, name, statSync(fat).size);
+  for (const s of plan.skip) ctx.log.warn(`Cannot install the EFI rescue system into ${s.path}: ${s.why}`);
+  for (const p of plan.install) {
+    await exec(["dd", `if=${fat}`, `of=${p.path}`, "bs=1M", "conv=fsync", "status=none"], { check: true, what: `installing the EFI rescue system into ${p.path}` });
+    ctx.log.logPrint(`Installed the EFI rescue system into ${p.path}; a boot entry for it (rear makes none): ${bootEntryHint(p, ctx.config.str("RAWDISK_GPT_PARTITION_NAME") || "Rescue System")}`);
+  }
+  if (plan.install.length === 0) ctx.log.logPrint(`No partition named '${name}' could take the EFI rescue system`);
+}
+
 /** OUTPUT=RAWDISK: a GPT disk image bootable by BIOS and UEFI (ReaR's output/RAWDISK/Linux-i386/270–280). */
 export const writeRawDiskImage: Module = {
   stage: "output",
@@ -79,6 +107,7 @@ export const writeRawDiskImage: Module = {
       menu: isoMenu(c, host, cmdline, serial),
       fatLabel: c.str("RAWDISK_FAT_VOLUME_LABEL") || "RESCUE SYS", partName: c.str("RAWDISK_GPT_PARTITION_NAME") || "Rescue System",
       out: join(outDir, `${c.str("RAWDISK_IMAGE_NAME") || `rear-${host}`}.raw`), compress: c.str("RAWDISK_IMAGE_COMPRESSION_COMMAND").split(/\s+/).filter(Boolean),
+      ...(c.str("RAWDISK_INSTALL_GPT_PARTITION_NAME") ? { onFat: (fat: string, modes: { uefi: boolean }) => installIntoPartitions(ctx, fat, modes.uefi) } : {}),
     });
     st.resultFiles.push(r.file);
     ctx.log.logPrint(`Wrote the disk image ${r.file} (${Math.round(r.bytes / 1048576)} MiB; boots by ${[r.bios && "BIOS", r.uefi && "UEFI"].filter(Boolean).join(" and ")}) in ${Math.round((performance.now() - t0) / 100) / 10} s`);
@@ -169,7 +198,7 @@ export const copyResultFiles: Module = {
   stage: "output",
   order: 950,
   name: "copy_result_files",
-  what: "output/default/950_copy_result_files.sh (file://, usb://, nfs://, cifs:// by mounting)",
+  what: "output/default/950_copy_result_files.sh (file://, usb://, nfs://, cifs://, sshfs://, sftp:// by mounting)",
   when: (ctx) => BUILDS_RESCUE.has(ctx.workflow.name),
   async run(ctx) {
     const c = ctx.config;
@@ -193,6 +222,7 @@ export const copyResultFiles: Module = {
       return;
     }
     if (u.scheme === "rsync") return; // copied with rsync by output/900 (src/stages/backup/rsync-backup.ts)
+    u = sftpAsSshfs(u);
     const host = c.str("HOSTNAME") || hostname();
     const tmp = ctx.workArea!.tmpDir;
     const version = join(tmp, "VERSION");
