@@ -43,9 +43,12 @@ describe("rear udev", () => {
     const dir = join(base, "rules2");
     mkdirSync(dir);
     writeFileSync(join(dir, "70-old-rear.rules"), 'ACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}=="REAR-000", RUN+="/usr/local/bin/rear udev"\n');
+    // the rule as the ReaR talk shows it: udev skips it (= is no comparison)
+    writeFileSync(join(dir, "99-talk.rules"), 'ACTION="add", SUBSYSTEM="block", ENV{ID_FS_LABEL}="REAR-000", RUN+="/usr/sbin/rear udev"\n');
     const r = rear(["udev", "--install-rule", "--rules-dir", dir]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`WARNING: ${dir}/70-old-rear.rules also runs a rear for a disk labelled REAR-000`);
+    expect(r.stderr).toContain(`WARNING: ${dir}/99-talk.rules:1: udev skips this line: ACTION= assigns, ACTION== compares`);
     const debian = "/lib/udev/rules.d/60-rear.rules";
     if (existsSync(debian) && readFileSync(debian, "utf8").includes("REAR-000")) {
       expect(readlinkSync(join(dir, "60-rear.rules"))).toBe("/dev/null");

@@ -36,9 +36,22 @@ export function runsRearUdev(text: string, label: string): boolean {
   return text.split("\n").some((l) => !l.trim().startsWith("#") && l.includes(`ENV{ID_FS_LABEL}=="${label}"`) && /RUN\+?="[^"]*\brear\S* udev"/.test(l));
 }
 
+/** Lines that run a rear udev but compare with `=`, which udev reads as an assignment to a match-only key
+ *  and skips the whole line ("Invalid operator for ACTION"): the rule of the ReaR talk is written so
+ *  (ACTION="add", SUBSYSTEM="block", ENV{ID_FS_LABEL}="REAR-000"). Returns the line numbers and the key. */
+export function brokenRearRules(text: string): { line: number; key: string }[] {
+  const out: { line: number; key: string }[] = [];
+  text.split("\n").forEach((l, i) => {
+    if (l.trim().startsWith("#") || !/RUN\+?="[^"]*\brear\S* udev"/.test(l)) return;
+    const m = /(?:^|[\s,])(ACTION|SUBSYSTEMS?|KERNEL|ENV\{[^}]+\})="/.exec(l);
+    if (m) out.push({ line: i + 1, key: m[1]! });
+  });
+  return out;
+}
+
 /** Other rules that start a rear for the same disk: each plug event would start two backups. A package's
  *  rule is masked (udev: a same-named file in /etc that links to /dev/null); one beside ours is named. */
-function competingRules(dir: string, label: string, ownFile: string): { mask: string[]; beside: string[] } {
+function competingRules(dir: string, label: string, ownFile: string): { mask: string[]; beside: string[]; broken: { file: string; line: number; key: string }[] } {
   const found = (d: string) => {
     try {
       return readdirSync(d).filter((f) => f.endsWith(".rules")).map((f) => join(d, f));
@@ -64,7 +77,8 @@ function competingRules(dir: string, label: string, ownFile: string): { mask: st
   const pkgDirs = [...new Set(PACKAGE_RULES_DIRS.map(real))].filter((d) => d !== real(dir));
   const mask = pkgDirs.flatMap(found).filter((f) => !existsSync(join(dir, basename(f))) && runsRearUdev(reads(f), label));
   const beside = found(dir).filter((f) => f !== ownFile && runsRearUdev(reads(f), label));
-  return { mask, beside };
+  const broken = [...pkgDirs.flatMap(found), ...found(dir)].flatMap((f) => brokenRearRules(reads(f)).map((b) => ({ file: f, ...b })));
+  return { mask, beside, broken };
 }
 
 /** How the detached run is started: by systemd (a unit that exists once) or by setsid. */
@@ -149,6 +163,7 @@ export const udevCommand: WorkflowCommand = {
         symlinkSync("/dev/null", m);
         ctx.log.logUserOutput(`Masked ${f} with ${m} -> /dev/null: it runs another rear for a disk labelled ${label} (a second backup at every plug); remove ${m} to undo`);
       }
+      for (const b of other.broken) ctx.log.warn(`${b.file}:${b.line}: udev skips this line: ${b.key}= assigns, ${b.key}== compares (the rule in the ReaR talk has this typo); ${file} is the working rule`);
       for (const f of other.beside) ctx.log.warn(`${f} also runs a rear for a disk labelled ${label}: every plug would start two runs; remove it`);
       if (which("udevadm") && existsSync("/run/udev/control")) await exec(["udevadm", "control", "--reload"], { quiet: true });
       return 0;

@@ -1,7 +1,7 @@
 // `rear udev`'s rule and how it starts the detached run (src/cli/commands/udev.ts).
 
 import { describe, expect, test } from "bun:test";
-import { detachArgv, runsRearUdev, udevRule, UDEV_WORKFLOWS } from "../../../src/cli/commands/udev.ts";
+import { brokenRearRules, detachArgv, runsRearUdev, udevRule, UDEV_WORKFLOWS } from "../../../src/cli/commands/udev.ts";
 
 describe("rear udev", () => {
   test("ReaR's rule, for this binary and label", () => {
@@ -29,5 +29,13 @@ describe("rear udev", () => {
     expect(runsRearUdev(`# ${debian}`, "REAR-000")).toBe(false);
     expect(runsRearUdev('ENV{ID_FS_LABEL}=="REAR-000", RUN+="/usr/bin/logger plugged"\n', "REAR-000")).toBe(false);
     expect(runsRearUdev("", "REAR-000")).toBe(false);
+  });
+  test("the talk's rule, written with = where udev needs ==, is found (udev skips the line)", () => {
+    const talk = 'ACTION="add", SUBSYSTEM="block", ENV{ID_FS_LABEL}="REAR-000", RUN+="/usr/sbin/rear udev"';
+    expect(brokenRearRules(`# a comment\n${talk}\n`)).toEqual([{ line: 2, key: "ACTION" }]);
+    expect(brokenRearRules('ACTION=="add", SUBSYSTEM=="block", ENV{ID_FS_LABEL}="REAR-000", RUN+="/usr/sbin/rear udev"')).toEqual([{ line: 1, key: "ENV{ID_FS_LABEL}" }]);
+    expect(brokenRearRules(udevRule("/usr/sbin/rear", "REAR-000"))).toEqual([]);
+    expect(brokenRearRules('ACTION="add", RUN+="/usr/bin/logger"')).toEqual([]);
+    expect(runsRearUdev(talk, "REAR-000")).toBe(false); // it runs nothing: not a rule that competes
   });
 });
