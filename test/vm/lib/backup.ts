@@ -5,7 +5,8 @@
 // to nfs:// and to cifs:// (credentials in BACKUP_OPTIONS) and `rear restoreonly` restores it into a
 // blank filesystem; the restored tree must equal the original in a full manifest, the archive and its
 // .sha256 must be on the server, nothing may stay mounted, and the SMB password must appear in no log
-// (also not with -d, nor when the mount fails with a wrong password). With --rear27, in the same guest:
+// (also not with -d, nor when the mount fails with a wrong password). OUTPUT=PXE writes its TFTP tree and
+// pxelinux config onto the export and onto the share (PXE_TFTP_URL/PXE_CONFIG_URL nfs:// and cifs://). With --rear27, in the same guest:
 // ReaR 2.7's mkbackuponly and restoreonly timed next to ours and plain tar on a ~420 MiB data set
 // (bench/backup.sh --vm).
 
@@ -274,6 +275,36 @@ check cifs-badpw "mkbackuponly fails (exit $rc)" "test $rc != 0"
 check cifs-badpw "it says the mount failed" "grep -qi 'mount' $O/cifs-badpw-mkbackuponly.out"
 check cifs-badpw "nothing mounted" nothing_mounted
 check cifs-badpw "no password in the log or the output" no_password
+
+# OUTPUT=PXE onto the same servers (issue 19): the TFTP tree and the pxelinux config on an NFS export, then
+# on the SMB share (credentials in OUTPUT_OPTIONS, as for OUTPUT_URL); the files where a TFTP server reads them
+pxe_case() { # NAME TFTP-URL CONFIG-URL OPTIONS SERVER-DIR
+  local c=$1 t0 rc
+  mkdir -p /etc/rear-$c $5/tftp/pxelinux.cfg && chown -R --reference=$5 $5/tftp
+  cat > /etc/rear-$c/local.conf <<EOF
+OUTPUT=PXE
+BACKUP=REQUESTRESTORE
+BOOTLOADER=GRUB2
+FIRMWARE_FILES=( no )
+MODULES=( loaded_modules )
+SSH_FILES=no
+PXE_TFTP_URL=$2
+PXE_CONFIG_URL=$3
+PXE_CREATE_LINKS=
+OUTPUT_OPTIONS="$4"
+EOF
+  rm -rf /var/log/rear/*
+  step "$c: mkrescue"
+  t0=$(now); $OURS -c /etc/rear-$c -v mkrescue > $O/$c-mkrescue.out 2>&1; rc=$?; took $c mkrescue $t0
+  cp /var/log/rear/rear-*.log $O/$c-mkrescue.log 2>/dev/null
+  check $c "mkrescue exits 0" "test $rc = 0 || tail -n 5 $O/$c-mkrescue.out"
+  check $c "kernel and initramfs in $5/tftp/<host>/" "ls -la $5/tftp/*/ && ls $5/tftp/*/*kernel && ls $5/tftp/*/*initrd.*"
+  check $c "the pxelinux config in $5/tftp/pxelinux.cfg" "ls $5/tftp/pxelinux.cfg/rear-* && grep -qi 'kernel ' $5/tftp/pxelinux.cfg/rear-*"
+  check $c "nothing mounted" nothing_mounted
+  check $c "no password in the log or the output" no_password
+}
+pxe_case pxe-nfs nfs://127.0.0.1/srv/nfs/tftp nfs://127.0.0.1/srv/nfs/tftp/pxelinux.cfg "" /srv/nfs
+pxe_case pxe-cifs cifs://127.0.0.1/share/tftp cifs://127.0.0.1/share/tftp/pxelinux.cfg "username=rearsmb,password=$PW" /srv/smb
 step "cases done"
 ${o.rear27 ? benchScript() : ""}
 umount /mnt/restore /srv/data
@@ -410,7 +441,7 @@ export async function runBackup(o: { rear27: boolean; say?: (m: string) => void 
     if (!c || !step || ms === undefined) continue;
     times.set(c, { ...(times.get(c) ?? {}), [step]: Number(ms) });
   }
-  const expected = ["setup", "nfs", "cifs", "cifs-debug", "cifs-badpw"];
+  const expected = ["setup", "nfs", "cifs", "cifs-debug", "cifs-badpw", "pxe-nfs", "pxe-cifs"];
   for (const name of expected) {
     const list = checks.get(name) ?? [];
     if (!list.length) list.push({ name: "ran", ok: false, detail: run.job.exitCode === undefined ? `the job did not finish (${run.vm.missedMarker ?? (run.vm.timedOut ? "timeout" : "?")})` : "no checks recorded" });

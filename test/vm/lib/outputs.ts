@@ -45,7 +45,8 @@ export function outputConf(output: Output, tool: OutputTool): string {
   const L = [`OUTPUT=${output}`, "BACKUP=NETFS"];
   L.push(output === "USB" ? "BACKUP_URL=usb:///dev/disk/by-label/REAR-000" : "BACKUP_URL=file:///srv/backup");
   if (output === "PXE") L.push(`PXE_TFTP_PATH=/srv/tftp-${tool}`, `PXE_CONFIG_PATH=/srv/tftp-${tool}/pxelinux.cfg`, "PXE_CREATE_LINKS=MAC");
-  L.push("FIRMWARE_FILES=( no )", "MODULES=( loaded_modules )", "SSH_FILES=no", "");
+  // the builder guest boots its kernel directly: no boot loader on its disk to autodetect
+  L.push("BOOTLOADER=GRUB2", "FIRMWARE_FILES=( no )", "MODULES=( loaded_modules )", "SSH_FILES=no", "");
   return L.join("\n");
 }
 
@@ -58,6 +59,11 @@ export function outputsJob(): Job {
     files,
     script: `set -x
 step() { echo "outputs-job: $* ($(date +%T))" > /dev/ttyS0 2>/dev/null || true; }
+# a host name (the builder guest has none: logs and files would say "(none)"), and no udev rule that starts a
+# rear when a REAR-000 disk appears (Debian's rear package has one: 60-rear.rules ran ReaR 2.7's udev workflow
+# after each rear format, and ReaR 2.7's pidof check then refused the next run)
+hostname outputs
+ln -sf /dev/null /etc/udev/rules.d/60-rear.rules && udevadm control --reload
 install -m 0755 ./rear-ours /usr/local/sbin/rear-ours
 /usr/local/sbin/rear-ours --version > $HARNESS_OUT/ours-version 2>&1
 /usr/sbin/rear --version > $HARNESS_OUT/rear27-version 2>&1
