@@ -63,12 +63,18 @@ step() { echo "outputs-job: $* ($(date +%T))" > /dev/ttyS0 2>/dev/null || true; 
 # rear when a REAR-000 disk appears (Debian's rear package has one: 60-rear.rules ran ReaR 2.7's udev workflow
 # after each rear format, and ReaR 2.7's pidof check then refused the next run)
 hostname outputs
+# ReaR 2.7's RAWDISK needs a loop device ("Could not create loop device"); the builder guest has no static
+# /dev/loop-control that would load the module on demand (ours makes the image without one: mtools)
+modprobe loop
 ln -sf /dev/null /etc/udev/rules.d/60-rear.rules && udevadm control --reload
 install -m 0755 ./rear-ours /usr/local/sbin/rear-ours
 /usr/local/sbin/rear-ours --version > $HARNESS_OUT/ours-version 2>&1
 /usr/sbin/rear --version > $HARNESS_OUT/rear27-version 2>&1
 usb=$(readlink -f /dev/disk/by-id/virtio-usb)
-mkdir -p /srv/backup
+# BACKUP_URL=file:///srv/backup on a file system of its own: ReaR 2.7 refuses a backup directory in / even for
+# mkrescue ("in the '/' filesystem which is forbidden"; ours only where the backup would contain itself)
+mkdir -p /srv/backup && mount -t tmpfs -o size=2g tmpfs /srv/backup
+J=$(pwd)
 bin() { [ $1 = ours ] && echo /usr/local/sbin/rear-ours || echo /usr/sbin/rear; }
 # what a run wrote, in bytes
 written() {
@@ -85,7 +91,10 @@ while [ $# -ge 2 ]; do
   tool=$1 out=$2; shift 2
   rm -rf /var/lib/rear/output/* /srv/backup/* /var/log/rear/rear-*.log
   mkdir -p /srv/tftp-$tool/pxelinux.cfg
-  mkdir -p /tmp/c-$tool-$out && cp $tool-$out.conf /tmp/c-$tool-$out/local.conf
+  mkdir -p /tmp/c-$tool-$out && cp $J/$tool-$out.conf /tmp/c-$tool-$out/local.conf
+  # from /, as an admin's shell: ReaR 2.7's module copy (cp --parents --preserve=all, coreutils 9.1) failed
+  # from the job's directory with "cp: 'lib/modules/…/kernel/fs/ext4': No such file or directory"
+  cd /
   if [ $out = USB ]; then
     # each tool's own rear format, BIOS only for both (the guest boots by BIOS; ReaR's default adds a
     # 1 GiB ESP); a virtio disk is not removable: ours wants the typed confirmation
