@@ -6,7 +6,8 @@
 // runs starts nothing), else `setsid -f` — and that run takes rear's lock (concurrent events run it once).
 // When the workflow is done: UDEV_UID_LED (hpasmcli), UDEV_SUSPEND, UDEV_EJECT, UDEV_BEEP, as ReaR does
 // (UDEV_EJECT is new: the disk is powered off, ready to unplug).
-// `rear udev --install-rule [--rules-dir DIR]` writes the rule for USB_DEVICE_FILESYSTEM_LABEL.
+// `rear udev --install-rule [--rules-dir DIR]` writes the rule for USB_DEVICE_FILESYSTEM_LABEL, masks another
+// rear's rule for that label (Debian's 60-rear.rules: two backups per plug) and names rules udev skips.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
