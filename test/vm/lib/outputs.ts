@@ -80,7 +80,7 @@ bin() { [ $1 = ours ] && echo /usr/local/sbin/rear-ours || echo /usr/sbin/rear; 
 written() {
   case $2 in
     ISO) find /var/lib/rear/output -name '*.iso' -printf '%s\\n' | head -n 1 ;;
-    RAWDISK) find /var/lib/rear/output -name '*.raw*' -printf '%s\\n' | head -n 1 ;;
+    RAWDISK) find /var/lib/rear/output /srv/backup -name '*.raw*' -printf '%s\\n' | head -n 1 ;; # ReaR 2.7 copies its image only to OUTPUT_URL
     PORTABLE) find /var/lib/rear/output -name '*-portable.tar.gz' -printf '%s\\n' | head -n 1 ;;
     PXE) du -sbL /srv/tftp-$1 | cut -f1 ;;
     USB) mkdir -p /mnt/usb && mount LABEL=REAR-000 /mnt/usb && du -sb --exclude=lost+found /mnt/usb | cut -f1; umount /mnt/usb ;;
