@@ -10,7 +10,8 @@ export interface BlkidRecord {
   [key: string]: string | undefined;
 }
 
-/** `blkid -o export`: KEY=value lines, records separated by a blank line. */
+/** `blkid -o export`: KEY=value lines, records separated by a blank line. blkid escapes blanks and other
+ *  special characters in values with a backslash (`LABEL=my\ label`): the values come back unescaped. */
 export function parseBlkidExport(text: string): BlkidRecord[] {
   const out: BlkidRecord[] = [];
   let cur: BlkidRecord = {};
@@ -21,7 +22,7 @@ export function parseBlkidExport(text: string): BlkidRecord[] {
       continue;
     }
     const i = line.indexOf("=");
-    if (i > 0) cur[line.slice(0, i)] = line.slice(i + 1);
+    if (i > 0) cur[line.slice(0, i)] = line.slice(i + 1).replace(/\\(.)/g, "$1");
   }
   if (Object.keys(cur).length) out.push(cur);
   return out;

@@ -11,6 +11,7 @@ import type { Module } from "../../engine/module.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
 import { usbMenuDefault, usbPrefix } from "../../output/usb-config.ts";
 import { writeUsbMedium } from "../../output/usb.ts";
+import { blkidProbe } from "../../layout/probe/blkid-probe.ts";
 import { probeTargets } from "../../recreate/probe-targets.ts";
 import { exec } from "../../sys/exec.ts";
 import { VERSION } from "../../version.ts";
@@ -36,10 +37,10 @@ export const writeUsbRescue: Module = {
     if (node.mountpoints.includes("/")) throw new WorkflowError(`${partition} is the running system's root file system, not a USB disk`, "check USB_DEVICE / BACKUP_URL");
     // lsblk knows file systems from udev's database; without udev running (a container, a chroot) ask blkid
     for (const n of disk.children.filter((x) => !x.fstype && x.type === "part")) {
-      const b = await exec(["blkid", "-p", "-o", "export", n.device], { quiet: true });
-      n.fstype = /^TYPE=(.*)$/m.exec(b.stdout)?.[1] || undefined;
-      n.label = /^LABEL=(.*)$/m.exec(b.stdout)?.[1] || n.label;
-      n.partlabel = /^PART_ENTRY_NAME=(.*)$/m.exec(b.stdout)?.[1] || n.partlabel;
+      const b = await blkidProbe(n.device);
+      n.fstype = b.TYPE || undefined;
+      n.label = b.LABEL || n.label;
+      n.partlabel = b.PART_ENTRY_NAME || n.partlabel;
     }
     if (!disk.pttype) disk.pttype = (await exec(["blkid", "-p", "-o", "value", "-s", "PTTYPE", disk.device], { quiet: true })).stdout.trim() || undefined;
     // the ESP rear format made (REAR-EFI), or another FAT partition of the disk

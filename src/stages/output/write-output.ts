@@ -13,7 +13,7 @@ import { buildDataIso, buildIso } from "../../output/iso.ts";
 import { buildRawDisk } from "../../output/rawdisk.ts";
 import { bootEntryHint, installPlan, partitionsFromLsblk } from "../../output/rawdisk-install.ts";
 import { exec } from "../../sys/exec.ts";
-import { parseBlkidExport } from "../../layout/parse/blkid.ts";
+import { blkidProbe } from "../../layout/probe/blkid-probe.ts";
 import { menuTimeout, serialFromCmdline } from "../../output/iso-config.ts";
 import { maskPasswords } from "../../config/secret-values.ts";
 import { mountUrl, parseUrl, sftpAsSshfs, UrlError } from "../../output/url.ts";
@@ -76,8 +76,8 @@ async function installIntoPartitions(ctx: Context, fat: string, uefi: boolean): 
   const parts = partitionsFromLsblk(ls.stdout);
   // lsblk knows names and file systems from udev's database; without udev running (a container) ask blkid
   for (const p of parts.filter((x) => !x.partlabel)) {
-    const b = parseBlkidExport((await exec(["blkid", "-p", "-o", "export", p.path], { quiet: true })).stdout)[0] ?? {};
-    p.partlabel = (b.PART_ENTRY_NAME ?? "").replace(/\\(.)/g, "$1"); // export escapes blanks: Rescue\ System
+    const b = await blkidProbe(p.path);
+    p.partlabel = b.PART_ENTRY_NAME ?? "";
     p.fstype ||= b.TYPE ?? "";
   }
   const plan = installPlan(parts, name, statSync(fat).size);
